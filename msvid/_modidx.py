@@ -52,6 +52,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'msvid.generate._save_scene': ('generate.html#_save_scene', 'msvid/generate.py'),
                                 'msvid.generate.denoiser': ('generate.html#denoiser', 'msvid/generate.py'),
                                 'msvid.generate.derive_seed': ('generate.html#derive_seed', 'msvid/generate.py'),
+                                'msvid.generate.dtype_kwargs': ('generate.html#dtype_kwargs', 'msvid/generate.py'),
                                 'msvid.generate.fixed_seed': ('generate.html#fixed_seed', 'msvid/generate.py'),
                                 'msvid.generate.generate': ('generate.html#generate', 'msvid/generate.py'),
                                 'msvid.generate.get_method': ('generate.html#get_method', 'msvid/generate.py'),
