@@ -81,3 +81,18 @@ def test_train_selector_cli(tmp_path, tiny_clip_and_selector, capsys):
     assert 'validation top-1' in capsys.readouterr().out
     assert ContrastiveSelector.from_pretrained(tmp_path/'sel'/'selector').W_OV.in_features == 16
     assert main(['train-selector', '--data', str(tmp_path/'nothing'), '--out', str(tmp_path/'x')]) == 2
+
+
+@pytest.mark.parametrize('mode', ['restart', 'resume'])
+def test_cosed_on_sdxl_with_sigma_scheduler(tmp_path, task_file, tiny_clip_and_selector, mode):
+    "SDXL: two text encoders and an Euler scheduler whose starting noise is scaled by ~14.6."
+    from msvid.components import tiny_sdxl_pipeline
+    tiny_sdxl_pipeline().save_pretrained(tmp_path/'sdxl')
+    clip, _ = tiny_clip_and_selector
+    args = ['generate', str(task_file), '--out', str(tmp_path/'r'), '--model', str(tmp_path/'sdxl'), '--clip', clip,
+            '--method', 'clip-only', '--size', '16', '--steps', '4', '--quiet', '--device', 'cpu',
+            '--scene-seconds', '0.25', '--n-first', '2', '--reuse-mode', mode]
+    assert main(args) == 0
+    scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
+    assert {c['mode'] for c in scenes[2]['candidates']} == {'fresh', mode}
+    assert scenes[2]['unet_evals'] == 2 * 4 * 7
