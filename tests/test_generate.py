@@ -75,3 +75,20 @@ def test_step_overrides_are_used(tmp_path, tiny_model_dir):
     s0 = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes'][0]
     assert s0['script']['caption'] == 'two cracked eggs in a white bowl'
     assert s0['script']['camera'] == {'direction': 'left', 'speed': 'slow'} and s0['candidates'][0]['seed'] == 5
+
+
+def test_clips_end_to_end(tmp_path, task_file, tiny_model_dir):
+    "--clips: every scene gets scenes/NN/clip.mp4 and video.mp4 plays the clips for the scene duration."
+    assert cli_generate(task_file, tmp_path/'r', tiny_model_dir, '--clips', '--clip-frames', '4', '--crossfade', '0') == 0
+    m = json.loads((tmp_path/'r'/'manifest.json').read_text())
+    for i, s in enumerate(m['scenes']):
+        assert s['clip'] == f'scenes/{i+1:02d}/clip.mp4'
+        assert len(read_video(tmp_path/'r'/s['clip'])) == 4
+        assert s['extra']['clip_unet_evals'] > 0
+    assert len(read_video(tmp_path/'r'/'video.mp4')) == 3 * round(0.5 * 8)
+
+
+def test_bad_clip_arguments(tmp_path, task_file, tiny_model_dir, capsys):
+    assert cli_generate(task_file, tmp_path/'r', tiny_model_dir, '--clips', '--crossfade', '-1') == 2
+    assert '--crossfade: must be >= 0' in capsys.readouterr().err
+    assert cli_generate(task_file, tmp_path/'r2', tiny_model_dir, '--clips', '--clip-frames', '0') == 2
