@@ -96,3 +96,12 @@ def test_cosed_on_sdxl_with_sigma_scheduler(tmp_path, task_file, tiny_clip_and_s
     scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
     assert {c['mode'] for c in scenes[2]['candidates']} == {'fresh', mode}
     assert scenes[2]['unet_evals'] == 2 * 4 * 7
+
+
+def test_save_candidates_writes_every_candidate(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector):
+    assert main(cosed_args(task_file, tmp_path/'r', tiny_model_dir, tiny_clip_and_selector, '--save-candidates')) == 0
+    scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
+    for i, s in enumerate(scenes):
+        saved = sorted((tmp_path/'r'/f'scenes/{i+1:02d}'/'candidates').glob('*.png'))
+        assert len(saved) == len(s['candidates'])
+        assert saved[s['chosen']].read_bytes() == (tmp_path/'r'/s['keyframe']).read_bytes()
