@@ -261,7 +261,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'msvid.rolling.rolling_canvas': ('rolling.html#rolling_canvas', 'msvid/rolling.py'),
                                'msvid.rolling.rolling_deps': ('rolling.html#rolling_deps', 'msvid/rolling.py'),
                                'msvid.rolling.rolling_scene': ('rolling.html#rolling_scene', 'msvid/rolling.py'),
-                               'msvid.rolling.rolling_setting': ('rolling.html#rolling_setting', 'msvid/rolling.py'),
                                'msvid.rolling.run_filler': ('rolling.html#run_filler', 'msvid/rolling.py'),
                                'msvid.rolling.tiled_caption': ('rolling.html#tiled_caption', 'msvid/rolling.py')},
             'msvid.rundir': { 'msvid.rundir.RunDir': ('rundir.html#rundir', 'msvid/rundir.py'),
