@@ -358,6 +358,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'msvid.train_clip.clip_embed': ('train_clip.html#clip_embed', 'msvid/train_clip.py'),
                                   'msvid.train_clip.clip_image_tensor': ('train_clip.html#clip_image_tensor', 'msvid/train_clip.py'),
                                   'msvid.train_clip.clip_loss': ('train_clip.html#clip_loss', 'msvid/train_clip.py'),
+                                  'msvid.train_clip.clip_pairs': ('train_clip.html#clip_pairs', 'msvid/train_clip.py'),
+                                  'msvid.train_clip.describe_unstated': ('train_clip.html#describe_unstated', 'msvid/train_clip.py'),
                                   'msvid.train_clip.load_toy_clip': ('train_clip.html#load_toy_clip', 'msvid/train_clip.py'),
                                   'msvid.train_clip.retrieval_top1': ('train_clip.html#retrieval_top1', 'msvid/train_clip.py'),
                                   'msvid.train_clip.save_toy_clip': ('train_clip.html#save_toy_clip', 'msvid/train_clip.py'),

@@ -73,7 +73,7 @@ def test_bad_arguments_exit_2(capsys, tmp_path, task_file, argv, message):
 
 
 def test_existing_run_needs_resume(capsys, tmp_path, task_file, tiny_model_dir):
-    args = ['generate', task_file, '--out', tmp_path/'r', '--model', tiny_model_dir, '--size', 16,
+    args = ['generate', task_file, '--out', tmp_path/'r', '--model', tiny_model_dir, '--method', 'independent', '--size', 16,
             '--steps', 2, '--quiet', '--device', 'cpu', '--scene-seconds', 0.25]
     assert run(capsys, *args)[0] == 0
     code, _, err = run(capsys, *args)

@@ -8,7 +8,7 @@ from msvid.cli import main
 from msvid.taskfile import load_task
 from msvid.video import read_video
 
-ARGS = ['--size', '16', '--steps', '3', '--quiet', '--device', 'cpu', '--scene-seconds', '0.5']
+ARGS = ['--method', 'independent', '--size', '16', '--steps', '3', '--quiet', '--device', 'cpu', '--scene-seconds', '0.5']
 
 
 def cli_generate(task_file, out, model, *extra):

@@ -50,7 +50,7 @@ def test_known_panels_are_kept_exactly():
     from msvid.components import tiny_sd_pipeline
     from msvid.presets import resolve_config
     pipe = tiny_sd_pipeline(); pipe.set_progress_bar_config(disable=True)
-    cfg = resolve_config(device='cpu', model='tiny', height=16, width=16, num_inference_steps=3, quiet=True)
+    cfg = resolve_config(device='cpu', model='tiny', method='independent', height=16, width=16, num_inference_steps=3, quiet=True)
     a, b = Image.new('RGB', (16, 16), (200, 20, 20)), Image.new('RGB', (16, 16), (20, 20, 200))
     cv = Canvas(canvas_layout(3, 16, 16, 'grid'), [a, b, b, None], ['a', 'b', None, 'c'])
     img, z = fill(pipe, cv, cfg, torch.randn(4, 8, 8))
