@@ -59,7 +59,7 @@ def main():
     ap.add_argument('--frames', type=int, default=12)
     ap.add_argument('--steps', type=int, default=25)
     ap.add_argument('--spaces', nargs='+', default=['latent', 'pixel'])
-    ap.add_argument('--strengths', nargs='+', type=float, default=[0.5])
+    ap.add_argument('--strengths', nargs='+', type=float, default=[0.05, 0.15, 0.5])
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
