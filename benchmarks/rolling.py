@@ -29,9 +29,6 @@ VARIANTS = {  # name: (context mode, fixed settings)
 
 def register_variants():
     for name, (mode, kw) in VARIANTS.items(): rolling.register_rolling_variant(name, mode, **kw)
-    try:
-        import msvid.references  # registers rolling-refs (reference panels) when present
-    except ModuleNotFoundError: pass
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

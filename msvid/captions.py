@@ -524,7 +524,7 @@ def script_table(
     return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r[:4], ws)) + '  ' + r[4] for r in rows)
 
 # %% ../nbs/12_captions.ipynb #09969150
-BACKENDS = ('offline', 'llm', 'identity')
+BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')
 
 def identity_scripts(task: Task) -> list[SceneScript]:
     "One script per step: caption = the step's caption override or its text; camera from the override."
@@ -533,8 +533,8 @@ def identity_scripts(task: Task) -> list[SceneScript]:
 
 def decode(
     task: Task,                # the task
-    backend: str = 'offline',  # 'offline', 'llm' or 'identity'
-    **kw,                      # passed to the backend (e.g. `model=` for 'llm')
+    backend: str = 'offline',  # 'offline', 'llm', 'seq2seq' or 'identity'
+    **kw,                      # passed to the backend (e.g. `model=` for 'llm' and 'seq2seq')
 ) -> list[SceneScript]:
     "Scene scripts for `task` from the chosen caption backend."
     if backend == 'offline': return offline_scripts(task, **kw)
@@ -542,4 +542,7 @@ def decode(
     if backend == 'llm':
         from msvid.script_llm import llm_scripts
         return llm_scripts(task, **kw)
+    if backend == 'seq2seq':
+        from msvid.seq2seq import seq2seq_scripts
+        return seq2seq_scripts(task, **kw)
     raise InputError(f"caption backend {backend!r}: expected one of {', '.join(BACKENDS)}")

@@ -56,9 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--preset', default='toy', help='model preset: toy (default, CPU), sd15, sd21, sdxl')
     g.add_argument('--method', default=None, help='cosed, independent, fixed-seed, linear, clip-only, random, rolling, rolling-deps, rolling-refs, ip-refs (default: cosed)')
     g.add_argument('--model', default=None, help="override the preset's text-to-image model (hub id or folder)")
-    g.add_argument('--captions', default=None, dest='caption_backend', choices=('offline', 'llm', 'identity'),
-                   help='caption decoder: offline entity tracker (default), llm, or identity (step text as is)')
-    g.add_argument('--llm', default=None, dest='caption_model', help='chat LM hub id or folder for --captions llm')
+    g.add_argument('--captions', default=None, dest='caption_backend', choices=('offline', 'llm', 'seq2seq', 'identity'),
+                   help='caption decoder: offline entity tracker (default), llm, seq2seq (trained decoder), or identity (step text as is)')
+    g.add_argument('--caption-model', '--llm', default=None, dest='caption_model',
+                   help='hub id or folder of the chat LM (--captions llm) or of a seq2seq decoder (--captions seq2seq; default: the shipped toy decoder)')
     g.add_argument('--clip', default=None, help="override the preset's CLIP: toy, open_clip:NAME[:PRETRAINED], or a HF id")
     g.add_argument('--selector', default=None, help="trained CoSeD selector folder or hub id (see train-selector)")
     g.add_argument('--window', default=None, help='CoSeD: recorded latent indices, comma-separated (default 1,2,3)')
@@ -118,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser('script', help='print the multi-scene script of a task (captions, entities, camera, dependencies)')
     _task_args(sc)
-    sc.add_argument('--backend', choices=('offline', 'llm', 'identity'), default='offline', help='caption decoder (default offline)')
-    sc.add_argument('--llm', default='', help='hub id or folder of a chat LM (with --backend llm)')
+    sc.add_argument('--backend', choices=('offline', 'llm', 'seq2seq', 'identity'), default='offline', help='caption decoder (default offline)')
+    sc.add_argument('--caption-model', '--llm', default='', dest='caption_model',
+                    help='hub id or folder of the chat LM (--backend llm) or of a seq2seq decoder (--backend seq2seq; default: the shipped toy decoder)')
     sc.add_argument('--json', action='store_true', help='print the scripts as JSON instead of a table')
 
     t = sub.add_parser('toy-tasks', help='write toy-world tasks (task files + step images + ground truth)')
@@ -208,7 +210,8 @@ def cmd_script(a) -> int:
     "Print the scene scripts of a task as a table or JSON."
     from msvid.captions import decode, script_table
     task = load_task(a.task, _limits(a))
-    scripts = decode(task, a.backend, **({'model': a.llm} if a.backend == 'llm' else {}))
+    kw = {'model': a.caption_model} if a.backend == 'llm' or (a.backend == 'seq2seq' and a.caption_model) else {}
+    scripts = decode(task, a.backend, **kw)
     print(json.dumps([s.to_dict() for s in scripts], indent=2) if a.json else script_table(scripts))
     return 0
 

@@ -65,6 +65,7 @@ def tiny_sd_components(
     text_layers: int = 2,                  # CLIP text encoder layers
     norm_groups: int = 2,                  # group-norm groups in UNet and VAE
     layers_per_block: int = 1,             # UNet layers per block
+    latent_channels: int = 4,              # VAE latent channels = UNet input and output channels
 ) -> dict:
     "Random-weight `unet`, `vae`, `text_encoder`, `tokenizer`, `scheduler` for a `StableDiffusionPipeline`."
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
@@ -72,7 +73,7 @@ def tiny_sd_components(
     n = len(unet_channels)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        sample_size=latent_size, in_channels=4, out_channels=4, block_out_channels=tuple(unet_channels),
+        sample_size=latent_size, in_channels=latent_channels, out_channels=latent_channels, block_out_channels=tuple(unet_channels),
         layers_per_block=layers_per_block, cross_attention_dim=text_width, norm_num_groups=norm_groups,
         attention_head_dim=max(1, unet_channels[-1]//8),
         down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",)*(n-1),
@@ -80,7 +81,7 @@ def tiny_sd_components(
     torch.manual_seed(seed)
     m = len(vae_channels)
     vae = AutoencoderKL(
-        block_out_channels=list(vae_channels), latent_channels=4, norm_num_groups=norm_groups,
+        block_out_channels=list(vae_channels), latent_channels=latent_channels, norm_num_groups=norm_groups,
         down_block_types=["DownEncoderBlock2D"]*m, up_block_types=["UpDecoderBlock2D"]*m,
         sample_size=latent_size * 2**(m-1))
     torch.manual_seed(seed)

@@ -135,8 +135,8 @@ class RunConfig(Record):
     clip: str = ''                   # CLIP for selection/metrics: 'toy', 'open_clip:NAME[:PRETRAINED]' or HF id
     selector: str = ''               # trained CoSeD selector: folder, hub id or msvid:NAME ('' = none)
     method: str = 'cosed'
-    caption_backend: str = 'offline'  # scene scripts: 'offline' (entity tracker), 'llm', 'identity'
-    caption_model: str = ''           # chat LM (hub id or folder) for caption_backend 'llm'
+    caption_backend: str = 'offline'  # scene scripts: 'offline' (entity tracker), 'llm', 'seq2seq' (trained decoder), 'identity'
+    caption_model: str = ''           # chat LM for caption_backend 'llm', or seq2seq decoder for 'seq2seq' (hub id or folder)
     seed: int = 0
     num_inference_steps: int = 25
     guidance_scale: float = 5.0

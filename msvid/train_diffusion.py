@@ -18,9 +18,10 @@ from .components import tiny_sd_components
 from .rundir import atomic_save_tensors
 
 # %% auto #0
-__all__ = ['shape_pairs', 'toy_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig', 'toy_sd_components',
-           'save_checkpoint', 'load_checkpoint', 'step_generator', 'lr_at', 'train_vae', 'encode_images',
-           'set_scaling_factor', 'tokenize', 'EMA', 'train_denoiser', 'save_toy_sd', 'train_toy_sd', 'toy_sd_folder']
+__all__ = ['shape_pairs', 'toy_pairs', 'toy_canvas_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig',
+           'toy_sd_components', 'save_checkpoint', 'load_checkpoint', 'step_generator', 'lr_at', 'train_vae',
+           'encode_images', 'set_scaling_factor', 'tokenize', 'EMA', 'train_denoiser', 'save_toy_sd', 'train_toy_sd',
+           'toy_sd_folder']
 
 # %% ../nbs/21_train_diffusion.ipynb #0fdd75c2
 _SHAPE_COLOURS = {'red': (220, 40, 40), 'blue': (40, 70, 220), 'green': (40, 170, 60), 'yellow': (240, 200, 30)}
@@ -52,6 +53,30 @@ def toy_pairs(
     imgs, caps, _ = sample_pairs(n, seed=seed, size=size)
     return np.asarray(imgs), list(caps)
 
+# %% ../nbs/21_train_diffusion.ipynb #669c4d02
+def toy_canvas_pairs(
+    n_tasks: int,          # toy tasks: seeds `seed` .. `seed + n_tasks - 1`
+    seed: int = 0,         # first task seed; also seeds the choice of context
+    size: int = 64,        # panel side in pixels
+    max_context: int = 3,  # most context panels beside the target (1-3)
+) -> dict[int, tuple[np.ndarray, list[str]]]:
+    "Row canvases of toy steps beside earlier scenes with their tiled captions, grouped by panel count."
+    import random
+    from msvid.rolling import Canvas, canvas_layout, tiled_caption
+    from msvid.toyworld import make_task, render
+    rng, out = random.Random(seed), {}
+    for s in range(seed, seed + n_tasks):
+        t = make_task(s)
+        ims = [render(st, size) for st in t.states]
+        for i in range(1, len(t.steps)):
+            k, deps = rng.randint(1, min(max_context, i)), sorted(t.depends_on[i])
+            ctx = deps[-k:] if deps and rng.random() < .5 else list(range(i - k, i))
+            layout = canvas_layout(len(ctx) + 1, size, size)
+            cap = tiled_caption(Canvas(layout, [ims[j] for j in ctx] + [None], [t.captions[j] for j in ctx + [i]]))
+            group = out.setdefault(layout.n, ([], []))
+            group[0].append(np.concatenate([np.asarray(ims[j]) for j in ctx + [i]], 1)); group[1].append(cap)
+    return {n: (np.stack(ims), caps) for n, (ims, caps) in sorted(out.items())}
+
 # %% ../nbs/21_train_diffusion.ipynb #438c0621
 def images_to_tensor(
     images: np.ndarray,  # uint8 `(n, h, w, 3)`
@@ -73,22 +98,26 @@ class ToySDConfig:
     n_images: int = 6000                       # training renders
     latent_size: int = 8                       # latent side; image side = latent_size * 2**(len(vae_channels)-1)
     unet_channels: tuple = (32, 64, 64)        # UNet block widths
-    vae_channels: tuple = (8, 16, 32, 32)      # VAE block widths
+    vae_channels: tuple = (16, 32, 64, 64)     # VAE block widths
     text_width: int = 32                       # text encoder width = UNet cross-attention dim
     text_layers: int = 2                       # text encoder layers
     norm_groups: int = 8                       # group-norm groups
     layers_per_block: int = 1                  # UNet resnets per block
-    vae_steps: int = 800                       # VAE optimiser steps
+    latent_channels: int = 8                   # VAE latent channels (UNet input and output)
+    vae_steps: int = 1500                      # VAE optimiser steps
     vae_batch: int = 32                        # VAE batch size
     vae_lr: float = 2e-3                       # VAE peak learning rate
     kl_weight: float = 1e-3                    # KL weight, per latent element (reconstruction is per pixel)
     decoder_steps: int = 600                   # decoder-only steps after the VAE stage (encoder frozen)
     decoder_lr: float = 5e-4                   # their peak learning rate
-    unet_steps: int = 2000                     # UNet + text encoder optimiser steps
+    unet_steps: int = 6000                     # UNet + text encoder optimiser steps
     unet_batch: int = 64                       # UNet batch size
     unet_lr: float = 1e-3                      # UNet peak learning rate
     p_uncond: float = 0.1                      # share of captions replaced by '' (classifier-free guidance)
     ema_decay: float = 0.999                   # EMA of UNet and text encoder weights (0: off)
+    canvas_tasks: int = 1500                   # toy tasks whose canvases the UNet also learns (0: none)
+    canvas_context: int = 3                    # most context panels beside a canvas's target panel
+    canvas_share: float = 0.3                  # share of UNet steps that draw a batch of canvases
     ckpt_every: int = 250                      # steps between checkpoints
 
     @property
@@ -99,7 +128,8 @@ def toy_sd_components(
 ) -> dict:
     "Random-weight pipeline components of the sizes in `cfg`."
     return tiny_sd_components(cfg.seed, cfg.latent_size, tuple(cfg.unet_channels), tuple(cfg.vae_channels),
-                              cfg.text_width, cfg.text_layers, cfg.norm_groups, cfg.layers_per_block)
+                              cfg.text_width, cfg.text_layers, cfg.norm_groups, cfg.layers_per_block,
+                              cfg.latent_channels)
 
 # %% ../nbs/21_train_diffusion.ipynb #7c2a8af4
 def save_checkpoint(
@@ -252,6 +282,20 @@ class EMA:
             for k, p in m.named_parameters(): p.copy_(self.shadow[f'{n}.{k}'])
 
 # %% ../nbs/21_train_diffusion.ipynb #0af480a6
+def _batch_source(
+    g: torch.Generator,     # this step's generator
+    single: tuple,          # `(means, stds, ids)` of single scenes
+    canvases: dict,         # panel count -> `(means, stds, ids)` of canvases
+    canvas_share: float,    # chance that the step draws canvases
+    batch_size: int,        # single scenes per step
+) -> tuple:
+    "The data one step draws from and its batch size: single scenes, or canvases of one panel count."
+    if canvases and torch.rand(1, generator=g).item() < canvas_share:
+        n = list(canvases)[torch.randint(0, len(canvases), (1,), generator=g).item()]
+        return (*canvases[n], max(1, batch_size // n))
+    return (*single, batch_size)
+
+# %% ../nbs/21_train_diffusion.ipynb #bdf1a4d9
 def train_denoiser(
     unet,                              # `UNet2DConditionModel`, trained in place
     text_encoder,                      # `CLIPTextModel`, trained jointly, in place
@@ -270,10 +314,13 @@ def train_denoiser(
     ckpt: str|Path|None = None,        # checkpoint file: resumed from if it exists
     ckpt_every: int = 250,             # steps between checkpoints
     quiet: bool = False,               # hide the progress bar
+    canvases: dict|None = None,        # panel count -> `(means, stds, captions)` of canvases (see `toy_canvas_pairs`)
+    canvas_share: float = 0.,          # share of steps that train on canvases
 ) -> list[float]:
     "Train `unet` and `text_encoder` jointly on the epsilon objective; at the end they hold the EMA weights."
     acc = _accelerator()
-    ids_all, empty = tokenize(tokenizer, captions), tokenize(tokenizer, [''])[0]
+    single, empty = (means, stds, tokenize(tokenizer, captions)), tokenize(tokenizer, [''])[0]
+    canvases = {n: (m, s, tokenize(tokenizer, c)) for n, (m, s, c) in (canvases or {}).items()}
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     mods = {'unet': unet, 'text_encoder': text_encoder}
@@ -291,11 +338,12 @@ def train_denoiser(
         save_checkpoint(ckpt, {n: acc.unwrap_model(m) for n, m in zip(mods, (unet_p, te_p))}, opt, step, tensors)
     for step in range(start, steps):
         g = step_generator(seed, step, acc.process_index)
-        idx = torch.randint(0, len(means), (batch_size,), generator=g)
-        z0 = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=g)) * scaling_factor
-        ids = ids_all[idx].clone(); ids[torch.rand(batch_size, generator=g) < p_uncond] = empty
+        mu, sd, ids_all, bs = _batch_source(g, single, canvases, canvas_share, batch_size)
+        idx = torch.randint(0, len(mu), (bs,), generator=g)
+        z0 = (mu[idx] + sd[idx] * torch.randn(mu[idx].shape, generator=g)) * scaling_factor
+        ids = ids_all[idx].clone(); ids[torch.rand(bs, generator=g) < p_uncond] = empty
         noise = torch.randn(z0.shape, generator=g)
-        t = torch.randint(0, T, (batch_size,), generator=g)
+        t = torch.randint(0, T, (bs,), generator=g)
         zt = scheduler.add_noise(z0, noise, t)
         for pg in opt.param_groups: pg['lr'] = lr_at(step, steps, lr)
         enc = te_p(ids.to(acc.device))[0]
@@ -335,6 +383,7 @@ def train_toy_sd(
     work: str|Path|None = None,    # checkpoint folder (default: `out` + '.work')
     data=None,                     # `(images, captions)`; default `toy_pairs(cfg.n_images, cfg.seed)`
     quiet: bool = False,           # hide progress bars
+    canvas_data: dict|None = None, # panel count -> `(canvases, captions)`; default `toy_canvas_pairs` of `cfg.canvas_tasks` tasks
 ) -> dict:
     "Train the toy text-to-image model from scratch (resumable) and save it as a diffusers folder."
     cfg = cfg or ToySDConfig()
@@ -351,9 +400,12 @@ def train_toy_sd(
     times['vae_s'] = time.time() - t0; t0 = time.time()
     means, stds = encode_images(c['vae'], images)
     sf = set_scaling_factor(c['vae'], means)
+    if canvas_data is None and cfg.canvas_tasks:
+        canvas_data = toy_canvas_pairs(cfg.canvas_tasks, cfg.seed + cfg.n_images, cfg.image_size, cfg.canvas_context)
+    canvases = {n: (*encode_images(c['vae'], ims), caps) for n, (ims, caps) in (canvas_data or {}).items()}
     train_denoiser(c['unet'], c['text_encoder'], c['tokenizer'], c['scheduler'], means, stds, captions, sf,
                    cfg.unet_steps, cfg.unet_batch, cfg.unet_lr, cfg.p_uncond, cfg.ema_decay, cfg.seed,
-                   work/'unet.safetensors', cfg.ckpt_every, quiet)
+                   work/'unet.safetensors', cfg.ckpt_every, quiet, canvases, cfg.canvas_share)
     times['unet_s'] = time.time() - t0
     save_toy_sd(c, out, cfg)
     return dict(components=c, scaling_factor=sf, **times)

@@ -114,3 +114,18 @@ def test_script_table_and_real_task_files():
         assert all(j < i for i, d in enumerate(t.meta['depends_on']) for j in d)
     table = script_table(decode(load_task(files[0])))
     assert table.splitlines()[0].startswith('#') and 'caption' in table.splitlines()[0]
+
+
+def test_shipped_seq2seq_decoder_through_cli(capsys, tmp_path):
+    "The shipped toy decoder loads offline, writes every field, and finds most dependencies of unseen toy tasks."
+    from msvid.cli import main
+    from msvid.toyworld import make_task
+    hits = steps = 0
+    for seed in range(20_000, 20_008):  # the decoder trained on seeds below 9,000
+        t = make_task(seed)
+        p = tmp_path/f'{seed}.json'; p.write_text(json.dumps({'title': t.title, 'steps': t.steps}))
+        assert main(['script', str(p), '--backend', 'seq2seq', '--json']) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert len(out) == len(t.steps) and all(s['caption'] and s['background'] for s in out)
+        hits += sum(s['depends_on'] == d for s, d in zip(out, t.depends_on)); steps += len(t.steps)
+    assert hits / steps > .6, (hits, steps)
