@@ -23,8 +23,8 @@ VARIANTS = {  # name: (context mode, fixed settings)
     'rolling-deps-target': ('deps', dict(canvas_prompt='target')),
     'rolling-deps-1': ('deps', dict(context_length=1)),
     'rolling-deps-grid': ('deps', dict(canvas='grid')),
-    'rolling-deps-start': ('deps', dict(rolling_start='context')),
-    'rolling-deps-start-target': ('deps', dict(rolling_start='context', canvas_prompt='target')),
+    'rolling-deps-fresh': ('deps', dict(rolling_start='fresh')),
+    'rolling-deps-fresh-target': ('deps', dict(rolling_start='fresh', canvas_prompt='target')),
 }
 
 def register_variants():

@@ -91,6 +91,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'msvid.clip.open_clip_encoder': ('clip.html#open_clip_encoder', 'msvid/clip.py'),
                             'msvid.clip.tiny_open_clip': ('clip.html#tiny_open_clip', 'msvid/clip.py')},
             'msvid.clips': { 'msvid.clips.has_accelerator': ('clips.html#has_accelerator', 'msvid/clips.py'),
+                             'msvid.clips.img2img_input': ('clips.html#img2img_input', 'msvid/clips.py'),
                              'msvid.clips.keyframe_latent': ('clips.html#keyframe_latent', 'msvid/clips.py'),
                              'msvid.clips.load_video_pipeline': ('clips.html#load_video_pipeline', 'msvid/clips.py'),
                              'msvid.clips.make_clip': ('clips.html#make_clip', 'msvid/clips.py'),

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--canvas', default=None, choices=['row', 'grid'], help='rolling: canvas shape (default row)')
     g.add_argument('--canvas-prompt', default=None, choices=['tiled', 'target'], help='rolling: tiled caption or the scene caption only')
     g.add_argument('--fill-model', default=None, help='rolling: inpainting pipeline hub id/folder (FLUX.1 Fill, SD/SDXL inpainting)')
-    g.add_argument('--rolling-start', default=None, choices=['fresh', 'context'], help="rolling: new panel's starting noise (context = latest context scene's)")
+    g.add_argument('--rolling-start', default=None, choices=['fresh', 'context'], help="rolling: new panel's starting noise, context (the latest context scene's, default) or fresh")
     g.add_argument('--max-batch', type=int, default=None, help='candidates denoised together (default 16)')
     g.add_argument('--clips', action='store_true', default=None, help='make a moving clip per scene (camera move from the script)')
     g.add_argument('--video-model', default=None, help='image-to-video model for clips: svd, cogvideox-i2v, hub id or folder (default: warp-then-denoise with the preset model)')

@@ -15,7 +15,7 @@ from .camera import CameraWarp, warp_frames
 from .core import CameraMove, InputError
 
 # %% auto #0
-__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent',
+__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent', 'img2img_input',
            'warp_denoise_clip', 'has_accelerator', 'load_video_pipeline', 'video_clip', 'make_clip', 'save_clip']
 
 # %% ../nbs/51_clips.ipynb #65266ea6
@@ -70,7 +70,17 @@ def keyframe_latent(
     shift = getattr(vae.config, 'shift_factor', None) or 0.0
     return (lat - shift) * vae.config.scaling_factor
 
-# %% ../nbs/51_clips.ipynb #3910020c
+def img2img_input(
+    pipe,                   # a diffusers pipeline with a `vae`
+    latents: torch.Tensor,  # scaled latents (B, C, h, w), as `keyframe_latent` returns them
+) -> torch.Tensor:
+    "What img2img's `image=` takes for `latents`: the latents where it reads 4 channels as latents, else their images in [0, 1]."
+    if latents.shape[1] == 4: return latents   # SD/SDXL img2img take 4-channel input as latents as they are
+    vae = pipe.vae
+    shift = getattr(vae.config, 'shift_factor', None) or 0.0
+    return (vae.decode(latents / vae.config.scaling_factor + shift).sample.clamp(-1, 1) + 1) / 2
+
+# %% ../nbs/51_clips.ipynb #3663d9fe
 def warp_denoise_clip(
     pipe,                        # any StableDiffusion-family text-to-image (or img2img) pipeline
     keyframe: Image.Image,       # the scene's keyframe
@@ -107,7 +117,7 @@ def warp_denoise_clip(
             chunk = frames[s:s+max_batch]; b = len(chunk)
             kw = dict(negative_prompt=[negative_prompt] * b) if negative_prompt else {}
             gens = [torch.Generator('cpu').manual_seed(seed) for _ in range(b)]   # the same noise for every frame
-            out += i2i(prompt=[prompt] * b, image=chunk.to(pipe.device, pipe.dtype), strength=strength,
+            out += i2i(prompt=[prompt] * b, image=img2img_input(pipe, chunk.to(pipe.device, pipe.dtype)), strength=strength,
                        num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, generator=gens,
                        output_type='pil', **kw).images
     return out

@@ -150,7 +150,7 @@ class RunConfig(Record):
     canvas: str = 'row'               # rolling: canvas shape, 'row' or 'grid'
     canvas_prompt: str = 'tiled'      # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)
     fill_model: str = ''              # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
-    rolling_start: str = 'fresh'      # rolling: new panel's noise, 'fresh' or 'context' (the latest context scene's)
+    rolling_start: str = 'context'    # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16               # candidates denoised together
     negative_prompt: str = ''
     scene_seconds: float = 3.0        # how long each scene is shown in video.mp4
