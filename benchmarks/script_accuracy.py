@@ -21,6 +21,7 @@ import torch
 
 from msvid.captions import decode
 from msvid.core import Step, Task
+from msvid.seq2seq import ancestors, colour_stated
 from msvid.taskfile import load_task
 
 SYNONYMS = {'soil': ('soil', 'compost'), 'plant': ('plant', 'seedling'), 'tomato': ('tomato',), 'eggs': ('egg',),
@@ -33,21 +34,6 @@ def _has(text: str, words) -> bool:
     return any(re.search(r'\b' + re.escape(w), text, re.I) for w in words)
 
 
-def _ancestors(deps: list[list[int]], i: int) -> set[int]:
-    "Step `i` and every step it depends on, transitively."
-    seen, todo = {i}, [i]
-    while todo:
-        for j in deps[todo.pop()]:
-            if j not in seen: seen.add(j); todo.append(j)
-    return seen
-
-
-def _said(t, i: int, a: dict) -> bool:
-    "Whether a step that `i` (transitively) depends on, about the same container in the same colour, names the colour."
-    return any(t.attributes[k]['container'] == a['container'] and t.attributes[k]['colour'] == a['colour']
-               and _has(t.steps[k], [a['colour']]) for k in _ancestors(t.depends_on, i))
-
-
 def toy_required(t, i: int) -> list[tuple[str, tuple]]:
     "The (attribute, accepted words) a caption of toy step `i` must contain."
     from msvid.toyworld import CONTAINERS
@@ -55,16 +41,16 @@ def toy_required(t, i: int) -> list[tuple[str, tuple]]:
     a, req = t.attributes[i], []
     names = lambda kind: (CONTAINERS[kind][1], CONTAINERS[kind][2], kind)
     req.append(('container', names(a['container'])))
-    if _said(t, i, a): req.append(('colour', (a['colour'],)))
+    if colour_stated(t, i): req.append(('colour', (a['colour'],)))
     if a['contents'] != 'empty':
         words = SYNONYMS.get(a['contents'], (a['contents'],))
-        if _has(texts(_ancestors(t.depends_on, i)), words): req.append(('contents', words))
+        if _has(texts(ancestors(t.depends_on, i)), words): req.append(('contents', words))
     req.append(('background', (BG_WORDS[a['background']],)))
     for j in t.depends_on[i]:
         aj = t.attributes[j]
         if aj['container'] == a['container']: continue
         req.append(('source', names(aj['container'])))
-        if _said(t, j, aj): req.append(('source colour', (aj['colour'],)))
+        if colour_stated(t, j): req.append(('source colour', (aj['colour'],)))
     return req
 
 

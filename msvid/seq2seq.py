@@ -17,7 +17,7 @@ from .core import InputError, SceneScript, Task
 from .captions import fit_caption, offline_scripts
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'source_text', 'target_text', 'parse_target', 'colour_stated', 'toy_target_caption',
+__all__ = ['SPECIAL_TOKENS', 'source_text', 'target_text', 'parse_target', 'ancestors', 'colour_stated', 'toy_target_caption',
            'toy_caption_pairs', 'train_tokenizer', 'DecoderConfig', 'tiny_decoder', 'encode_pairs', 'train_decoder',
            'generate_targets', 'save_decoder', 'toy_decoder_folder', 'load_decoder', 'fit_source', 'seq2seq_scripts',
            'evaluate_decoder', 'train_toy_decoder']
@@ -51,7 +51,10 @@ def parse_target(
     return [int(x) - 1 for x in m.group(1).split()], m.group(2).strip()
 
 # %% ../nbs/14_seq2seq.ipynb #c01a2704
-def _ancestors(deps: list[list[int]], i: int) -> set[int]:
+def ancestors(
+    deps: list[list[int]],  # `depends_on` of every step (0-based)
+    i: int,                 # step index
+) -> set[int]:
     "Step `i` and every step it depends on, transitively."
     seen, todo = {i}, [i]
     while todo:
@@ -66,7 +69,7 @@ def colour_stated(
     "Whether step `i` or a step it depends on (transitively), about the same container in the same colour, names it."
     a = t.attributes[i]
     return any(t.attributes[k]['container'] == a['container'] and t.attributes[k]['colour'] == a['colour']
-               and re.search(r'\b' + a['colour'] + r'\b', t.steps[k], re.I) for k in _ancestors(t.depends_on, i))
+               and re.search(r'\b' + a['colour'] + r'\b', t.steps[k], re.I) for k in ancestors(t.depends_on, i))
 
 def toy_target_caption(
     t,       # a `msvid.toyworld.ToyTask`
