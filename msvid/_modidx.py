@@ -414,6 +414,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'msvid.train_diffusion._batch_source': ( 'train_diffusion.html#_batch_source',
                                                                                 'msvid/train_diffusion.py'),
                                        'msvid.train_diffusion._pbar': ('train_diffusion.html#_pbar', 'msvid/train_diffusion.py'),
+                                       'msvid.train_diffusion.edge_l1': ('train_diffusion.html#edge_l1', 'msvid/train_diffusion.py'),
                                        'msvid.train_diffusion.encode_images': ( 'train_diffusion.html#encode_images',
                                                                                 'msvid/train_diffusion.py'),
                                        'msvid.train_diffusion.images_to_tensor': ( 'train_diffusion.html#images_to_tensor',

@@ -19,7 +19,7 @@ from .rundir import atomic_save_tensors
 
 # %% auto #0
 __all__ = ['shape_pairs', 'toy_pairs', 'toy_canvas_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig',
-           'toy_sd_components', 'save_checkpoint', 'load_checkpoint', 'step_generator', 'lr_at', 'train_vae',
+           'toy_sd_components', 'save_checkpoint', 'load_checkpoint', 'step_generator', 'lr_at', 'edge_l1', 'train_vae',
            'encode_images', 'set_scaling_factor', 'tokenize', 'EMA', 'train_denoiser', 'save_toy_sd', 'train_toy_sd',
            'toy_sd_folder']
 
@@ -108,8 +108,9 @@ class ToySDConfig:
     vae_batch: int = 32                        # VAE batch size
     vae_lr: float = 2e-3                       # VAE peak learning rate
     kl_weight: float = 1e-3                    # KL weight, per latent element (reconstruction is per pixel)
-    decoder_steps: int = 600                   # decoder-only steps after the VAE stage (encoder frozen)
+    decoder_steps: int = 1600                  # decoder-only steps after the VAE stage (encoder frozen)
     decoder_lr: float = 5e-4                   # their peak learning rate
+    decoder_edge_weight: float = 1.0           # weight of the image-gradient L1 term in the decoder stage
     unet_steps: int = 6000                     # UNet + text encoder optimiser steps
     unet_batch: int = 64                       # UNet batch size
     unet_lr: float = 1e-3                      # UNet peak learning rate
@@ -194,6 +195,12 @@ def _pbar(total: int, initial: int, desc: str, disable: bool):
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc=desc, disable=disable, mininterval=5)
 
+def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    "L1 distance between the horizontal and vertical finite differences of two image batches `(n, c, h, w)`."
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
+    return F.l1_loss(dx(a), dx(b)) + F.l1_loss(dy(a), dy(b))
+
 def train_vae(
     vae,                                # a diffusers `AutoencoderKL`, trained in place
     images: np.ndarray,                 # uint8 `(n, h, w, 3)` training images
@@ -206,6 +213,7 @@ def train_vae(
     ckpt_every: int = 250,              # steps between checkpoints
     quiet: bool = False,                # hide the progress bar
     decoder_only: bool = False,         # freeze the encoder (latents unchanged) and train only the decoder
+    edge_weight: float = 0.,            # weight of an L1 loss on image gradients (keeps small details crisp)
 ) -> list[float]:
     "Train `vae` to reconstruct `images`; return the loss per step (of this call)."
     acc = _accelerator()
@@ -225,7 +233,7 @@ def train_vae(
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(acc.device)
         rec = acc.unwrap_model(model).decode(z).sample
         kl = 0.5 * (post.mean**2 + post.var - 1 - post.logvar).mean()
-        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * kl
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * kl + edge_weight * edge_l1(rec, x)
         opt.zero_grad(); acc.backward(loss); opt.step()
         losses.append(loss.item()); bar.update(1); bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
         if ckpt and acc.is_main_process and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
@@ -379,7 +387,7 @@ def save_toy_sd(
 # %% ../nbs/21_train_diffusion.ipynb #89d9c4f8
 def train_toy_sd(
     out: str|Path,                 # destination folder (e.g. `msvid/assets/toy-sd`)
-    cfg: ToySDConfig|None = None,  # sizes and settings (default: the shipped model's)
+    cfg: ToySDConfig|None = None,  # sizes and settings (default: the shipped model's, 6,000 UNet steps)
     work: str|Path|None = None,    # checkpoint folder (default: `out` + '.work')
     data=None,                     # `(images, captions)`; default `toy_pairs(cfg.n_images, cfg.seed)`
     quiet: bool = False,           # hide progress bars
@@ -396,7 +404,7 @@ def train_toy_sd(
               work/'vae.safetensors', cfg.ckpt_every, quiet)
     if cfg.decoder_steps:
         train_vae(c['vae'], images, cfg.decoder_steps, cfg.vae_batch, cfg.decoder_lr, cfg.kl_weight, cfg.seed + 1,
-                  work/'decoder.safetensors', cfg.ckpt_every, quiet, decoder_only=True)
+                  work/'decoder.safetensors', cfg.ckpt_every, quiet, decoder_only=True, edge_weight=cfg.decoder_edge_weight)
     times['vae_s'] = time.time() - t0; t0 = time.time()
     means, stds = encode_images(c['vae'], images)
     sf = set_scaling_factor(c['vae'], means)
