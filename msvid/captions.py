@@ -534,15 +534,17 @@ def identity_scripts(task: Task) -> list[SceneScript]:
 def decode(
     task: Task,                # the task
     backend: str = 'offline',  # 'offline', 'llm', 'seq2seq' or 'identity'
-    **kw,                      # passed to the backend (e.g. `model=` for 'llm' and 'seq2seq')
+    model=None,                # 'llm' and 'seq2seq': hub id, folder or model object (None or '': the backend's default)
+    **kw,                      # passed to the backend
 ) -> list[SceneScript]:
     "Scene scripts for `task` from the chosen caption backend."
     if backend == 'offline': return offline_scripts(task, **kw)
     if backend == 'identity': return identity_scripts(task)
+    model = None if isinstance(model, str) and not model else model
     if backend == 'llm':
         from msvid.script_llm import llm_scripts
-        return llm_scripts(task, **kw)
+        return llm_scripts(task, model, **kw)
     if backend == 'seq2seq':
         from msvid.seq2seq import seq2seq_scripts
-        return seq2seq_scripts(task, **kw)
+        return seq2seq_scripts(task, model, **kw)
     raise InputError(f"caption backend {backend!r}: expected one of {', '.join(BACKENDS)}")

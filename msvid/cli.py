@@ -210,8 +210,7 @@ def cmd_script(a) -> int:
     "Print the scene scripts of a task as a table or JSON."
     from msvid.captions import decode, script_table
     task = load_task(a.task, _limits(a))
-    kw = {'model': a.caption_model} if a.backend == 'llm' or (a.backend == 'seq2seq' and a.caption_model) else {}
-    scripts = decode(task, a.backend, **kw)
+    scripts = decode(task, a.backend, a.caption_model)
     print(json.dumps([s.to_dict() for s in scripts], indent=2) if a.json else script_table(scripts))
     return 0
 

@@ -102,9 +102,7 @@ def text_to_image(
 def run_scripts(task: Task, config: RunConfig) -> list[SceneScript]:
     "The scene scripts of `task` from the configured caption backend."
     from msvid.captions import decode
-    llm, seq2seq = config.caption_backend == 'llm', config.caption_backend == 'seq2seq'
-    kw = {'model': config.caption_model} if llm or (seq2seq and config.caption_model) else {}
-    return decode(task, config.caption_backend, **kw)
+    return decode(task, config.caption_backend, config.caption_model)
 
 # %% ../nbs/30_generate.ipynb #37aa7e1e
 @dataclass
