@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from .camera import CameraWarp, warp_frames
+from .components import latent_shift_scale
 from .core import CameraMove, InputError
 
 # %% auto #0
@@ -66,9 +67,8 @@ def keyframe_latent(
     x = images if isinstance(images, torch.Tensor) else pipe.image_processor.preprocess(images)
     vae = pipe.vae
     x = x.to(vae.device, vae.dtype)
-    lat = vae.encode(x).latent_dist.mean
-    shift = getattr(vae.config, 'shift_factor', None) or 0.0
-    return (lat - shift) * vae.config.scaling_factor
+    shift, scale = latent_shift_scale(vae)
+    return (vae.encode(x).latent_dist.mean - shift) * scale
 
 def img2img_input(
     pipe,                   # a diffusers pipeline with a `vae`
@@ -76,9 +76,8 @@ def img2img_input(
 ) -> torch.Tensor:
     "What img2img's `image=` takes for `latents`: the latents where it reads 4 channels as latents, else their images in [0, 1]."
     if latents.shape[1] == 4: return latents   # SD/SDXL img2img take 4-channel input as latents as they are
-    vae = pipe.vae
-    shift = getattr(vae.config, 'shift_factor', None) or 0.0
-    return (vae.decode(latents / vae.config.scaling_factor + shift).sample.clamp(-1, 1) + 1) / 2
+    shift, scale = latent_shift_scale(pipe.vae)
+    return (pipe.vae.decode(latents / scale + shift).sample.clamp(-1, 1) + 1) / 2
 
 # %% ../nbs/51_clips.ipynb #3663d9fe
 def warp_denoise_clip(

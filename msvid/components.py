@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'tiny_sd_components', 'tiny_sd_pipeline',
-           'tiny_sdxl_pipeline']
+           'tiny_sdxl_pipeline', 'latent_shift_scale']
 
 # %% ../nbs/03_components.ipynb #7f5dfcd6
 def _open_clip_merges() -> list[tuple[str, str]]:
@@ -126,3 +126,9 @@ def tiny_sdxl_pipeline(
                                        timestep_spacing='leading', steps_offset=1)
     return StableDiffusionXLPipeline(vae=vae, text_encoder=CLIPTextModel(cfg), text_encoder_2=CLIPTextModelWithProjection(cfg),
                                      tokenizer=tok, tokenizer_2=tok, unet=unet, scheduler=scheduler)
+
+# %% ../nbs/03_components.ipynb #95be3f65
+def latent_shift_scale(vae) -> tuple[float, float]:
+    "`(shift, scale)` of a diffusers autoencoder: scaled latent = (latent - shift) * scale."
+    c = vae.config
+    return float(getattr(c, 'shift_factor', None) or 0.), float(c.scaling_factor)

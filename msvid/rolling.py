@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .components import latent_shift_scale
 from .core import Candidate, InputError, RunConfig, SceneScript
 from .generate import EvalCounter, RunContext, SceneOutput, denoiser, register_method
 
@@ -107,16 +108,12 @@ def context_scenes(
     return sorted({d for d in scripts[i].depends_on if 0 <= d < i})[-k:]
 
 # %% ../nbs/34_rolling.ipynb #abacf6f1
-def _vae_shift_scale(pipe) -> tuple[float, float]:
-    c = pipe.vae.config
-    return float(getattr(c, 'shift_factor', None) or 0.), float(c.scaling_factor)
-
 @torch.no_grad()
 def encode_image(pipe, image: Image.Image, height: int, width: int) -> torch.Tensor:
     "Scaled latent (C, h, w) of `image` resized to `height` x `width` (the VAE posterior mean)."
     x = torch.from_numpy(np.asarray(image.convert('RGB').resize((width, height)), dtype=np.float32) / 127.5 - 1)
     x = x.permute(2, 0, 1)[None].to(pipe.device, pipe.vae.dtype)
-    shift, scale = _vae_shift_scale(pipe)
+    shift, scale = latent_shift_scale(pipe.vae)
     return ((pipe.vae.encode(x).latent_dist.mean - shift) * scale)[0].float().cpu()
 
 def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tensor:
