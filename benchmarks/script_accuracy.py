@@ -13,19 +13,27 @@ seq2seq folder or hub id for `seq2seq`; default: the shipped toy decoder). The s
 toy seeds below 10,000, so measure it with `--seed 10000` or higher. The backend's warnings (fallbacks,
 dropped dependencies) and the seconds spent are counted and printed to stderr.
 """
+
 from __future__ import annotations
 import argparse, re, sys, time, warnings
 from pathlib import Path
 
 import torch
 
-from msvid.captions import decode
-from msvid.core import Step, Task
-from msvid.seq2seq import ancestors, colour_stated
-from msvid.taskfile import load_task
+from msvid.script.decode import decode
+from msvid.core.records import Step, Task
+from msvid.train.seq2seq import ancestors, colour_stated
+from msvid.io.taskfile import load_task
 
-SYNONYMS = {'soil': ('soil', 'compost'), 'plant': ('plant', 'seedling'), 'tomato': ('tomato',), 'eggs': ('egg',),
-            'herbs': ('herbs',), 'screws': ('screw',), 'paint': ('paint',)}
+SYNONYMS = {
+    'soil': ('soil', 'compost'),
+    'plant': ('plant', 'seedling'),
+    'tomato': ('tomato',),
+    'eggs': ('egg',),
+    'herbs': ('herbs',),
+    'screws': ('screw',),
+    'paint': ('paint',),
+}
 BG_WORDS = {'counter': 'counter', 'stove': 'stove', 'workbench': 'workbench', 'wall': 'wall'}
 
 
@@ -36,28 +44,37 @@ def _has(text: str, words) -> bool:
 
 def toy_required(t, i: int) -> list[tuple[str, tuple]]:
     "The (attribute, accepted words) a caption of toy step `i` must contain."
-    from msvid.toyworld import CONTAINERS
+    from msvid.toy.vocab import CONTAINERS
+
     texts = lambda s: ' '.join(t.steps[k] for k in s)
     a, req = t.attributes[i], []
     names = lambda kind: (CONTAINERS[kind][1], CONTAINERS[kind][2], kind)
     req.append(('container', names(a['container'])))
-    if colour_stated(t, i): req.append(('colour', (a['colour'],)))
+    if colour_stated(t, i):
+        req.append(('colour', (a['colour'],)))
     if a['contents'] != 'empty':
         words = SYNONYMS.get(a['contents'], (a['contents'],))
-        if _has(texts(ancestors(t.depends_on, i)), words): req.append(('contents', words))
+        if _has(texts(ancestors(t.depends_on, i)), words):
+            req.append(('contents', words))
     req.append(('background', (BG_WORDS[a['background']],)))
     for j in t.depends_on[i]:
         aj = t.attributes[j]
-        if aj['container'] == a['container']: continue
+        if aj['container'] == a['container']:
+            continue
         req.append(('source', names(aj['container'])))
-        if colour_stated(t, j): req.append(('source colour', (aj['colour'],)))
+        if colour_stated(t, j):
+            req.append(('source colour', (aj['colour'],)))
     return req
 
 
 def toy_scores(n: int, seed: int, backend: str, **kw) -> dict:
     "Dependency exact match and caption attribute coverage on `n` toy tasks."
-    from msvid.toyworld import make_task
-    dep_ok = dep_n = cap_ok = cap_n = 0; misses = {}; warned = 0; t0 = time.time()
+    from msvid.toy.tasks import make_task
+
+    dep_ok = dep_n = cap_ok = cap_n = 0
+    misses = {}
+    warned = 0
+    t0 = time.time()
     for k in range(n):
         t = make_task(seed + k)
         with warnings.catch_warnings(record=True) as ws:
@@ -65,51 +82,83 @@ def toy_scores(n: int, seed: int, backend: str, **kw) -> dict:
             sc = decode(Task(t.title, [Step(s) for s in t.steps]), backend, **kw)
         warned += len(ws)
         for i, s in enumerate(sc):
-            dep_n += 1; dep_ok += s.depends_on == t.depends_on[i]
-            if not t.depends_on[i]: continue
+            dep_n += 1
+            dep_ok += s.depends_on == t.depends_on[i]
+            if not t.depends_on[i]:
+                continue
             cap_n += 1
             missing = [name for name, words in toy_required(t, i) if not _has(s.caption, words)]
             cap_ok += not missing
-            for m in missing: misses[m] = misses.get(m, 0) + 1
-    return {'steps': dep_n, 'dep_acc': dep_ok / dep_n, 'dep_steps': cap_n, 'cap_cov': cap_ok / max(1, cap_n),
-            'misses': misses, 'warnings': warned, 'seconds': time.time() - t0}
+            for m in missing:
+                misses[m] = misses.get(m, 0) + 1
+    return {
+        'steps': dep_n,
+        'dep_acc': dep_ok / dep_n,
+        'dep_steps': cap_n,
+        'cap_cov': cap_ok / max(1, cap_n),
+        'misses': misses,
+        'warnings': warned,
+        'seconds': time.time() - t0,
+    }
 
 
-def real_scores(folder: str|Path, backend: str, **kw) -> dict:
+def real_scores(folder: str | Path, backend: str, **kw) -> dict:
     "Dependency exact match, precision and recall on the hand-labelled real tasks in `folder`."
-    ok = n = tp = fp = fn = 0; files = sorted(Path(folder).glob('*.json'))
+    ok = n = tp = fp = fn = 0
+    files = sorted(Path(folder).glob('*.json'))
     for f in files:
-        task = load_task(f); gold = task.meta['depends_on']
+        task = load_task(f)
+        gold = task.meta['depends_on']
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             sc = decode(task, backend, **kw)
         for s, g in zip(sc, gold):
-            n += 1; ok += sorted(s.depends_on) == sorted(g)
-            tp += len(set(s.depends_on) & set(g)); fp += len(set(s.depends_on) - set(g)); fn += len(set(g) - set(s.depends_on))
-    return {'tasks': len(files), 'steps': n, 'dep_acc': ok / max(1, n), 'precision': tp / max(1, tp + fp),
-            'recall': tp / max(1, tp + fn)}
+            n += 1
+            ok += sorted(s.depends_on) == sorted(g)
+            tp += len(set(s.depends_on) & set(g))
+            fp += len(set(s.depends_on) - set(g))
+            fn += len(set(g) - set(s.depends_on))
+    return {
+        'tasks': len(files),
+        'steps': n,
+        'dep_acc': ok / max(1, n),
+        'precision': tp / max(1, tp + fp),
+        'recall': tp / max(1, tp + fn),
+    }
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--n', type=int, default=300); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--n', type=int, default=300)
+    p.add_argument('--seed', type=int, default=0)
     p.add_argument('--backend', default='offline', choices=('offline', 'seq2seq', 'llm', 'identity'))
     p.add_argument('--model', default=None, help='model= for the backend (llm: chat LM; seq2seq: folder or hub id)')
     p.add_argument('--real', default=str(Path(__file__).parent / 'real_tasks'))
-    p.add_argument('--threads', type=int, default=1, help='torch threads (model backends; one is fastest on a shared CPU)')
+    p.add_argument(
+        '--threads', type=int, default=1, help='torch threads (model backends; one is fastest on a shared CPU)'
+    )
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     kw = {'model': a.model} if a.model else {}
-    toy = toy_scores(a.n, a.seed, a.backend, **kw); real = real_scores(a.real, a.backend, **kw)
+    toy = toy_scores(a.n, a.seed, a.backend, **kw)
+    real = real_scores(a.real, a.backend, **kw)
     print(f"| data | backend | steps | depends_on exact | dep. precision | dep. recall | caption attribute coverage |")
     print(f"| --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| toy world ({a.n} tasks, seeds {a.seed}..{a.seed + a.n - 1}) | {a.backend} | {toy['steps']} | "
-          f"{toy['dep_acc']:.1%} | | | {toy['cap_cov']:.1%} (of {toy['dep_steps']} steps with dependencies) |")
-    print(f"| real tasks ({real['tasks']} files) | {a.backend} | {real['steps']} | {real['dep_acc']:.1%} | "
-          f"{real['precision']:.1%} | {real['recall']:.1%} | |")
-    if toy['misses']: print(f"\ntoy caption misses by attribute: {toy['misses']}", file=sys.stderr)
-    print(f"toy world: {toy['warnings']} backend warnings, {toy['seconds']:.1f} s ({toy['seconds'] / max(1, a.n):.3f} s per task)",
-          file=sys.stderr)
+    print(
+        f"| toy world ({a.n} tasks, seeds {a.seed}..{a.seed + a.n - 1}) | {a.backend} | {toy['steps']} | "
+        f"{toy['dep_acc']:.1%} | | | {toy['cap_cov']:.1%} (of {toy['dep_steps']} steps with dependencies) |"
+    )
+    print(
+        f"| real tasks ({real['tasks']} files) | {a.backend} | {real['steps']} | {real['dep_acc']:.1%} | "
+        f"{real['precision']:.1%} | {real['recall']:.1%} | |"
+    )
+    if toy['misses']:
+        print(f"\ntoy caption misses by attribute: {toy['misses']}", file=sys.stderr)
+    print(
+        f"toy world: {toy['warnings']} backend warnings, {toy['seconds']:.1f} s ({toy['seconds'] / max(1, a.n):.3f} s per task)",
+        file=sys.stderr,
+    )
 
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    main()

@@ -1,7 +1,7 @@
 """Render a widget notebook in a real browser and screenshot the latent-selection histogram widget.
 
 Not a CI test: it needs a Chromium and a few optional packages. It checks what headless tests cannot: that
-the widgets of `msvid.widgets` actually render in a browser front end, and that they talk to the kernel
+the widgets of `msvid.eval.widgets` actually render in a browser front end, and that they talk to the kernel
 (choosing a method in the dropdown redraws the histogram).
 
 How it works: Voila executes the notebook in a live kernel and serves the page with its own bundled widget
@@ -21,35 +21,59 @@ Usage:
 
 Prints a markdown table of what was checked; exit code 1 if the widget did not render or did not react.
 """
+
 from __future__ import annotations
 import argparse, os, socket, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync']
+CHROMIUM_ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+]
 
 
 def free_port() -> int:
     "An unused local TCP port."
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 SKIP = ('#| slow', '#| gpu', '#| eval: false', '#|eval: false')
 
+
 def runnable_copy(notebook: Path, folder: Path) -> Path:
     "A copy of `notebook` in `folder` without the cells nbdev-test skips (slow, gpu, eval: false)."
     import json
+
     nb = json.loads(notebook.read_text())
-    keep = lambda c: not (c['cell_type'] == 'code' and any(l.strip().startswith(SKIP) for l in ''.join(c['source']).splitlines()))
+    keep = lambda c: (
+        not (c['cell_type'] == 'code' and any(l.strip().startswith(SKIP) for l in ''.join(c['source']).splitlines()))
+    )
     nb['cells'] = [c for c in nb['cells'] if keep(c)]
-    out = folder/notebook.name; out.write_text(json.dumps(nb)); return out
+    out = folder / notebook.name
+    out.write_text(json.dumps(nb))
+    return out
 
 
 def start_voila(notebook: Path, port: int, log: Path) -> subprocess.Popen:
     "Serve `notebook` with Voila on 127.0.0.1:`port` (the notebook runs in a kernel of this Python)."
-    cmd = [sys.executable, '-m', 'voila', str(notebook), '--no-browser', f'--port={port}', '--Voila.ip=127.0.0.1',
-           '--VoilaExecutor.timeout=1200', '--show_tracebacks=True']
+    cmd = [
+        sys.executable,
+        '-m',
+        'voila',
+        str(notebook),
+        '--no-browser',
+        f'--port={port}',
+        '--Voila.ip=127.0.0.1',
+        '--VoilaExecutor.timeout=1200',
+        '--show_tracebacks=True',
+    ]
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1'}
     return subprocess.Popen(cmd, cwd=notebook.parent, stdout=log.open('w'), stderr=subprocess.STDOUT, env=env)
 
@@ -59,23 +83,27 @@ def wait_port(port: int, timeout: float = 60):
     t0 = time.time()
     while time.time() - t0 < timeout:
         with socket.socket() as s:
-            if s.connect_ex(('127.0.0.1', port)) == 0: return
+            if s.connect_ex(('127.0.0.1', port)) == 0:
+                return
         time.sleep(0.5)
     raise TimeoutError(f'nothing listens on port {port} after {timeout}s')
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--notebook', default=str(ROOT/'nbs/tutorials/toy_benchmark.ipynb'))
+    p.add_argument('--notebook', default=str(ROOT / 'nbs/tutorials/toy_benchmark.ipynb'))
     p.add_argument('--out', default='/work/train_logs/widgets.png', help='screenshot of the selection widget')
     p.add_argument('--full-page', default='/work/train_logs/widgets_page.png', help='screenshot of the whole page')
     p.add_argument('--chromium', default='/usr/bin/chromium')
     p.add_argument('--timeout', type=float, default=900, help='seconds to wait for the notebook to run')
     a = p.parse_args()
     from playwright.sync_api import sync_playwright
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     port, log = free_port(), out.with_suffix('.voila.log')
     import tempfile
+
     nb = runnable_copy(Path(a.notebook).resolve(), Path(tempfile.mkdtemp()))
     voila = start_voila(nb, port, log)
     checks = []
@@ -99,23 +127,31 @@ def main():
             options = sel.locator('select option').all_inner_texts()
             sel.locator('select').select_option(options[-1])
             try:
-                page.wait_for_function('([el, b]) => el.getAttribute("src") !== b', arg=[img.element_handle(), before], timeout=60000)
+                page.wait_for_function(
+                    '([el, b]) => el.getAttribute("src") !== b', arg=[img.element_handle(), before], timeout=60000
+                )
                 changed = True
-            except Exception: changed = False
+            except Exception:
+                changed = False
             checks.append((f'dropdown -> {options[-1]!r} redraws (kernel round trip)', str(changed), changed))
             sel.screenshot(path=str(out.with_name(out.stem + f'_{options[-1]}.png')))
             now = img.get_attribute('src')
-            sel.locator('select').select_option('all methods')   # back to the main screenshot's state
-            page.wait_for_function('([el, b]) => el.getAttribute("src") !== b', arg=[img.element_handle(), now], timeout=60000)
+            sel.locator('select').select_option('all methods')  # back to the main screenshot's state
+            page.wait_for_function(
+                '([el, b]) => el.getAttribute("src") !== b', arg=[img.element_handle(), now], timeout=60000
+            )
             page.evaluate('window.scrollTo(0, 0)')
             page.screenshot(path=a.full_page, full_page=True)
             browser.close()
     finally:
         voila.terminate()
-        try: voila.wait(20)
-        except subprocess.TimeoutExpired: voila.kill()
+        try:
+            voila.wait(20)
+        except subprocess.TimeoutExpired:
+            voila.kill()
     print('| check | value | ok |\n|---|---|---|')
-    for name, value, ok in checks: print(f'| {name} | {value} | {"yes" if ok else "NO"} |')
+    for name, value, ok in checks:
+        print(f'| {name} | {value} | {"yes" if ok else "NO"} |')
     print(f'\nscreenshot: {out}\nfull page: {a.full_page}\nvoila log: {log}')
     sys.exit(0 if checks and all(ok for *_, ok in checks) else 1)
 

@@ -1,33 +1,36 @@
 "Camera warp inside real diffusers video pipelines (tiny random components): layout, eq. 2, clean-up."
+
 import numpy as np
 import pytest
 import torch
 
-from msvid.camera import CameraWarp, estimate_motion, classify_motion, to_frames, warp_frames, latent_layout
-from msvid.clips import tiny_animatediff_pipeline, tiny_svd_pipeline
-from msvid.core import CameraMove, InputError
+from msvid.motion.camera import CameraWarp, estimate_motion, classify_motion, to_frames, warp_frames, latent_layout
+from msvid.motion.clips import tiny_animatediff_pipeline, tiny_svd_pipeline
+from msvid.core.records import CameraMove, InputError
 
 torch.set_num_threads(1)
 
 
 class Spy(CameraWarp):
     "A CameraWarp that keeps the latents and the predicted x0 around the warp."
+
     def __call__(self, pipe, i, t, kwargs):
         if i + 1 == self.t_m:
             self.before, self.x0 = kwargs['latents'].clone(), None if self._x0 is None else self._x0.clone()
             self.a = self._signal(pipe.scheduler, i, to_frames(self.before, self.layout or latent_layout(pipe)))
         out = super().__call__(pipe, i, t, kwargs)
-        if i + 1 == self.t_m: self.after = out['latents'].clone()
+        if i + 1 == self.t_m:
+            self.after = out['latents'].clone()
         return out
 
 
 def _check(pipe, spy, frame_axis):
     layout = latent_layout(pipe)
     assert spy.applied == 'x0'
-    assert 'step' not in vars(pipe.scheduler)          # the wrapper is gone
+    assert 'step' not in vars(pipe.scheduler)  # the wrapper is gone
     delta = to_frames(spy.after - spy.before, layout)
-    assert delta[:, 0].abs().max() < 1e-5               # frame 0 is not displaced
-    assert delta[:, 1:].abs().mean() > 1e-3             # the others are
+    assert delta[:, 0].abs().max() < 1e-5  # frame 0 is not displaced
+    assert delta[:, 1:].abs().mean() > 1e-3  # the others are
     x0 = to_frames(spy.x0, layout).float()
     expect = spy.a * spy.blend * (warp_frames(x0, spy.move) - x0)
     assert torch.allclose(delta, expect, atol=1e-4)
@@ -35,45 +38,82 @@ def _check(pipe, spy, frame_axis):
 
 
 def test_svd_layout_and_eq2():
-    pipe = tiny_svd_pipeline(); pipe.set_progress_bar_config(disable=True)
+    pipe = tiny_svd_pipeline()
+    pipe.set_progress_bar_config(disable=True)
     from PIL import Image
+
     img = Image.fromarray((np.random.default_rng(0).random((16, 16, 3)) * 255).astype('uint8'))
     spy = Spy(CameraMove('left', 'fast'), t_m=2)
-    run = lambda cb: pipe(image=img, height=16, width=16, num_frames=4, num_inference_steps=3, decode_chunk_size=2,
-                          generator=torch.Generator().manual_seed(0), output_type='pt', callback_on_step_end=cb,
-                          callback_on_step_end_tensor_inputs=['latents']).frames
+    run = lambda cb: (
+        pipe(
+            image=img,
+            height=16,
+            width=16,
+            num_frames=4,
+            num_inference_steps=3,
+            decode_chunk_size=2,
+            generator=torch.Generator().manual_seed(0),
+            output_type='pt',
+            callback_on_step_end=cb,
+            callback_on_step_end_tensor_inputs=['latents'],
+        ).frames
+    )
     moved = run(spy)
     _check(pipe, spy, 1)
-    assert spy.a == 1.0                                 # Euler/EDM: x = x0 + sigma * eps
+    assert spy.a == 1.0  # Euler/EDM: x = x0 + sigma * eps
     still = run(CameraWarp(CameraMove('static')))
     assert not torch.allclose(moved, still)
 
 
 def test_animatediff_layout_and_eq2():
-    pipe = tiny_animatediff_pipeline(); pipe.set_progress_bar_config(disable=True)
+    pipe = tiny_animatediff_pipeline()
+    pipe.set_progress_bar_config(disable=True)
     spy = Spy(CameraMove('down', 'medium'), t_m=2)
-    pipe(prompt='a pan', num_frames=4, height=16, width=16, num_inference_steps=3, guidance_scale=2.0,
-         generator=torch.Generator().manual_seed(0), output_type='pt', callback_on_step_end=spy,
-         callback_on_step_end_tensor_inputs=['latents'])
+    pipe(
+        prompt='a pan',
+        num_frames=4,
+        height=16,
+        width=16,
+        num_inference_steps=3,
+        guidance_scale=2.0,
+        generator=torch.Generator().manual_seed(0),
+        output_type='pt',
+        callback_on_step_end=spy,
+        callback_on_step_end_tensor_inputs=['latents'],
+    )
     _check(pipe, spy, 2)
-    assert 0 < float(spy.a.flatten()[0]) < 1             # DDIM: sqrt(alpha_bar)
+    assert 0 < float(spy.a.flatten()[0]) < 1  # DDIM: sqrt(alpha_bar)
 
 
 def test_fallback_without_x0():
     from diffusers import DPMSolverMultistepScheduler
-    pipe = tiny_animatediff_pipeline(); pipe.set_progress_bar_config(disable=True)
+
+    pipe = tiny_animatediff_pipeline()
+    pipe.set_progress_bar_config(disable=True)
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)
     cb = CameraWarp(CameraMove('right', 'slow'), t_m=2)
-    pipe(prompt='a pan', num_frames=3, height=16, width=16, num_inference_steps=3, guidance_scale=1.0,
-         output_type='pt', callback_on_step_end=cb, callback_on_step_end_tensor_inputs=['latents'])
+    pipe(
+        prompt='a pan',
+        num_frames=3,
+        height=16,
+        width=16,
+        num_inference_steps=3,
+        guidance_scale=1.0,
+        output_type='pt',
+        callback_on_step_end=cb,
+        callback_on_step_end_tensor_inputs=['latents'],
+    )
     assert cb.applied == 'latents'
     assert 'step' not in vars(pipe.scheduler)
 
 
 def test_unknown_pipeline_and_bad_args():
-    with pytest.raises(InputError, match='layout'): latent_layout(object())
-    with pytest.raises(InputError, match='t_m'): CameraWarp(CameraMove('left'), t_m=0)
-    with pytest.raises(InputError, match='blend'): CameraWarp(CameraMove('left'), blend=2)
+    with pytest.raises(InputError, match='layout'):
+        latent_layout(object())
+    with pytest.raises(InputError, match='t_m'):
+        CameraWarp(CameraMove('left'), t_m=0)
+    with pytest.raises(InputError, match='blend'):
+        CameraWarp(CameraMove('left'), blend=2)
 
 
 @pytest.mark.parametrize('direction', ['static', 'left', 'right', 'up', 'down', 'forward', 'backward'])

@@ -1,44 +1,67 @@
 "Caption decoder and multi-scene script: reference resolution, carry-over, overrides, LLM retry and fallback."
+
 import json, warnings
 from pathlib import Path
 
 import pytest
 
-from msvid.captions import decode, find_mentions, fit_caption, offline_scripts, script_table
-from msvid.core import CameraMove, InputError, Step, Task
-from msvid.script_llm import first_json, llm_scripts, tiny_chat_lm, validate_script
+from msvid.script.decode import decode, script_table
+from msvid.script.tracker import find_mentions
+from msvid.script.offline import fit_caption, offline_scripts
+from msvid.core.records import CameraMove, InputError, Step, Task
+from msvid.script.llm import first_json, llm_scripts, tiny_chat_lm, validate_script
 
 
-def _task(*steps, **kw): return Task(kw.get('title', 'test'), [s if isinstance(s, Step) else Step(s) for s in steps])
+def _task(*steps, **kw):
+    return Task(kw.get('title', 'test'), [s if isinstance(s, Step) else Step(s) for s in steps])
 
 
 def test_pronoun_and_same_resolve_to_introducing_step():
-    sc = decode(_task("Heat a knob of butter in a large black skillet.", "Crack two eggs into a blue bowl.",
-                      "Whisk them well.", "Pour the eggs from the bowl into the same pan.", "Stir gently."))
+    sc = decode(
+        _task(
+            "Heat a knob of butter in a large black skillet.",
+            "Crack two eggs into a blue bowl.",
+            "Whisk them well.",
+            "Pour the eggs from the bowl into the same pan.",
+            "Stir gently.",
+        )
+    )
     assert [s.depends_on for s in sc] == [[], [], [1], [0, 2], [3]]
     assert 'large black skillet' in sc[3].caption and 'large black skillet' in sc[4].caption  # carried attributes
 
 
 def test_explicit_step_reference_and_omitted_object():
-    sc = decode(_task("Place a red plate on the counter.", "Grab a green bowl.", "Add some flour.",
-                      "Scatter cheese over the plate from step 1."))
-    assert sc[2].depends_on == [1] and 'green bowl' in sc[2].caption       # omitted object: the previous focus
+    sc = decode(
+        _task(
+            "Place a red plate on the counter.",
+            "Grab a green bowl.",
+            "Add some flour.",
+            "Scatter cheese over the plate from step 1.",
+        )
+    )
+    assert sc[2].depends_on == [1] and 'green bowl' in sc[2].caption  # omitted object: the previous focus
     assert sc[3].depends_on == [0] and 'red plate' in sc[3].caption
 
 
 def test_real_recipe_return_to_heat_and_background_persistence():
-    sc = decode(_task("Heat two tablespoons of olive oil in a large black skillet over medium heat.",
-                      "Toast the orzo in the skillet for three minutes.",
-                      "Stir in the garlic and cook for one more minute.",
-                      "Tip the orzo into a white bowl.",
-                      "Return the orzo to the same skillet and add the lemon juice."))
+    sc = decode(
+        _task(
+            "Heat two tablespoons of olive oil in a large black skillet over medium heat.",
+            "Toast the orzo in the skillet for three minutes.",
+            "Stir in the garlic and cook for one more minute.",
+            "Tip the orzo into a white bowl.",
+            "Return the orzo to the same skillet and add the lemon juice.",
+        )
+    )
     assert [s.background for s in sc] == ['stove', 'stove', 'stove', 'kitchen counter', 'stove']
     assert sc[2].depends_on == [1] and sc[4].depends_on == [2, 3]
     assert 'Toast the orzo in the large black skillet' in sc[1].caption
 
 
 def test_stuff_held_by_vessel_refers_to_vessel():
-    sc = decode(_task("Place an onion on a wooden chopping board.", "Heat oil in a pan.", "Cut the onion into small pieces."))
+    sc = decode(
+        _task("Place an onion on a wooden chopping board.", "Heat oil in a pan.", "Cut the onion into small pieces.")
+    )
     assert sc[2].depends_on == [0] and 'wooden chopping board' in sc[2].caption
 
 
@@ -49,7 +72,11 @@ def test_diy_home_is_workbench_and_wall_moves():
 
 
 def test_overrides_win():
-    sc = decode(_task(Step("Crack an egg into a bowl.", caption='a single egg in a bowl'), Step("Whisk it.", camera='left fast')))
+    sc = decode(
+        _task(
+            Step("Crack an egg into a bowl.", caption='a single egg in a bowl'), Step("Whisk it.", camera='left fast')
+        )
+    )
     assert sc[0].caption == 'a single egg in a bowl'
     assert sc[1].camera == CameraMove('left', 'fast') and sc[1].depends_on == [0]
     assert decode(_task("Chop an onion on a board."))[0].camera == CameraMove('forward', 'slow')  # default per action
@@ -65,7 +92,8 @@ def test_truncation_warns():
     long = "Stir the sauce " + " ".join(f"with ingredient{i}" for i in range(60)) + "."
     with pytest.warns(UserWarning, match='CLIP tokens'):
         sc = decode(_task(long))
-    from msvid.components import offline_clip_tokenizer
+    from msvid.models.components import offline_clip_tokenizer
+
     assert len(offline_clip_tokenizer()(sc[0].caption)['input_ids']) <= 77
     with warnings.catch_warnings():
         warnings.simplefilter('error')
@@ -73,7 +101,8 @@ def test_truncation_warns():
 
 
 def test_unknown_backend_is_input_error():
-    with pytest.raises(InputError, match='expected one of'): decode(_task('x'), 'magic')
+    with pytest.raises(InputError, match='expected one of'):
+        decode(_task('x'), 'magic')
 
 
 def test_braces_and_injection_in_steps():
@@ -105,7 +134,8 @@ def test_llm_tiny_random_model_falls_back():
 
 
 def test_script_table_and_real_task_files():
-    from msvid.taskfile import load_task
+    from msvid.io.taskfile import load_task
+
     files = sorted((Path(__file__).parent.parent / 'benchmarks' / 'real_tasks').glob('*.json'))
     assert len(files) >= 10
     for f in files:
@@ -119,13 +149,16 @@ def test_script_table_and_real_task_files():
 def test_shipped_seq2seq_decoder_through_cli(capsys, tmp_path):
     "The shipped toy decoder loads offline, writes every field, and finds most dependencies of unseen toy tasks."
     from msvid.cli import main
-    from msvid.toyworld import make_task
+    from msvid.toy.tasks import make_task
+
     hits = steps = 0
     for seed in range(20_000, 20_008):  # the decoder trained on seeds below 9,000
         t = make_task(seed)
-        p = tmp_path/f'{seed}.json'; p.write_text(json.dumps({'title': t.title, 'steps': t.steps}))
+        p = tmp_path / f'{seed}.json'
+        p.write_text(json.dumps({'title': t.title, 'steps': t.steps}))
         assert main(['script', str(p), '--backend', 'seq2seq', '--json']) == 0
         out = json.loads(capsys.readouterr().out)
         assert len(out) == len(t.steps) and all(s['caption'] and s['background'] for s in out)
-        hits += sum(s['depends_on'] == d for s, d in zip(out, t.depends_on)); steps += len(t.steps)
-    assert hits / steps > .6, (hits, steps)
+        hits += sum(s['depends_on'] == d for s, d in zip(out, t.depends_on))
+        steps += len(t.steps)
+    assert hits / steps > 0.6, (hits, steps)

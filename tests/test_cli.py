@@ -1,9 +1,10 @@
 "The command line contract: exit codes 0 / 2 / 1, one `error:` line, no traceback."
+
 import subprocess, sys
 
 import pytest
 
-from msvid import cli
+import msvid.cli as cli
 
 
 def run(capsys, *argv):
@@ -25,15 +26,18 @@ def test_validate_ok(capsys, task_file):
     assert 'Garlic toast  (3 steps)' in out and '2. Rub the slices with garlic.' in out
 
 
-@pytest.mark.parametrize('content,suffix,message', [
-    ('{"title": "x", "steps": "one step"}', '.json', 'steps: expected a list of strings, got string'),
-    ('{"title": "x", "steps": ["a", ""]}', '.json', 'steps[1]: empty string'),
-    ('title: x\nsteps: [a, {text: b, camera: sideways}]\n', '.yaml', 'steps[1].camera'),
-    ('{"title": "x", ', '.json', 'invalid JSON at line 1'),
-    ('just prose, no list', '.txt', 'no numbered'),
-])
+@pytest.mark.parametrize(
+    'content,suffix,message',
+    [
+        ('{"title": "x", "steps": "one step"}', '.json', 'steps: expected a list of strings, got string'),
+        ('{"title": "x", "steps": ["a", ""]}', '.json', 'steps[1]: empty string'),
+        ('title: x\nsteps: [a, {text: b, camera: sideways}]\n', '.yaml', 'steps[1].camera'),
+        ('{"title": "x", ', '.json', 'invalid JSON at line 1'),
+        ('just prose, no list', '.txt', 'no numbered'),
+    ],
+)
 def test_bad_task_files_exit_2(capsys, tmp_path, content, suffix, message):
-    p = tmp_path/f'task{suffix}'
+    p = tmp_path / f'task{suffix}'
     p.write_text(content)
     code, out, err = run(capsys, 'validate', p)
     assert code == 2 and out == ''
@@ -41,40 +45,60 @@ def test_bad_task_files_exit_2(capsys, tmp_path, content, suffix, message):
 
 
 def test_not_utf8_exit_2(capsys, tmp_path):
-    p = tmp_path/'t.txt'
+    p = tmp_path / 't.txt'
     p.write_bytes('Caf\xe9\n1. Brew.'.encode('latin-1'))
     code, _, err = run(capsys, 'validate', p)
     assert code == 2 and 'file is not UTF-8' in err
 
 
 def test_too_many_steps_can_be_raised(capsys, tmp_path):
-    p = tmp_path/'long.txt'
+    p = tmp_path / 'long.txt'
     p.write_text('Long\n' + ''.join(f'{i}. step {i}\n' for i in range(1, 71)))
     assert run(capsys, 'validate', p)[0] == 2
     assert run(capsys, 'validate', p, '--max-steps', 100)[0] == 0
 
 
-@pytest.mark.parametrize('argv,message', [
-    (['generate'], 'required'),
-    (['generate', 'x.json'], '--out'),
-    (['bogus'], 'invalid choice'),
-    (['generate', '{task}', '--out', '{out}', '--seed', 'abc'], "invalid int value: 'abc'"),
-    (['generate', '{task}', '--out', '{out}', '--preset', 'nope'], "preset 'nope'"),
-    (['generate', '{task}', '--out', '{out}', '--method', 'nope'], "method 'nope'"),
-    (['generate', '{task}', '--out', '{out}', '--steps', '0'], '--steps: must be positive'),
-    (['generate', '{task}', '--out', '{out}', '--model', '{out}/missing-model'], 'cannot be loaded'),
-    (['toy-tasks', '--n', '0', '--out', '{out}'], '--n: must be at least 1'),
-])
+@pytest.mark.parametrize(
+    'argv,message',
+    [
+        (['generate'], 'required'),
+        (['generate', 'x.json'], '--out'),
+        (['bogus'], 'invalid choice'),
+        (['generate', '{task}', '--out', '{out}', '--seed', 'abc'], "invalid int value: 'abc'"),
+        (['generate', '{task}', '--out', '{out}', '--preset', 'nope'], "preset 'nope'"),
+        (['generate', '{task}', '--out', '{out}', '--method', 'nope'], "method 'nope'"),
+        (['generate', '{task}', '--out', '{out}', '--steps', '0'], '--steps: must be positive'),
+        (['generate', '{task}', '--out', '{out}', '--model', '{out}/missing-model'], 'cannot be loaded'),
+        (['toy-tasks', '--n', '0', '--out', '{out}'], '--n: must be at least 1'),
+    ],
+)
 def test_bad_arguments_exit_2(capsys, tmp_path, task_file, argv, message):
-    argv = [a.format(task=task_file, out=tmp_path/'run') for a in argv]
+    argv = [a.format(task=task_file, out=tmp_path / 'run') for a in argv]
     code, _, err = run(capsys, *argv)
     assert code == 2, err
     assert err.startswith('error: ') and message in err and err.count('\n') == 1
 
 
 def test_existing_run_needs_resume(capsys, tmp_path, task_file, tiny_model_dir):
-    args = ['generate', task_file, '--out', tmp_path/'r', '--model', tiny_model_dir, '--method', 'independent', '--size', 16,
-            '--steps', 2, '--quiet', '--device', 'cpu', '--scene-seconds', 0.25]
+    args = [
+        'generate',
+        task_file,
+        '--out',
+        tmp_path / 'r',
+        '--model',
+        tiny_model_dir,
+        '--method',
+        'independent',
+        '--size',
+        16,
+        '--steps',
+        2,
+        '--quiet',
+        '--device',
+        'cpu',
+        '--scene-seconds',
+        0.25,
+    ]
     assert run(capsys, *args)[0] == 0
     code, _, err = run(capsys, *args)
     assert code == 2 and 'already holds a run' in err
@@ -84,7 +108,9 @@ def test_existing_run_needs_resume(capsys, tmp_path, task_file, tiny_model_dir):
 
 
 def test_internal_failure_exit_1_with_log(capsys, monkeypatch, tmp_path, task_file):
-    def boom(a): raise RuntimeError('kaboom')
+    def boom(a):
+        raise RuntimeError('kaboom')
+
     monkeypatch.setitem(cli.COMMANDS, 'validate', boom)
     code, _, err = run(capsys, 'validate', task_file)
     assert code == 1 and err.startswith('error: internal failure: RuntimeError: kaboom')

@@ -1,13 +1,15 @@
 "CoSeD through the command line on tiny random components: candidates, records, resume, train-selector."
+
 import json
 
 import pytest
 import torch
 
-from msvid import generate as gen
+import msvid.methods.registry  # noqa: F401  every method registered
+import msvid.scene.context as gen
 from msvid.cli import main
-from msvid.clip import tiny_open_clip
-from msvid.selector import ContrastiveSelector
+from msvid.models.encoders import tiny_open_clip
+from msvid.methods.selector import ContrastiveSelector
 
 
 @pytest.fixture(scope='module')
@@ -15,23 +17,52 @@ def tiny_clip_and_selector(tmp_path_factory):
     d = tmp_path_factory.mktemp('clip')
     spec = tiny_open_clip(d)
     torch.manual_seed(0)
-    ContrastiveSelector(16).save_pretrained(d/'selector')
-    return spec, str(d/'selector')
+    ContrastiveSelector(16).save_pretrained(d / 'selector')
+    return spec, str(d / 'selector')
 
 
 def cosed_args(task_file, out, model, clip_sel, *extra):
     clip, sel = clip_sel
-    return ['generate', str(task_file), '--out', str(out), '--model', str(model), '--clip', clip, '--selector', sel,
-            '--method', 'cosed', '--size', '16', '--steps', '4', '--quiet', '--device', 'cpu',
-            '--scene-seconds', '0.25', '--n-first', '2', *extra]
+    return [
+        'generate',
+        str(task_file),
+        '--out',
+        str(out),
+        '--model',
+        str(model),
+        '--clip',
+        clip,
+        '--selector',
+        sel,
+        '--method',
+        'cosed',
+        '--size',
+        '16',
+        '--steps',
+        '4',
+        '--quiet',
+        '--device',
+        'cpu',
+        '--scene-seconds',
+        '0.25',
+        '--n-first',
+        '2',
+        *extra,
+    ]
 
 
 def test_cosed_records_every_candidate(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector):
-    assert main(cosed_args(task_file, tmp_path/'r', tiny_model_dir, tiny_clip_and_selector, '--window', '1,2')) == 0
-    scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
-    assert [len(s['candidates']) for s in scenes] == [2, 1 + 1*2, 1 + 2*2]
+    assert main(cosed_args(task_file, tmp_path / 'r', tiny_model_dir, tiny_clip_and_selector, '--window', '1,2')) == 0
+    scenes = json.loads((tmp_path / 'r' / 'manifest.json').read_text())['scenes']
+    assert [len(s['candidates']) for s in scenes] == [2, 1 + 1 * 2, 1 + 2 * 2]
     last = scenes[2]
-    assert {(c['source_step'], c['latent_index']) for c in last['candidates']} == {(None, None), (0, 1), (0, 2), (1, 1), (1, 2)}
+    assert {(c['source_step'], c['latent_index']) for c in last['candidates']} == {
+        (None, None),
+        (0, 1),
+        (0, 2),
+        (1, 1),
+        (1, 2),
+    }
     assert all(c['score'] is not None for c in last['candidates'])
     assert last['chosen'] == max(range(5), key=lambda j: last['candidates'][j]['score'])
     assert last['extra']['scoring'] == 'selector' and scenes[0]['extra']['scoring'] == 'text-adherence'
@@ -39,69 +70,114 @@ def test_cosed_records_every_candidate(tmp_path, task_file, tiny_model_dir, tiny
 
 
 def test_cosed_crash_then_resume_is_identical(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector, monkeypatch):
-    assert main(cosed_args(task_file, tmp_path/'full', tiny_model_dir, tiny_clip_and_selector)) == 0
+    assert main(cosed_args(task_file, tmp_path / 'full', tiny_model_dir, tiny_clip_and_selector)) == 0
     real = gen.METHODS['cosed']
+
     def crash_at_2(ctx, i):
-        if i == 2: raise KeyboardInterrupt
+        if i == 2:
+            raise KeyboardInterrupt
         return real(ctx, i)
+
     monkeypatch.setitem(gen.METHODS, 'cosed', crash_at_2)
-    assert main(cosed_args(task_file, tmp_path/'cut', tiny_model_dir, tiny_clip_and_selector)) == 130
+    assert main(cosed_args(task_file, tmp_path / 'cut', tiny_model_dir, tiny_clip_and_selector)) == 130
     monkeypatch.setitem(gen.METHODS, 'cosed', real)
-    assert main(cosed_args(task_file, tmp_path/'cut', tiny_model_dir, tiny_clip_and_selector, '--resume')) == 0
-    full, cut = (json.loads((tmp_path/n/'manifest.json').read_text())['scenes'] for n in ('full', 'cut'))
+    assert main(cosed_args(task_file, tmp_path / 'cut', tiny_model_dir, tiny_clip_and_selector, '--resume')) == 0
+    full, cut = (json.loads((tmp_path / n / 'manifest.json').read_text())['scenes'] for n in ('full', 'cut'))
     assert [s['candidates'] for s in full] == [s['candidates'] for s in cut]
     for i in range(3):
-        assert (tmp_path/'full'/f'scenes/{i+1:02d}/keyframe.png').read_bytes() == (tmp_path/'cut'/f'scenes/{i+1:02d}/keyframe.png').read_bytes()
+        assert (tmp_path / 'full' / f'scenes/{i + 1:02d}/keyframe.png').read_bytes() == (
+            tmp_path / 'cut' / f'scenes/{i + 1:02d}/keyframe.png'
+        ).read_bytes()
 
 
 @pytest.mark.parametrize('method', ['linear', 'clip-only', 'random'])
 def test_baseline_methods_run(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector, method):
-    args = cosed_args(task_file, tmp_path/'r', tiny_model_dir, tiny_clip_and_selector)
+    args = cosed_args(task_file, tmp_path / 'r', tiny_model_dir, tiny_clip_and_selector)
     args[args.index('cosed')] = method
     assert main(args) == 0
-    scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
+    scenes = json.loads((tmp_path / 'r' / 'manifest.json').read_text())['scenes']
     sources = {c['source_step'] for c in scenes[2]['candidates']}
     assert sources == ({None, 1} if method == 'linear' else {None, 0, 1})
 
 
 def test_bad_cosed_arguments(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector, capsys):
-    assert main(cosed_args(task_file, tmp_path/'r', tiny_model_dir, tiny_clip_and_selector, '--window', '1,9')) == 2
+    assert main(cosed_args(task_file, tmp_path / 'r', tiny_model_dir, tiny_clip_and_selector, '--window', '1,9')) == 2
     assert 'indices must be below the number of steps (4)' in capsys.readouterr().err
-    assert main(cosed_args(task_file, tmp_path/'r2', tiny_model_dir, tiny_clip_and_selector, '--window', 'a')) == 2
-    assert main(cosed_args(task_file, tmp_path/'r3', tiny_model_dir, ('open_clip:nope', 'x'))) == 2
+    assert main(cosed_args(task_file, tmp_path / 'r2', tiny_model_dir, tiny_clip_and_selector, '--window', 'a')) == 2
+    assert main(cosed_args(task_file, tmp_path / 'r3', tiny_model_dir, ('open_clip:nope', 'x'))) == 2
     assert 'cannot be loaded' in capsys.readouterr().err
 
 
 def test_train_selector_cli(tmp_path, tiny_clip_and_selector, capsys):
-    assert main(['toy-tasks', '--n', '8', '--seed', '0', '--out', str(tmp_path/'data')]) == 0
-    code = main(['train-selector', '--data', str(tmp_path/'data'), '--out', str(tmp_path/'sel'),
-                 '--clip', tiny_clip_and_selector[0], '--epochs', '2', '--batch-tasks', '4', '--hard-negatives', '1',
-                 '--quiet', '--device', 'cpu'])
+    assert main(['toy-tasks', '--n', '8', '--seed', '0', '--out', str(tmp_path / 'data')]) == 0
+    code = main(
+        [
+            'train-selector',
+            '--data',
+            str(tmp_path / 'data'),
+            '--out',
+            str(tmp_path / 'sel'),
+            '--clip',
+            tiny_clip_and_selector[0],
+            '--epochs',
+            '2',
+            '--batch-tasks',
+            '4',
+            '--hard-negatives',
+            '1',
+            '--quiet',
+            '--device',
+            'cpu',
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert 'validation top-1' in capsys.readouterr().out
-    assert ContrastiveSelector.from_pretrained(tmp_path/'sel'/'selector').W_OV.in_features == 16
-    assert main(['train-selector', '--data', str(tmp_path/'nothing'), '--out', str(tmp_path/'x')]) == 2
+    assert ContrastiveSelector.from_pretrained(tmp_path / 'sel' / 'selector').W_OV.in_features == 16
+    assert main(['train-selector', '--data', str(tmp_path / 'nothing'), '--out', str(tmp_path / 'x')]) == 2
 
 
 @pytest.mark.parametrize('mode', ['restart', 'resume'])
 def test_cosed_on_sdxl_with_sigma_scheduler(tmp_path, task_file, tiny_clip_and_selector, mode):
     "SDXL: two text encoders and an Euler scheduler whose starting noise is scaled by ~14.6."
-    from msvid.components import tiny_sdxl_pipeline
-    tiny_sdxl_pipeline().save_pretrained(tmp_path/'sdxl')
+    from msvid.models.components import tiny_sdxl_pipeline
+
+    tiny_sdxl_pipeline().save_pretrained(tmp_path / 'sdxl')
     clip, _ = tiny_clip_and_selector
-    args = ['generate', str(task_file), '--out', str(tmp_path/'r'), '--model', str(tmp_path/'sdxl'), '--clip', clip,
-            '--method', 'clip-only', '--size', '16', '--steps', '4', '--quiet', '--device', 'cpu',
-            '--scene-seconds', '0.25', '--n-first', '2', '--reuse-mode', mode]
+    args = [
+        'generate',
+        str(task_file),
+        '--out',
+        str(tmp_path / 'r'),
+        '--model',
+        str(tmp_path / 'sdxl'),
+        '--clip',
+        clip,
+        '--method',
+        'clip-only',
+        '--size',
+        '16',
+        '--steps',
+        '4',
+        '--quiet',
+        '--device',
+        'cpu',
+        '--scene-seconds',
+        '0.25',
+        '--n-first',
+        '2',
+        '--reuse-mode',
+        mode,
+    ]
     assert main(args) == 0
-    scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
+    scenes = json.loads((tmp_path / 'r' / 'manifest.json').read_text())['scenes']
     assert {c['mode'] for c in scenes[2]['candidates']} == {'fresh', mode}
     assert scenes[2]['unet_evals'] == 2 * 4 * 7
 
 
 def test_save_candidates_writes_every_candidate(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector):
-    assert main(cosed_args(task_file, tmp_path/'r', tiny_model_dir, tiny_clip_and_selector, '--save-candidates')) == 0
-    scenes = json.loads((tmp_path/'r'/'manifest.json').read_text())['scenes']
+    assert main(cosed_args(task_file, tmp_path / 'r', tiny_model_dir, tiny_clip_and_selector, '--save-candidates')) == 0
+    scenes = json.loads((tmp_path / 'r' / 'manifest.json').read_text())['scenes']
     for i, s in enumerate(scenes):
-        saved = sorted((tmp_path/'r'/f'scenes/{i+1:02d}'/'candidates').glob('*.png'))
+        saved = sorted((tmp_path / 'r' / f'scenes/{i + 1:02d}' / 'candidates').glob('*.png'))
         assert len(saved) == len(s['candidates'])
-        assert saved[s['chosen']].read_bytes() == (tmp_path/'r'/s['keyframe']).read_bytes()
+        assert saved[s['chosen']].read_bytes() == (tmp_path / 'r' / s['keyframe']).read_bytes()

@@ -1,15 +1,19 @@
 "Atomic writes: a failure while writing leaves the previous file intact and no temporary files."
+
 import json, os
 
 import pytest
 
-from msvid import rundir
+import msvid.io.rundir as rundir
 
 
 def test_failed_replace_keeps_old_manifest(tmp_path, monkeypatch):
-    p = tmp_path/'manifest.json'
+    p = tmp_path / 'manifest.json'
     rundir.atomic_write_json(p, {'status': 'partial', 'scenes': [1]})
-    def failing_replace(src, dst): raise OSError('disk full')
+
+    def failing_replace(src, dst):
+        raise OSError('disk full')
+
     monkeypatch.setattr(rundir.os, 'replace', failing_replace)
     with pytest.raises(OSError):
         rundir.atomic_write_json(p, {'status': 'complete', 'scenes': [1, 2]})
@@ -18,7 +22,9 @@ def test_failed_replace_keeps_old_manifest(tmp_path, monkeypatch):
 
 
 def test_corrupt_manifest_is_an_input_error(tmp_path):
-    from msvid.core import InputError, RunConfig, Step, Task
-    (tmp_path/'manifest.json').write_text('{"status": ')
+    from msvid.core.records import InputError, Step, Task
+    from msvid.core.config import RunConfig
+
+    (tmp_path / 'manifest.json').write_text('{"status": ')
     with pytest.raises(InputError, match='not a valid manifest'):
         rundir.RunDir(tmp_path).open(Task('t', [Step('a')]), RunConfig(), resume=True)

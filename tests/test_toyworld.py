@@ -1,4 +1,6 @@
-"Tests of the toy world (`msvid.toyworld`) and the attribute probe (`msvid.probe`)."
+"Tests of the toy world (`msvid.toy.tasks`) and the attribute probe (`msvid.eval.probe`)."
+from msvid.io.assets import shipped
+
 import json, random, re
 from pathlib import Path
 
@@ -6,10 +8,26 @@ import numpy as np
 import pytest
 
 import fastcore.test as ft
-from msvid.toyworld import (ATTRIBUTES, ACTION_NAMES, BACKGROUNDS, BG_COLOURS, CONTAINERS, CONTENTS, EFFECTS, ENTITY_KINDS,
-                            MASK_NAMES, POSITIONS, SIZES, STATED, TEXTURES, UNSTATED, caption, make_task, nonlinear_share,
-                            random_state, render, render_clip, render_masks, sample_pairs, scene_attributes, toy_task_dict,
-                            write_toy_tasks)
+from msvid.toy.vocab import (
+    ATTRIBUTES,
+    BACKGROUNDS,
+    BG_COLOURS,
+    CONTAINERS,
+    CONTENTS,
+    EFFECTS,
+    ENTITY_KINDS,
+    POSITIONS,
+    SIZES,
+    STATED,
+    TEXTURES,
+    UNSTATED,
+    caption,
+    random_state,
+    scene_attributes,
+)
+from msvid.toy.actions import ACTION_NAMES
+from msvid.toy.render import MASK_NAMES, render, render_clip, render_masks, sample_pairs
+from msvid.toy.tasks import make_task, nonlinear_share, toy_task_dict, write_toy_tasks
 
 
 def _states(n=300, seed=0):
@@ -38,7 +56,8 @@ def test_task_shape_and_dependencies():
         t = make_task(s)
         n = len(t.steps)
         assert 3 <= n <= 10
-        for field in (t.captions, t.states, t.depends_on, t.attributes, t.actions, t.background_from): ft.test_eq(len(field), n)
+        for field in (t.captions, t.states, t.depends_on, t.attributes, t.actions, t.background_from):
+            ft.test_eq(len(field), n)
         for i, d in enumerate(t.depends_on):
             assert d == sorted(set(d)) and all(0 <= j < i for j in d)
             for j in d:  # a dependency shows the same container (or the source of a transfer/paint)
@@ -53,15 +72,17 @@ def test_unstated_attributes_persist():
         for i, st in enumerate(t.states):
             for j in range(i):
                 a, b = t.attributes[i], t.attributes[j]
-                if st['focus'] == t.states[j]['focus']: ft.test_eq((a['position'], a['size']), (b['position'], b['size']))
-                if a['background'] == b['background']: ft.test_eq((a['bg_colour'], a['texture']), (b['bg_colour'], b['texture']))
+                if st['focus'] == t.states[j]['focus']:
+                    ft.test_eq((a['position'], a['size']), (b['position'], b['size']))
+                if a['background'] == b['background']:
+                    ft.test_eq((a['bg_colour'], a['texture']), (b['bg_colour'], b['texture']))
 
 
 def test_nonlinear_share():
     tasks = [make_task(s) for s in range(500)]
-    assert nonlinear_share(tasks) >= .3
-    shares = [nonlinear_share([make_task(s, nonlinear=p) for s in range(200)]) for p in (0, .25, .5, .9)]
-    assert shares == sorted(shares) and shares[0] < .15 and shares[-1] > .6
+    assert nonlinear_share(tasks) >= 0.3
+    shares = [nonlinear_share([make_task(s, nonlinear=p) for s in range(200)]) for p in (0, 0.25, 0.5, 0.9)]
+    assert shares == sorted(shares) and shares[0] < 0.15 and shares[-1] > 0.6
 
 
 def test_domains_and_lengths():
@@ -72,16 +93,32 @@ def test_domains_and_lengths():
         assert all(CONTAINERS[a['container']][0] == d and BACKGROUNDS[a['background']][0] == d for a in t.attributes)
 
 
-_UNSTATED_WORDS = {*BG_COLOURS, *TEXTURES, 'striped', 'checked', 'checkered', 'dotted', 'spotted', *POSITIONS, 'center',
-                   'middle', *SIZES, 'big', 'little', 'tiny'}
+_UNSTATED_WORDS = {
+    *BG_COLOURS,
+    *TEXTURES,
+    'striped',
+    'checked',
+    'checkered',
+    'dotted',
+    'spotted',
+    *POSITIONS,
+    'center',
+    'middle',
+    *SIZES,
+    'big',
+    'little',
+    'tiny',
+}
 
 
 def test_captions_state_what_is_drawn_and_nothing_unstated():
     for st in _states():
         cap, a, c = caption(st), scene_attributes(st), st['containers'][st['focus']]
         assert f"{a['colour']} {CONTAINERS[a['container']][1]}" in cap, cap
-        if a['contents'] != 'empty': assert CONTENTS[a['contents']][2] in cap, cap
-        if a['effect'] != 'none': assert EFFECTS[a['effect']][0] in cap, cap
+        if a['contents'] != 'empty':
+            assert CONTENTS[a['contents']][2] in cap, cap
+        if a['effect'] != 'none':
+            assert EFFECTS[a['effect']][0] in cap, cap
         assert cap.endswith(BACKGROUNDS[a['background']][1]), cap
         words = set(re.findall(r"[a-z]+", cap))
         assert not words & _UNSTATED_WORDS, (cap, words & _UNSTATED_WORDS)
@@ -95,17 +132,24 @@ def test_captions_state_what_is_drawn_and_nothing_unstated():
 
 def test_step_text_variety():
     texts = [s for k in range(300) for s in make_task(k).steps]
-    assert len(set(texts)) > .6 * len(texts)
+    assert len(set(texts)) > 0.6 * len(texts)
     joined = ' '.join(texts)
-    for phrase in (' it', 'from before', 'the same', 'from step'): assert phrase in joined, phrase
-    omitted = [s for s in texts if s in ('Stir well.', 'Keep stirring.', 'Mix well.', 'Bake until golden.', 'Fry until golden.')]
+    for phrase in (' it', 'from before', 'the same', 'from step'):
+        assert phrase in joined, phrase
+    omitted = [
+        s
+        for s in texts
+        if s in ('Stir well.', 'Keep stirring.', 'Mix well.', 'Bake until golden.', 'Fry until golden.')
+    ]
     assert omitted
 
 
 def test_render_sizes_and_clip():
     st = make_task(9).states[-1]
-    for size in (16, 64, 100, 256): ft.test_eq(render(st, size).size, (size, size))
-    for size in (7, 257): ft.test_fail(lambda: render(st, size), contains='size')
+    for size in (16, 64, 100, 256):
+        ft.test_eq(render(st, size).size, (size, size))
+    for size in (7, 257):
+        ft.test_fail(lambda: render(st, size), contains='size')
     clip = render_clip(st, 12)
     ft.test_eq(len(clip), 12)
     assert len({np.asarray(f).tobytes() for f in clip}) > 1
@@ -113,7 +157,8 @@ def test_render_sizes_and_clip():
 
 def test_sample_pairs_covers_all_values():
     _, caps, attrs = sample_pairs(3000, 1)
-    for k, v in ATTRIBUTES.items(): ft.test_eq({a[k] for a in attrs}, set(v['values']))
+    for k, v in ATTRIBUTES.items():
+        ft.test_eq({a[k] for a in attrs}, set(v['values']))
 
 
 def _check_schema(d, folder):
@@ -125,8 +170,10 @@ def _check_schema(d, folder):
 def test_written_tasks_validate(tmp_path):
     paths = write_toy_tasks(12, 3, tmp_path)
     ft.test_eq(len(paths), 12)
-    try: from msvid.taskfile import load_task
-    except ImportError: load_task = None
+    try:
+        from msvid.io.taskfile import load_task
+    except ImportError:
+        load_task = None
     for p in paths:
         assert re.fullmatch(r"\d{4}_[a-z0-9-]+\.json", p.name), p.name
         d = json.loads(p.read_text())
@@ -145,11 +192,13 @@ def test_written_tasks_validate(tmp_path):
 
 
 def test_probe_reads_fresh_renders():
-    from msvid.probe import default_probe_dir, evaluate_probe, load_probe, predict_attributes, to_tensor
-    if not (default_probe_dir() / 'model.safetensors').exists(): pytest.skip('no shipped probe yet')
+    from msvid.eval.probe import evaluate_probe, load_probe, predict_attributes, to_tensor
+
+    if not (shipped('probe') / 'model.safetensors').exists():
+        pytest.skip('no shipped probe yet')
     p = load_probe()
     imgs, _, attrs = sample_pairs(300, 424242)
     acc = evaluate_probe(p, to_tensor(imgs), attrs)
-    assert min(acc.values()) >= .95, acc
+    assert min(acc.values()) >= 0.95, acc
     ft.test_eq(len(predict_attributes(p, [render(make_task(1).states[0])])), 1)
-    assert (default_probe_dir() / 'model.safetensors').stat().st_size < 2e6
+    assert (shipped('probe') / 'model.safetensors').stat().st_size < 2e6
