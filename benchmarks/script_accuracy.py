@@ -1,6 +1,6 @@
 """Caption-decoder accuracy: dependencies and attribute carry-over on the toy world, dependencies on real tasks.
 
-    python benchmarks/script_accuracy.py [--n 300] [--seed 0] [--backend offline|seq2seq|llm|identity] [--model M]
+    python benchmarks/script_accuracy.py [--n 300] [--seed 0] [--captions offline|seq2seq|llm|identity] [--model M]
                                          [--real benchmarks/real_tasks] [--threads 1]
 
 Prints a markdown table. Toy world: `depends_on` exact match per step, and the share of steps whose caption
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from msvid.core.config import CAPTION_BACKENDS
 from msvid.script.decode import decode
 from msvid.core.records import Step, Task
 from msvid.train.seq2seq import ancestors, colour_stated
@@ -131,7 +132,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--n', type=int, default=300)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--backend', default='offline', choices=('offline', 'seq2seq', 'llm', 'identity'))
+    p.add_argument(
+        '--captions',
+        '--backend',  # the older name, kept for old notes
+        dest='backend',
+        default='offline',
+        choices=CAPTION_BACKENDS,
+        help='caption backend, as `msvid script --captions` (default offline)',
+    )
     p.add_argument('--model', default=None, help='model= for the backend (llm: chat LM; seq2seq: folder or hub id)')
     p.add_argument('--real', default=str(Path(__file__).parent / 'real_tasks'))
     p.add_argument(

@@ -6,14 +6,21 @@ script can rely on."""
 # %% ../nbs/99_cli/98_cli.ipynb #0b78d0f9
 from __future__ import annotations
 import argparse, json, sys, tempfile, traceback
+from dataclasses import fields, replace
 from pathlib import Path
 
+from fastcore.docments import docments
+
 import msvid
+from .core.config import CHOICES, RunConfig, check_setting, show_value
 from .core.records import InputError
 from .io.taskfile import TaskLimits, load_task
+from .models.presets import Preset, resolve_config
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'COMMANDS', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
+__all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'RUN_FIELDS', 'GENERATE_FIELDS',
+           'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'config_flags',
+           'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
            'cmd_train_selector', 'cmd_toy_tasks', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
@@ -24,13 +31,114 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see '{self.prog} --help')")
 
 # %% ../nbs/99_cli/98_cli.ipynb #4a074129
+SHORT_FLAGS = {  # RunConfig field -> its established short flag; every other field's flag is --field-name
+    'num_inference_steps': '--steps',
+    'guidance_scale': '--guidance',
+    'caption_backend': '--captions',
+}
+SIZE_FIELDS = ('height', 'width')  # both set by the one flag --size
+PRESET_FIELDS = {f.name for f in fields(Preset)} - {'name', 'description'} | {'dtype'}  # defaults from the preset
+HELP_DEFAULTS = {  # defaults the help states in words
+    'seed': "the task file's seed, else 0",
+    'window': '1,2,3, the indices below --steps',
+    'dtype': 'float16 on CUDA for real presets, else float32',
+}
+STRUCTURAL = ('preset', 'device', 'quiet')  # fields with their own hand-written flags (see `_runtime_flags`)
+RUN_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name not in STRUCTURAL and f.name != 'width')
+
+
+def flag_for(name: str) -> str:
+    "The one command-line flag of `RunConfig.<name>`."
+    return '--size' if name in SIZE_FIELDS else SHORT_FLAGS.get(name, '--' + name.replace('_', '-'))
+
+
+def _int_list(text: str) -> list[int]:
+    "Parse '1,2,3' into [1, 2, 3] (sorted, without repeats)."
+    try:
+        return sorted({int(x) for x in text.split(',') if x.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"window {show_value(text)}: expected comma-separated integers, e.g. 1,2,3"
+        ) from None
+
+
+def _flag_type(name: str, tp: str):
+    "argparse `type=` for field `name` of type `tp`: convert the text, then `check_setting` the value."
+    parse = {'int': int, 'float': float, 'list[int]': _int_list}.get(tp, str)
+
+    def convert(text: str):
+        value = parse(text)  # a ValueError becomes argparse's "invalid int value: 'abc'"
+        try:
+            for n in SIZE_FIELDS if name in SIZE_FIELDS else (name,):
+                check_setting(n, value)
+        except InputError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return value
+
+    convert.__name__ = tp if tp in ('int', 'float') else 'value'
+    return convert
+
+
+def _flag_help(name: str, doc: str | None, default) -> str:
+    "The help of a generated flag: the field's comment and its default."
+    if name in SIZE_FIELDS:
+        doc = 'image height and width in pixels, a multiple of 8'
+    if name in HELP_DEFAULTS:
+        tail = HELP_DEFAULTS[name]
+    elif name in PRESET_FIELDS:
+        tail = "the preset's"
+    elif isinstance(default, bool) or default == '':
+        tail = None
+    else:
+        tail = ','.join(map(str, default)) if isinstance(default, list) else str(default)
+    text = (doc or name.replace('_', ' ')) + (f' (default: {tail})' if tail else '')
+    return text.replace('%', '%%')
+
+
+def config_flags(p: argparse.ArgumentParser, names) -> None:
+    "Add the flag of each `RunConfig` field in `names` to `p` (dest: the field name; `--size`: `size`)."
+    docs, defaults = docments(RunConfig), RunConfig()
+    types = {f.name: f.type for f in fields(RunConfig)}
+    for name in names:
+        default = getattr(defaults, name)
+        kw = dict(
+            dest='size' if name in SIZE_FIELDS else name, default=None, help=_flag_help(name, docs[name], default)
+        )
+        if types[name] == 'bool':
+            p.add_argument(flag_for(name), action='store_true', **kw)
+        else:
+            choices, metavar = CHOICES.get(name), flag_for(name)[2:].upper().replace('-', '_')
+            kw.update(type=_flag_type(name, types[name]), choices=choices, metavar=None if choices else metavar)
+            p.add_argument(flag_for(name), **kw)
+
+
+def config_overrides(a: argparse.Namespace, names) -> dict:
+    "The `RunConfig` overrides that the flags of `names` gave (None: not given)."
+    kw = {n: getattr(a, n) for n in names if n not in SIZE_FIELDS}
+    if any(n in SIZE_FIELDS for n in names):
+        kw.update(height=a.size, width=a.size)
+    return kw
+
+
+def _runtime_flags(p: argparse.ArgumentParser, preset: str = 'model preset: toy (default, CPU), sd15, sd21, sdxl'):
+    "The structural flags: --preset, --device, --quiet."
+    p.add_argument('--preset', default='toy', help=preset)
+    p.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N, mps')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+
+# %% ../nbs/99_cli/98_cli.ipynb #85e3c28c
+GENERATE_FIELDS = RUN_FIELDS
+BENCH_FIELDS = tuple(n for n in RUN_FIELDS if n not in ('method', 'seed'))
+SCRIPT_FIELDS = ('caption_backend', 'caption_model')
+TRAIN_SELECTOR_FIELDS = ('clip',)
+
 EXAMPLES = """examples:
   msvid generate examples/toy-kitchen.json --out runs/toy        # toy preset, CPU, offline
   msvid generate recipe.txt --out runs/r --preset sd21 --device cuda --method cosed --selector runs/selector/selector
   msvid generate recipe.txt --out runs/r --resume                 # continue an interrupted run
   msvid generate examples/toy-kitchen.json --out runs/clips --clips  # moving scene clips (camera moves)
   msvid validate recipe.yaml
-  msvid script recipe.yaml                                        # the decoded scene scripts
+  msvid script recipe.yaml --captions seq2seq                     # the decoded scene scripts
   msvid toy-tasks --n 40 --seed 1 --out data/toy40
   msvid train-selector --data data/toy40 --out runs/selector --clip toy
   msvid bench --suite toy --tasks 40 --methods cosed,independent,linear --out runs/bench
@@ -47,19 +155,8 @@ def _task_args(p: argparse.ArgumentParser):
         '--max-step-chars', type=int, default=TaskLimits.max_step_chars, help='longest step text (default %(default)s)'
     )
 
-# %% ../nbs/99_cli/98_cli.ipynb #85e3c28c
-def build_parser() -> argparse.ArgumentParser:
-    "The `msvid` argument parser with its subcommands."
-    p = _Parser(
-        prog='msvid',
-        description='Consistent multi-scene videos from a sequence of instructions.',
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument('--version', action='version', version=f'msvid {msvid.__version__}')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
-    sub.required = True
-
+# %% ../nbs/99_cli/98_cli.ipynb #68e56c5e
+def _add_generate(sub):
     g = sub.add_parser(
         'generate',
         help='generate the keyframes and video of a task',
@@ -68,109 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _task_args(g)
     g.add_argument('--out', required=True, help='run directory (manifest.json, scenes/, video.mp4)')
-    g.add_argument('--preset', default='toy', help='model preset: toy (default, CPU), sd15, sd21, sdxl')
-    g.add_argument(
-        '--method',
-        default=None,
-        help='cosed, independent, fixed-seed, linear, clip-only, random, rolling, rolling-deps, rolling-refs, ip-refs (default: cosed)',
-    )
-    g.add_argument('--model', default=None, help="override the preset's text-to-image model (hub id or folder)")
-    g.add_argument(
-        '--captions',
-        default=None,
-        dest='caption_backend',
-        choices=('offline', 'llm', 'seq2seq', 'identity'),
-        help='caption decoder: offline entity tracker (default), llm, seq2seq (trained decoder), or identity (step text as is)',
-    )
-    g.add_argument(
-        '--caption-model',
-        '--llm',
-        default=None,
-        dest='caption_model',
-        help='hub id or folder of the chat LM (--captions llm) or of a seq2seq decoder (--captions seq2seq; default: the shipped toy decoder)',
-    )
-    g.add_argument(
-        '--clip', default=None, help="override the preset's CLIP: toy, open_clip:NAME[:PRETRAINED], or a HF id"
-    )
-    g.add_argument('--selector', default=None, help="trained CoSeD selector folder or hub id (see train-selector)")
-    g.add_argument('--window', default=None, help='CoSeD: recorded latent indices, comma-separated (default 1,2,3)')
-    g.add_argument('--n-fresh', type=int, default=None, help='CoSeD: fresh-noise candidates per scene (default 1)')
-    g.add_argument('--n-first', type=int, default=None, help='CoSeD: fresh candidates of the first scene (default 4)')
-    g.add_argument(
-        '--reuse-mode', default=None, choices=['restart', 'resume'], help='CoSeD: how recorded latents are reused'
-    )
-    g.add_argument(
-        '--context-length',
-        type=int,
-        default=None,
-        choices=range(0, 4),
-        help='rolling: most earlier keyframes on the canvas (default 3)',
-    )
-    g.add_argument('--canvas', default=None, choices=['row', 'grid'], help='rolling: canvas shape (default row)')
-    g.add_argument(
-        '--canvas-prompt',
-        default=None,
-        choices=['tiled', 'target'],
-        help='rolling: tiled caption or the scene caption only',
-    )
-    g.add_argument(
-        '--fill-model',
-        default=None,
-        help='rolling: inpainting pipeline hub id/folder (FLUX.1 Fill, SD/SDXL inpainting)',
-    )
-    g.add_argument(
-        '--rolling-start',
-        default=None,
-        choices=['fresh', 'context'],
-        help="rolling: new panel's starting noise, context (the latest context scene's, default) or fresh",
-    )
-    g.add_argument('--max-batch', type=int, default=None, help='candidates denoised together (default 16)')
-    g.add_argument(
-        '--clips', action='store_true', default=None, help='make a moving clip per scene (camera move from the script)'
-    )
-    g.add_argument(
-        '--video-model',
-        default=None,
-        help='image-to-video model for clips: svd, cogvideox-i2v, hub id or folder (default: warp-then-denoise with the preset model)',
-    )
-    g.add_argument('--clip-frames', type=int, default=None, help='frames per scene clip (default 12)')
-    g.add_argument('--crossfade', type=float, default=None, help='seconds of crossfade between scenes')
-    g.add_argument('--seed', type=int, default=None, help="run seed (default: the task's seed, else 0)")
-    g.add_argument('--steps', type=int, default=None, dest='num_inference_steps', help='denoising steps')
-    g.add_argument('--guidance', type=float, default=None, dest='guidance_scale', help='classifier-free guidance scale')
-    g.add_argument('--size', type=int, default=None, help='image height and width in pixels')
-    g.add_argument('--scene-seconds', type=float, default=None, help='seconds each scene is shown (default 3)')
     g.add_argument('--resume', action='store_true', help='continue the run in --out')
-    g.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N, mps')
-    g.add_argument(
-        '--save-candidates',
-        action='store_true',
-        default=None,
-        help='also save every candidate image (scenes/NN/candidates/KK.png) for the candidate viewer',
-    )
-    g.add_argument('--quiet', action='store_true', help='no progress bars')
+    _runtime_flags(g)
+    config_flags(g, GENERATE_FIELDS)
 
-    v = sub.add_parser('validate', help='check a task file and print its steps')
-    _task_args(v)
-    v.add_argument('--json', action='store_true', help='print the task as normalised JSON')
 
-    s = sub.add_parser('train-selector', help="train CoSeD's contrastive selector on task files with step images")
-    s.add_argument('--data', required=True, help='folder of task files whose steps have images (e.g. from toy-tasks)')
-    s.add_argument('--out', required=True, help='output folder (selector/, checkpoint/, history.json, training.png)')
-    s.add_argument('--clip', default='toy', help='CLIP whose embeddings the selector uses (default toy)')
-    s.add_argument('--epochs', type=int, default=30)
-    s.add_argument(
-        '--batch-tasks', type=int, default=16, help='tasks per batch: the candidates of each step (default 16)'
-    )
-    s.add_argument(
-        '--hard-negatives', type=int, default=4, help='toy-world re-renders per step as extra negatives (default 4)'
-    )
-    s.add_argument('--lr', type=float, default=3e-3)
-    s.add_argument('--seed', type=int, default=0)
-    s.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint')
-    s.add_argument('--device', default='auto')
-    s.add_argument('--quiet', action='store_true')
-
+def _add_bench(sub):
     b = sub.add_parser('bench', help='generate a suite of tasks with several methods and score them side by side')
     b.add_argument(
         '--suite',
@@ -187,33 +187,52 @@ def build_parser() -> argparse.ArgumentParser:
         '--methods', default='cosed,independent,fixed-seed,linear,clip-only,random', help='comma-separated methods'
     )
     b.add_argument('--out', required=True, help='benchmark folder (runs/, results.csv, results.md, results.png)')
-    b.add_argument('--preset', default='toy')
-    b.add_argument('--seed', type=int, default=12345, help='suite seed (default 12345)')
-    b.add_argument('--steps', type=int, default=None, dest='num_inference_steps', help='denoising steps')
-    b.add_argument('--reuse-mode', default=None, choices=['restart', 'resume'])
-    b.add_argument('--window', default=None, help='recorded latent indices, comma-separated')
-    b.add_argument('--device', default='auto')
-    b.add_argument('--quiet', action='store_true')
+    b.add_argument('--seed', type=int, default=12345, help='suite seed: the toy tasks and their seeds (default 12345)')
+    _runtime_flags(b)
+    config_flags(b, BENCH_FIELDS)
 
+
+def _add_train_selector(sub):
+    s = sub.add_parser('train-selector', help="train CoSeD's contrastive selector on task files with step images")
+    s.add_argument('--data', required=True, help='folder of task files whose steps have images (e.g. from toy-tasks)')
+    s.add_argument('--out', required=True, help='output folder (selector/, checkpoint/, history.json, training.png)')
+    s.add_argument('--epochs', type=int, default=30, help='training epochs (default 30)')
+    s.add_argument(
+        '--batch-tasks', type=int, default=16, help='tasks per batch: the candidates of each step (default 16)'
+    )
+    s.add_argument(
+        '--hard-negatives', type=int, default=4, help='toy-world re-renders per step as extra negatives (default 4)'
+    )
+    s.add_argument('--lr', type=float, default=3e-3, help='learning rate (default 0.003)')
+    s.add_argument('--seed', type=int, default=0, help='training seed (default 0)')
+    s.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint')
+    _runtime_flags(s, preset="preset whose CLIP the selector is for: toy (default), sd15, sd21, sdxl")
+    config_flags(s, TRAIN_SELECTOR_FIELDS)
+
+# %% ../nbs/99_cli/98_cli.ipynb #925ea91e
+def build_parser() -> argparse.ArgumentParser:
+    "The `msvid` argument parser with its subcommands."
+    p = _Parser(
+        prog='msvid',
+        description='Consistent multi-scene videos from a sequence of instructions.',
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument('--version', action='version', version=f'msvid {msvid.__version__}')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
+    sub.required = True
+    _add_generate(sub)
+    v = sub.add_parser('validate', help='check a task file and print its steps')
+    _task_args(v)
+    v.add_argument('--json', action='store_true', help='print the task as normalised JSON')
+    _add_train_selector(sub)
+    _add_bench(sub)
     sc = sub.add_parser(
         'script', help='print the multi-scene script of a task (captions, entities, camera, dependencies)'
     )
     _task_args(sc)
-    sc.add_argument(
-        '--backend',
-        choices=('offline', 'llm', 'seq2seq', 'identity'),
-        default='offline',
-        help='caption decoder (default offline)',
-    )
-    sc.add_argument(
-        '--caption-model',
-        '--llm',
-        default='',
-        dest='caption_model',
-        help='hub id or folder of the chat LM (--backend llm) or of a seq2seq decoder (--backend seq2seq; default: the shipped toy decoder)',
-    )
     sc.add_argument('--json', action='store_true', help='print the scripts as JSON instead of a table')
-
+    config_flags(sc, SCRIPT_FIELDS)
     t = sub.add_parser('toy-tasks', help='write toy-world tasks (task files + step images + ground truth)')
     t.add_argument('--n', type=int, required=True, help='number of tasks')
     t.add_argument('--seed', type=int, default=0, help='first seed (default 0)')
@@ -227,6 +246,14 @@ def _limits(a) -> TaskLimits:
     if a.max_steps < 1 or a.max_step_chars < 1:
         raise InputError("--max-steps and --max-step-chars must be positive")
     return TaskLimits(max_steps=a.max_steps, max_step_chars=a.max_step_chars)
+
+
+def _run_config(a, names, **fixed) -> RunConfig:
+    "The run's `RunConfig`: the preset, the flags of `names`, and `fixed` settings."
+    cfg = resolve_config(a.preset, a.device, **{**config_overrides(a, names), **fixed})
+    if a.window is None:  # the default window fits short runs: the indices below the number of steps
+        cfg = replace(cfg, window=[k for k in cfg.window if k < cfg.num_inference_steps] or cfg.window)
+    return cfg
 
 
 def cmd_validate(a) -> int:
@@ -247,86 +274,26 @@ def cmd_validate(a) -> int:
 def cmd_generate(a) -> int:
     "Generate a task's scenes and video into `--out`."
     from msvid.pipeline.generate import generate
-    from msvid.models.presets import resolve_config
 
     task = load_task(a.task, _limits(a))
-    for name in ('num_inference_steps', 'size'):
-        if getattr(a, name) is not None and getattr(a, name) < 1:
-            raise InputError(f"--{name.replace('num_inference_', '')}: must be positive")
-    for name in ('n_fresh', 'n_first', 'max_batch', 'clip_frames'):
-        v = getattr(a, name)
-        if v is not None and v < (0 if name == 'n_fresh' else 1):
-            raise InputError(f"--{name.replace('_', '-')}: {v} is too small")
-    if a.crossfade is not None and a.crossfade < 0:
-        raise InputError("--crossfade: must be >= 0 seconds")
-    if a.scene_seconds is not None and a.scene_seconds <= 0:
-        raise InputError("--scene-seconds: must be positive")
     seed = a.seed if a.seed is not None else (task.seed or 0)
-    cfg = resolve_config(
-        a.preset,
-        a.device,
-        method=a.method,
-        model=a.model,
-        clip=a.clip,
-        selector=a.selector,
-        caption_backend=a.caption_backend,
-        caption_model=a.caption_model,
-        seed=seed,
-        num_inference_steps=a.num_inference_steps,
-        guidance_scale=a.guidance_scale,
-        height=a.size,
-        width=a.size,
-        scene_seconds=a.scene_seconds,
-        quiet=a.quiet,
-        window=_window(a.window),
-        n_fresh=a.n_fresh,
-        n_first=a.n_first,
-        reuse_mode=a.reuse_mode,
-        max_batch=a.max_batch,
-        clips=a.clips,
-        video_model=a.video_model,
-        clip_frames=a.clip_frames,
-        crossfade=a.crossfade,
-        save_candidates=a.save_candidates,
-        context_length=a.context_length,
-        canvas=a.canvas,
-        canvas_prompt=a.canvas_prompt,
-        fill_model=a.fill_model,
-        rolling_start=a.rolling_start,
-    )
-    if a.window is None:
-        cfg.window = [k for k in cfg.window if k < cfg.num_inference_steps]  # default fits short runs
-    elif any(k >= cfg.num_inference_steps for k in cfg.window):
-        raise InputError(f"--window: indices must be below the number of steps ({cfg.num_inference_steps})")
+    cfg = _run_config(a, GENERATE_FIELDS, seed=seed, quiet=a.quiet)
     run = generate(task, a.out, cfg, resume=a.resume)
     print(run.path / 'video.mp4')
     return 0
-
-
-def _window(text: str | None) -> list[int] | None:
-    "Parse '1,2,3' into [1, 2, 3]."
-    if text is None:
-        return None
-    try:
-        w = sorted({int(x) for x in text.split(',') if x.strip()})
-    except ValueError:
-        raise InputError(f"--window {text!r}: expected comma-separated integers, e.g. 1,2,3") from None
-    if not w or w[0] < 0:
-        raise InputError(f"--window {text!r}: expected non-negative step indices")
-    return w
 
 
 def cmd_bench(a) -> int:
     "Run a benchmark suite with several methods and print the results table."
     from msvid.eval.bench import run_bench, suite_tasks, toy_suite, write_results
     from msvid.methods.registry import get_method
-    from msvid.models.presets import resolve_config
 
     methods = [m.strip() for m in a.methods.split(',') if m.strip()]
     if not methods:
         raise InputError("--methods: give at least one method")
     for m in methods:
         get_method(m)
+    cfg = _run_config(a, BENCH_FIELDS, quiet=True)
     if a.suite == 'toy':
         if a.tasks < 1:
             raise InputError("--tasks: must be at least 1")
@@ -335,14 +302,6 @@ def cmd_bench(a) -> int:
         tasks, probe = toy_suite(a.tasks, a.seed), load_probe()
     else:
         tasks, probe = suite_tasks(a.suite), None
-    cfg = resolve_config(
-        a.preset,
-        a.device,
-        num_inference_steps=a.num_inference_steps,
-        reuse_mode=a.reuse_mode,
-        window=_window(a.window),
-        quiet=True,
-    )
     from msvid.models.encoders import load_clip
 
     clip = load_clip(a.metrics_clip or cfg.clip, cfg.device)
@@ -353,10 +312,11 @@ def cmd_bench(a) -> int:
 
 def cmd_script(a) -> int:
     "Print the scene scripts of a task as a table or JSON."
+    task = load_task(a.task, _limits(a))
+    cfg = RunConfig(**{k: v for k, v in config_overrides(a, SCRIPT_FIELDS).items() if v is not None})
     from msvid.script.decode import decode, script_table
 
-    task = load_task(a.task, _limits(a))
-    scripts = decode(task, a.backend, a.caption_model)
+    scripts = decode(task, cfg.caption_backend, cfg.caption_model)
     print(json.dumps([s.to_dict() for s in scripts], indent=2) if a.json else script_table(scripts))
     return 0
 
@@ -364,19 +324,20 @@ def cmd_script(a) -> int:
 def cmd_train_selector(a) -> int:
     "Embed a folder of tasks with step images and train a selector on them."
     from msvid.models.encoders import load_clip
-    from msvid.models.presets import resolve_device
     from msvid.train.selector import embed_tasks, load_image_tasks, train_selector
 
     if a.epochs < 1 or a.batch_tasks < 2:
         raise InputError("--epochs must be >= 1 and --batch-tasks >= 2")
+    cfg = resolve_config(a.preset, a.device, **config_overrides(a, TRAIN_SELECTOR_FIELDS))
     if not Path(a.data).is_dir():
         raise InputError(f"--data {a.data}: not a folder")
     tasks = load_image_tasks(a.data)
-    seqs = embed_tasks(tasks, load_clip(a.clip, resolve_device(a.device)), a.hard_negatives, a.seed)
+    seqs = embed_tasks(tasks, load_clip(cfg.clip, cfg.device), a.hard_negatives, a.seed)
     state = train_selector(seqs, a.out, a.epochs, a.batch_tasks, a.lr, seed=a.seed, resume=a.resume, quiet=a.quiet)
     last = state['history'][-1]
     print(
-        f"{len(tasks)} tasks, {state['epoch']} epochs in {state['seconds']:.0f} s; validation top-1 {last['val_acc']:.3f}"
+        f"{len(tasks)} tasks, {state['epoch']} epochs in {state['seconds']:.0f} s; "
+        f"validation top-1 {last['val_acc']:.3f}"
         + (f", vs hard negatives {last['val_hard_acc']:.3f}" if last['val_hard_acc'] is not None else '')
         + f"; best selector in {Path(a.out) / 'selector'}"
     )

@@ -156,7 +156,7 @@ def test_shipped_seq2seq_decoder_through_cli(capsys, tmp_path):
         t = make_task(seed)
         p = tmp_path / f'{seed}.json'
         p.write_text(json.dumps({'title': t.title, 'steps': t.steps}))
-        assert main(['script', str(p), '--backend', 'seq2seq', '--json']) == 0
+        assert main(['script', str(p), '--captions', 'seq2seq', '--json']) == 0
         out = json.loads(capsys.readouterr().out)
         assert len(out) == len(t.steps) and all(s['caption'] and s['background'] for s in out)
         hits += sum(s['depends_on'] == d for s, d in zip(out, t.depends_on))

@@ -67,7 +67,7 @@ def test_too_many_steps_can_be_raised(capsys, tmp_path):
         (['generate', '{task}', '--out', '{out}', '--seed', 'abc'], "invalid int value: 'abc'"),
         (['generate', '{task}', '--out', '{out}', '--preset', 'nope'], "preset 'nope'"),
         (['generate', '{task}', '--out', '{out}', '--method', 'nope'], "method 'nope'"),
-        (['generate', '{task}', '--out', '{out}', '--steps', '0'], '--steps: must be positive'),
+        (['generate', '{task}', '--out', '{out}', '--steps', '0'], 'argument --steps: num_inference_steps 0: expected'),
         (['generate', '{task}', '--out', '{out}', '--model', '{out}/missing-model'], 'cannot be loaded'),
         (['toy-tasks', '--n', '0', '--out', '{out}'], '--n: must be at least 1'),
     ],

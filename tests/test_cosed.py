@@ -102,7 +102,7 @@ def test_baseline_methods_run(tmp_path, task_file, tiny_model_dir, tiny_clip_and
 
 def test_bad_cosed_arguments(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector, capsys):
     assert main(cosed_args(task_file, tmp_path / 'r', tiny_model_dir, tiny_clip_and_selector, '--window', '1,9')) == 2
-    assert 'indices must be below the number of steps (4)' in capsys.readouterr().err
+    assert 'window [1, 9]: expected indices up to num_inference_steps (4)' in capsys.readouterr().err
     assert main(cosed_args(task_file, tmp_path / 'r2', tiny_model_dir, tiny_clip_and_selector, '--window', 'a')) == 2
     assert main(cosed_args(task_file, tmp_path / 'r3', tiny_model_dir, ('open_clip:nope', 'x'))) == 2
     assert 'cannot be loaded' in capsys.readouterr().err

@@ -123,5 +123,5 @@ def test_clips_end_to_end(tmp_path, task_file, tiny_model_dir):
 
 def test_bad_clip_arguments(tmp_path, task_file, tiny_model_dir, capsys):
     assert cli_generate(task_file, tmp_path / 'r', tiny_model_dir, '--clips', '--crossfade', '-1') == 2
-    assert '--crossfade: must be >= 0' in capsys.readouterr().err
+    assert 'argument --crossfade: crossfade -1.0: expected a finite number of seconds >= 0' in capsys.readouterr().err
     assert cli_generate(task_file, tmp_path / 'r2', tiny_model_dir, '--clips', '--clip-frames', '0') == 2

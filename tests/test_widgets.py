@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from msvid.core.records import InputError
-from msvid.eval.metrics import read_manifest
+from msvid.io.rundir import RunDir, read_manifest
 import msvid.eval.widgets as Wd
 
 
@@ -87,10 +87,10 @@ def test_candidate_images_when_saved(bench, tmp_path):
     s = m['scenes'][1]
     bars = Wd.figure_png(Wd.plot_candidates(run, 1))
     for k in range(len(s['candidates'])):
-        p = Wd.candidate_image_path(run, 1, k)
+        p = RunDir(run).candidate_path(1, k)
         p.parent.mkdir(parents=True, exist_ok=True)
         Image.new('RGB', (16, 16), (30 * k, 0, 0)).save(p)
-    assert Wd.candidate_image_path(run, 1, 2).relative_to(run).as_posix() == 'scenes/02/candidates/02.png'
+    assert RunDir(run).candidate_path(1, 2).relative_to(run).as_posix() == 'scenes/02/candidates/02.png'
     pics = Wd.figure_png(Wd.plot_candidates(run, 1))
     assert pics != bars
     rows = Wd.candidate_rows(m, 1)

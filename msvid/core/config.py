@@ -4,63 +4,166 @@
 
 # %% ../../nbs/00_core/01_config.ipynb #42f7127b
 from __future__ import annotations
-import json
-from dataclasses import dataclass, field
-from .records import Record
+import json, math
+from dataclasses import dataclass, field, fields
+from .records import InputError, Record
 
 # %% auto #0
-__all__ = ['RunConfig']
+__all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DTYPES', 'CHOICES',
+           'MAX_SIZE', 'MAX_SCENE_SECONDS', 'RANGES', 'show_value', 'check_setting', 'RunConfig']
 
 # %% ../../nbs/00_core/01_config.ipynb #45db2c2c
+REUSE_MODES = ('restart', 'resume')  # CoSeD: how a recorded latent is reused
+CANVASES = ('row', 'grid')  # rolling: canvas shapes
+CANVAS_PROMPTS = ('tiled', 'target')  # rolling: canvas prompts
+ROLLING_STARTS = ('context', 'fresh')  # rolling: a new panel's starting noise
+CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
+CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
+DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
+CHOICES = {
+    'reuse_mode': REUSE_MODES,
+    'canvas': CANVASES,
+    'canvas_prompt': CANVAS_PROMPTS,
+    'rolling_start': ROLLING_STARTS,
+    'clip_space': CLIP_SPACES,
+    'caption_backend': CAPTION_BACKENDS,
+    'dtype': DTYPES,
+}
+MAX_SIZE = 4096  # largest image height/width and video size in pixels
+MAX_SCENE_SECONDS = 600.0
+
+
+def _finite(v) -> bool:
+    return isinstance(v, int) or math.isfinite(v)
+
+
+RANGES = {  # field: (test, what is expected); the field's type is checked first
+    'seed': (lambda v: 0 <= v < 2**63, 'an integer >= 0 and < 2**63'),
+    'num_inference_steps': (lambda v: v >= 1, 'an integer >= 1'),
+    'guidance_scale': (lambda v: _finite(v) and v >= 0, 'a finite number >= 0'),
+    'height': (lambda v: v % 8 == 0 and 8 <= v <= MAX_SIZE, f'a multiple of 8 from 8 to {MAX_SIZE}'),
+    'width': (lambda v: v % 8 == 0 and 8 <= v <= MAX_SIZE, f'a multiple of 8 from 8 to {MAX_SIZE}'),
+    'window': (lambda v: v and len(set(v)) == len(v) and min(v) >= 0, 'a non-empty list of distinct integers >= 0'),
+    'n_fresh': (lambda v: v >= 0, 'an integer >= 0'),
+    'n_first': (lambda v: v >= 1, 'an integer >= 1'),
+    'context_length': (lambda v: 0 <= v <= 3, 'an integer from 0 to 3'),
+    'max_batch': (lambda v: v >= 1, 'an integer >= 1'),
+    'scene_seconds': (lambda v: _finite(v) and 0 < v <= MAX_SCENE_SECONDS, 'a finite number of seconds > 0 and <= 600'),
+    'fps': (lambda v: 1 <= v <= 120, 'an integer from 1 to 120'),
+    'video_size': (lambda v: v % 2 == 0 and 16 <= v <= MAX_SIZE, f'an even integer from 16 to {MAX_SIZE}'),
+    'clip_frames': (lambda v: v >= 2, 'an integer >= 2'),
+    'clip_strength': (lambda v: 0 < v <= 1, 'a number > 0 and <= 1'),
+    'camera_tm': (lambda v: v >= 1, 'an integer >= 1'),
+    'camera_blend': (lambda v: 0 <= v <= 1, 'a number from 0 to 1'),
+    'camera_gain': (_finite, 'a finite number'),
+    'motion_bucket_id': (lambda v: v >= 1, 'an integer >= 1'),
+    'decode_chunk_size': (lambda v: v >= 1, 'an integer >= 1'),
+    'crossfade': (lambda v: _finite(v) and v >= 0, 'a finite number of seconds >= 0'),
+}
+
+# %% ../../nbs/00_core/01_config.ipynb #6a624d5f
+_TYPES = {  # annotation: (test, name in messages)
+    'bool': (lambda v: isinstance(v, bool), 'true or false'),
+    'int': (lambda v: isinstance(v, int) and not isinstance(v, bool), 'an integer'),
+    'float': (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), 'a number'),
+    'str': (lambda v: isinstance(v, str), 'a string'),
+    'list[int]': (
+        lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
+        'a list of integers',
+    ),
+}
+
+
+def show_value(value, limit: int = 60) -> str:
+    "`repr(value)` with control characters escaped, cut to about `limit` characters."
+    r = ''.join(c if c.isprintable() else c.encode('unicode_escape').decode('ascii') for c in repr(value))
+    return r if len(r) <= limit else r[: limit - 3] + '...'
+
+
+def check_setting(name: str, value):
+    "Raise `InputError` unless `value` is a valid `RunConfig.<name>` on its own (combinations: `RunConfig`)."
+    types = {f.name: f.type for f in fields(RunConfig)}
+    if name not in types:
+        raise InputError(f"unknown setting {show_value(name)}")
+    ok, what = _TYPES[types[name]]
+    if not ok(value):
+        raise InputError(f"{name} {show_value(value)}: expected {what}")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise InputError(f"{name} {show_value(value)}: expected one of {', '.join(CHOICES[name])}")
+    if name in RANGES and not RANGES[name][0](value):
+        raise InputError(f"{name} {show_value(value)}: expected {RANGES[name][1]}")
+
+
+def _check_combinations(c):
+    "The settings that are fine alone but cannot work together."
+    if max(c.window) > c.num_inference_steps:
+        raise InputError(
+            f"window {show_value(c.window)}: expected indices up to num_inference_steps ({c.num_inference_steps})"
+        )
+    if c.crossfade >= c.scene_seconds:
+        raise InputError(
+            f"crossfade {show_value(c.crossfade)}: expected less than scene_seconds ({show_value(c.scene_seconds)})"
+        )
+    if c.caption_model and c.caption_backend not in ('llm', 'seq2seq'):
+        raise InputError(
+            f"caption_model {show_value(c.caption_model)}: expected caption_backend 'llm' or 'seq2seq' "
+            f"(got {c.caption_backend!r}, which uses no model)"
+        )
+
+# %% ../../nbs/00_core/01_config.ipynb #5a0821fd
 @dataclass
 class RunConfig(Record):
     "Everything that determines a run's output."
 
-    preset: str = 'toy'
+    preset: str = 'toy'  # model preset: toy, sd15, sd21 or sdxl (msvid.models.presets)
     model: str = ''  # diffusers text-to-image pipeline: hub id or local folder
     clip: str = ''  # CLIP for selection/metrics: 'toy', 'open_clip:NAME[:PRETRAINED]' or HF id
-    selector: str = ''  # trained CoSeD selector: folder, hub id or msvid:NAME ('' = none)
-    method: str = 'cosed'
-    caption_backend: str = (
-        'offline'  # scene scripts: 'offline' (entity tracker), 'llm', 'seq2seq' (trained decoder), 'identity'
-    )
-    caption_model: str = ''  # chat LM for caption_backend 'llm', or seq2seq decoder for 'seq2seq' (hub id or folder)
-    seed: int = 0
-    num_inference_steps: int = 25
-    guidance_scale: float = 5.0
-    height: int = 64
-    width: int = 64
-    window: list[int] = field(default_factory=lambda: [1, 2, 3])  # recorded latent indices (CoSeD w)
-    n_fresh: int = 1  # fresh-noise candidates per scene
-    n_first: int = 4  # fresh candidates for the first scene (ranked by text adherence)
-    reuse_mode: str = 'restart'  # 'restart' or 'resume'
+    selector: str = ''  # trained CoSeD selector: folder, hub id or msvid:NAME ('' = none; see train-selector)
+    method: str = 'cosed'  # keyframe method: cosed, independent, fixed-seed, linear, clip-only, random, rolling, ...
+    caption_backend: str = 'offline'  # scene scripts: offline (entity tracker), llm, seq2seq, identity (step text)
+    caption_model: str = ''  # chat LM (llm) or trained decoder (seq2seq; '' = the shipped one): hub id or folder
+    seed: int = 0  # run seed: every scene's noise derives from it
+    num_inference_steps: int = 25  # denoising steps
+    guidance_scale: float = 5.0  # classifier-free guidance scale
+    height: int = 64  # image height in pixels (a multiple of 8)
+    width: int = 64  # image width in pixels (a multiple of 8)
+    window: list[int] = field(default_factory=lambda: [1, 2, 3])  # CoSeD: recorded latent indices (w), 0..steps
+    n_fresh: int = 1  # CoSeD: fresh-noise candidates per scene
+    n_first: int = 4  # CoSeD: fresh candidates for the first scene (ranked by text adherence)
+    reuse_mode: str = 'restart'  # CoSeD: how recorded latents are reused, 'restart' or 'resume'
     context_length: int = 3  # rolling: most earlier keyframes on the canvas (0-3)
     canvas: str = 'row'  # rolling: canvas shape, 'row' or 'grid'
     canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)
     fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16  # candidates denoised together
-    negative_prompt: str = ''
+    negative_prompt: str = ''  # what the images should not show
     scene_seconds: float = 3.0  # how long each scene is shown in video.mp4
-    fps: int = 8
+    fps: int = 8  # frames per second of video.mp4 and the clips
     video_size: int = 256  # shorter side of video.mp4 frames
-    clips: bool = False  # make per-scene clips (image-to-video)
+    clips: bool = False  # make a moving clip per scene (the camera move of its script)
     clip_frames: int = 12  # frames per scene clip
     clip_strength: float = 0.05  # warp-then-denoise: img2img strength (motion survives best when low)
     clip_space: str = 'pixel'  # warp-then-denoise: warp the keyframe's 'pixel's or its 'latent'
     camera_tm: int = 5  # video models: warp after this many steps (VideoStudio T_m)
     camera_blend: float = 0.5  # video models: weight of the warped x0 (VideoStudio eq. 2)
     camera_gain: float = 1.0  # multiplies the per-frame camera step
-    video_model: str = ''  # '' = warp-then-denoise with `model`; 'svd', 'cogvideox-i2v', hub id or folder
+    video_model: str = ''  # clips: svd, cogvideox-i2v, hub id or folder ('' = warp-then-denoise with `model`)
     motion_bucket_id: int = 127  # SVD motion strength
     decode_chunk_size: int = 8  # SVD frames decoded at once
     crossfade: float = 0.0  # seconds of crossfade between scenes in video.mp4
-    device: str = 'cpu'
-    dtype: str = 'float32'
-    quiet: bool = False
+    device: str = 'cpu'  # cpu, cuda, cuda:N or mps
+    dtype: str = 'float32'  # model precision: float32, float16 (real models on a GPU) or bfloat16
+    quiet: bool = False  # no progress bars
     save_candidates: bool = False  # also write scenes/NN/candidates/KK.png (every candidate, for the viewer)
 
     RUNTIME_ONLY = ('device', 'quiet', 'save_candidates')
+
+    def __post_init__(self):
+        "Check every field, then the combinations; the first problem is an `InputError`."
+        for f in fields(self):
+            check_setting(f.name, getattr(self, f.name))
+        _check_combinations(self)
 
     def generation_key(self) -> dict:
         "The fields that change the output; a resumed run must match them."

@@ -13,11 +13,12 @@ import torch
 from PIL import Image
 
 from ..core.records import InputError
+from ..io.rundir import read_manifest
 
 # %% auto #0
 __all__ = ['METRICS', 'mean_pairwise_cosine', 'mean_consecutive_cosine', 'text_image_adherence', 'sequence_similarity',
            'frame_consistency', 'entity_view', 'common_entity_pairs', 'scene_consistency', 'toy_entities',
-           'script_entities', 'read_manifest', 'run_metrics', 'find_runs', 'bench_metrics']
+           'script_entities', 'run_metrics', 'find_runs', 'bench_metrics']
 
 # %% ../../nbs/80_eval/81_metrics.ipynb #5ff6c4ee
 def mean_pairwise_cosine(emb: torch.Tensor) -> float:
@@ -164,17 +165,6 @@ def script_entities(scenes: list[dict]) -> list[list[str]]:
 
 # %% ../../nbs/80_eval/81_metrics.ipynb #e76a9dd8
 METRICS = ('clip_t2v', 'clip_v2v', 'scene_consistency', 'frame_consistency')
-
-
-def read_manifest(run_dir: str | Path) -> dict:
-    "The manifest of a run directory; `InputError` naming the path when it is missing or invalid."
-    p = Path(run_dir) / 'manifest.json'
-    if not p.exists():
-        raise InputError(f"{run_dir}: not a run directory (no manifest.json)")
-    try:
-        return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: not a valid manifest ({e})") from None
 
 
 def run_metrics(

@@ -20,8 +20,8 @@ from ..toy.render import sample_pairs
 from ..io.assets import shipped
 
 # %% auto #0
-__all__ = ['AttributeProbe', 'to_tensor', 'blur', 'add_noise', 'augment', 'predict_attributes', 'evaluate_probe', 'save_probe',
-           'load_probe']
+__all__ = ['AttributeProbe', 'to_tensor', 'blur', 'add_noise', 'augment', 'attribute_targets', 'predict_attributes',
+           'evaluate_probe', 'save_probe', 'load_probe']
 
 # %% ../../nbs/80_eval/80_probe.ipynb #bc83bf89
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -122,7 +122,7 @@ def augment(
     return add_noise(x, torch.rand(n, 1, 1, 1, generator=g) * max_noise, g)
 
 # %% ../../nbs/80_eval/80_probe.ipynb #ed95cca0
-def _targets(probe: AttributeProbe, attrs: list[dict]) -> dict[str, torch.Tensor]:
+def attribute_targets(probe: AttributeProbe, attrs: list[dict]) -> dict[str, torch.Tensor]:
     "Class indices per attribute for a list of attribute dicts."
     return {k: torch.tensor([v.index(a[k]) for a in attrs]) for k, v in probe.attributes.items()}
 
@@ -151,7 +151,7 @@ def evaluate_probe(
     attrs: list[dict],  # true attributes per image
 ) -> dict[str, float]:
     "Accuracy per attribute."
-    lg, y = _logits(probe, x), _targets(probe, attrs)
+    lg, y = _logits(probe, x), attribute_targets(probe, attrs)
     return {k: (lg[k].argmax(1) == y[k]).float().mean().item() for k in probe.attributes}
 
 # %% ../../nbs/80_eval/80_probe.ipynb #591a8e39

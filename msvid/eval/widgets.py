@@ -12,13 +12,14 @@ import numpy as np
 from PIL import Image
 
 from ..core.records import InputError
-from .metrics import find_runs, read_manifest
+from .metrics import find_runs
+from ..io.rundir import read_manifest
+from ..io.rundir import RunDir
 
 # %% auto #0
 __all__ = ['enable_colab_widgets', 'run_label', 'manifests_by_method', 'figure_png', 'StaticFigure', 'selection_table',
            'plot_selection', 'selection_widget', 'plot_storyboard', 'storyboard_widget', 'candidate_rows',
-           'candidate_image_path', 'candidates_html', 'plot_candidates', 'candidate_widget', 'video_sources',
-           'plot_frames', 'player_widget']
+           'candidates_html', 'plot_candidates', 'candidate_widget', 'video_sources', 'plot_frames', 'player_widget']
 
 # %% ../../nbs/80_eval/84_widgets.ipynb #f99e3b3d
 def enable_colab_widgets() -> bool:
@@ -222,11 +223,6 @@ def candidate_rows(
     ]
 
 
-def candidate_image_path(run_dir: str | Path, i: int, k: int) -> Path:
-    "Where `save_candidates` keeps candidate `k` of scene `i`: scenes/NN/candidates/KK.png."
-    return Path(run_dir) / 'scenes' / f'{i + 1:02d}' / 'candidates' / f'{k:02d}.png'
-
-
 def _label(r: dict) -> str:
     "A short label: 'scene 2 @1' or 'fresh', and the score."
     src = r['source'] if r['latent_index'] is None else f"{r['source']} @{r['latent_index']}"
@@ -263,14 +259,14 @@ def plot_candidates(
     i: int,  # scene index (0-based)
     cols: int = 8,  # pictures per row
 ):
-    "Every candidate of scene `i` with source, latent index and score, the chosen one framed; score bars without images."
+    "Every candidate of scene `i` with its source, latent index and score, the chosen one framed."
     from matplotlib.patches import Rectangle
 
     run_dir = Path(run_dir)
     m = read_manifest(run_dir)
     rows = candidate_rows(m, i)
     caption = textwrap.shorten(m['scenes'][i]['script']['caption'], 90)
-    paths = [candidate_image_path(run_dir, i, r['k']) for r in rows]
+    paths = [RunDir(run_dir).candidate_path(i, r['k']) for r in rows]
     if all(p.exists() for p in paths):
         nr = -(-len(rows) // cols)
         nc = min(cols, len(rows))
@@ -366,65 +362,77 @@ def plot_frames(
     return fig
 
 # %% ../../nbs/80_eval/84_widgets.ipynb #e185ce3a
+class _Player:
+    "The state behind `player_widget`: the chosen run and source, their decoded frames, and the redraws."
+
+    def __init__(self, W, runs, fps: int | None):
+        self.runs, self.fps, self.cache, self.busy = runs, fps, {}, False
+        self.src = W.Dropdown(description='show')
+        self.play = W.Play(min=0, max=0, value=0, interval=125)
+        self.frame = W.IntSlider(min=0, max=0, value=0, description='frame')
+        W.jslink((self.play, 'value'), (self.frame, 'value'))
+        self.img = W.Image(format='png')
+
+    def frames(self) -> list:
+        "The decoded frames of the shown video (one video cached at a time)."
+        from msvid.io.video import read_video
+
+        key = (self.runs.value, self.src.value)
+        if key not in self.cache:
+            self.cache.clear()
+            self.cache[key] = read_video(video_sources(self.runs.value)[self.src.value])
+        return self.cache[key]
+
+    def show(self, *_):
+        "Draw the current frame."
+        if self.busy:
+            return
+        fr = self.frames()
+        buf = io.BytesIO()
+        Image.fromarray(fr[min(self.frame.value, len(fr) - 1)]).save(buf, format='png')
+        self.img.value = buf.getvalue()
+
+    def new_source(self, *_):
+        "Another video: rewind and set the slider's range."
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            n = len(self.frames())
+            self.play.value = self.frame.value = 0
+            self.frame.max = self.play.max = n - 1
+        finally:
+            self.busy = False
+        self.show()
+
+    def new_run(self, *_):
+        "Another run: its fps and its videos (options and value change together; redraw once)."
+        m = read_manifest(self.runs.value)
+        self.play.interval = int(1000 / (self.fps or m['config'].get('fps', 8)))
+        opts = list(video_sources(self.runs.value))
+        if not opts:
+            raise InputError(f"{self.runs.value}: has no video or clips yet")
+        self.busy = True
+        try:
+            self.src.options = opts
+            self.src.value = opts[0]
+        finally:
+            self.busy = False
+        self.new_source()
+
+
 def player_widget(
     path: str | Path,  # a run directory or a benchmark folder
     fps: int | None = None,  # playback speed (default: the run's fps)
 ):
     "Play + frame slider over the final video or a scene's clip of a run."
     import ipywidgets as W
-    from msvid.io.video import read_video
 
     enable_colab_widgets()
     runs = _run_picker(path)
-    src = W.Dropdown(description='show')
-    play = W.Play(min=0, max=0, value=0, interval=125)
-    frame = W.IntSlider(min=0, max=0, value=0, description='frame')
-    W.jslink((play, 'value'), (frame, 'value'))
-    img, cache, busy = W.Image(format='png'), {}, [False]
-
-    def frames():
-        key = (runs.value, src.value)
-        if key not in cache:
-            cache.clear()
-            cache[key] = read_video(video_sources(runs.value)[src.value])
-        return cache[key]
-
-    def show(*_):
-        if busy[0]:
-            return
-        fr = frames()
-        buf = io.BytesIO()
-        Image.fromarray(fr[min(frame.value, len(fr) - 1)]).save(buf, format='png')
-        img.value = buf.getvalue()
-
-    def new_source(*_):
-        if busy[0]:
-            return
-        busy[0] = True
-        try:
-            n = len(frames())
-            play.value = frame.value = 0
-            frame.max = play.max = n - 1
-        finally:
-            busy[0] = False
-        show()
-
-    def new_run(*_):
-        m = read_manifest(runs.value)
-        play.interval = int(1000 / (fps or m['config'].get('fps', 8)))
-        opts = list(video_sources(runs.value))
-        if not opts:
-            raise InputError(f"{runs.value}: has no video or clips yet")
-        busy[0] = True  # options and value change together; redraw once below
-        try:
-            src.options = opts
-            src.value = opts[0]
-        finally:
-            busy[0] = False
-        new_source()
-
-    runs.observe(new_run, 'value')
-    src.observe(new_source, 'value')
-    frame.observe(show, 'value')
-    new_run()
-    return W.VBox([W.HBox([runs, src]), W.HBox([play, frame]), img])
+    p = _Player(W, runs, fps)
+    runs.observe(p.new_run, 'value')
+    p.src.observe(p.new_source, 'value')
+    p.frame.observe(p.show, 'value')
+    p.new_run()
+    return W.VBox([W.HBox([runs, p.src]), W.HBox([p.play, p.frame]), p.img])

@@ -16,7 +16,8 @@ from ..core.records import InputError, SceneRecord, Task
 from ..core.config import RunConfig
 
 # %% auto #0
-__all__ = ['atomic_write_bytes', 'atomic_write_json', 'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'RunDir']
+__all__ = ['atomic_write_bytes', 'atomic_write_json', 'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'read_manifest',
+           'RunDir']
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ae67518e
 def atomic_write_bytes(
@@ -66,6 +67,17 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 # %% ../../nbs/10_io/11_rundir.ipynb #37dfeda1
+def read_manifest(run_dir: str | Path) -> dict:
+    "The manifest of a run directory; `InputError` naming the path when it is missing or invalid."
+    p = Path(run_dir) / 'manifest.json'
+    if not p.exists():
+        raise InputError(f"{run_dir}: not a run directory (no manifest.json)")
+    try:
+        return json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: not a valid manifest ({e})") from None
+
+
 def _differences(a: dict, b: dict) -> list[str]:
     "Keys whose values differ between two dicts."
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
@@ -83,7 +95,12 @@ class RunDir:
         return self.path / 'manifest.json'
 
     def scene_dir(self, i: int) -> Path:
+        "Folder of scene `i` (0-based): `scenes/01` for the first."
         return self.path / 'scenes' / f'{i + 1:02d}'
+
+    def candidate_path(self, i: int, k: int) -> Path:
+        "Image of candidate `k` of scene `i`, written with `save_candidates`."
+        return self.scene_dir(i) / 'candidates' / f'{k:02d}.png'
 
     def rel(self, p: str | Path) -> str:
         return Path(p).relative_to(self.path).as_posix()
@@ -113,10 +130,7 @@ class RunDir:
 
     def read(self) -> dict:
         "The manifest on disk."
-        try:
-            return json.loads(self.manifest_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"{self.manifest_path}: not a valid manifest ({e})") from None
+        return read_manifest(self.path)
 
     def _check_same(self, task: Task, config: RunConfig):
         "Refuse to resume with another task or another generation config."

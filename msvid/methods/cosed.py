@@ -18,6 +18,7 @@ from ..scene.context import RunContext, SceneOutput, register_method
 from ..core.seeds import derive_seed
 from ..io.assets import asset_path
 from .selector import ContrastiveSelector, clip_similarity_scores, select
+from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['Start', 'LatentRecorder', 'render_candidates', 'start_sigma', 'fresh_starts', 'reuse_starts', 'run_clip',
@@ -128,10 +129,8 @@ def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
         return None
 
     def _load():
-        try:
+        with loading(f"selector {ctx.config.selector!r}"):
             return ContrastiveSelector.from_pretrained(asset_path(ctx.config.selector)).eval().to(ctx.config.device)
-        except (OSError, ValueError) as e:
-            raise InputError(f"selector {ctx.config.selector!r}: cannot be loaded ({e})") from None
 
     return ctx.shared('selector', _load)
 

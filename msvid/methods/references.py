@@ -16,6 +16,7 @@ from ..core.records import InputError, SceneScript
 from ..core.config import RunConfig
 from ..scene.context import RunContext, SceneOutput, register_method
 from ..core.seeds import derive_seed
+from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['BACKGROUND_LABELS', 'Entity', 'common_entities', 'toy_mask', 'saliency_mask', 'segmentation_mask', 'split_reference',
@@ -167,7 +168,8 @@ def user_references(meta: dict, entities: list[Entity]) -> dict[str, Image.Image
     for name, path in given.items():
         if name not in names:
             raise InputError(
-                f"meta.references[{name!r}]: no two scenes share an entity of that name (common: {', '.join(sorted(names)) or 'none'})"
+                f"meta.references[{name!r}]: no two scenes share an entity of that name "
+                f"(common: {', '.join(sorted(names)) or 'none'})"
             )
         try:
             out[name] = Image.open(Path(path).expanduser()).convert('RGB')
@@ -259,10 +261,8 @@ def load_ip_adapter(
     if not rest.endswith('.safetensors'):
         raise InputError(f"ip adapter {spec!r}: weights must be .safetensors")
     sub, _, weight = rest.rpartition('/')
-    try:
+    with loading(f"ip adapter {spec!r}"):
         pipe.load_ip_adapter(repo, subfolder=sub or None, weight_name=weight, use_safetensors=True)
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"ip adapter {spec!r}: cannot be loaded ({str(e).strip().splitlines()[0][:300]})") from None
     pipe.set_ip_adapter_scale(scale)
     return pipe
 
@@ -273,7 +273,8 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
 
     if not has_ip_adapter(ctx.pipe):
         raise InputError(
-            "method 'ip-refs' needs an IP-Adapter in the pipeline (load_ip_adapter(pipe, 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'))"
+            "method 'ip-refs' needs an IP-Adapter in the pipeline "
+            "(load_ip_adapter(pipe, 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'))"
         )
     panels = scene_references(run_references(ctx), ctx.scripts[i])
     imgs = [im for im, _ in panels] or [Image.new('RGB', (ctx.config.width, ctx.config.height))]

@@ -8,7 +8,8 @@ from typing import Callable
 
 from ..core.records import InputError
 from ..scene.context import METHODS
-import msvid.methods.baselines, msvid.methods.cosed, msvid.methods.rolling, msvid.methods.references  # noqa: F401  they register
+# importing a method module registers its methods
+import msvid.methods.baselines, msvid.methods.cosed, msvid.methods.rolling, msvid.methods.references  # noqa: F401
 
 # %% auto #0
 __all__ = ['method_names', 'get_method']

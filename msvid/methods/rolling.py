@@ -17,6 +17,7 @@ from ..core.records import Candidate, InputError, SceneScript
 from ..core.config import RunConfig
 from ..models.pipelines import EvalCounter, denoiser
 from ..scene.context import RunContext, SceneOutput, register_method
+from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['CANVAS_SHAPES', 'CONTEXT_MODES', 'ROLLING_SETTINGS', 'CanvasLayout', 'canvas_layout', 'Canvas', 'tiled_caption',
@@ -161,7 +162,8 @@ def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tens
     if hasattr(scheduler, 'scale_noise'):
         return scheduler.scale_noise(clean, t, noise)
     raise InputError(
-        f"scheduler {type(scheduler).__name__}: has neither add_noise nor scale_noise; use an inpainting pipeline (--fill-model)"
+        f"scheduler {type(scheduler).__name__}: has neither add_noise nor scale_noise; "
+            "use an inpainting pipeline (--fill-model)"
     )
 
 # %% ../../nbs/60_methods/63_rolling.ipynb #0a3480b8
@@ -265,10 +267,8 @@ def load_filler(
 
     path = asset_path(model)
     cls = FluxFillPipeline if 'fill' in model.lower() and 'flux' in model.lower() else AutoPipelineForInpainting
-    try:
+    with loading(f"fill model {model!r}"):
         pipe = cls.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"fill model {model!r}: cannot be loaded ({str(e).strip().splitlines()[0][:300]})") from None
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'tiny_sd_components', 'tiny_sd_pipeline',
-           'tiny_sdxl_pipeline', 'latent_shift_scale']
+__all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'sd_ddim', 'tiny_sd_components',
+           'tiny_sd_pipeline', 'tiny_sdxl_pipeline', 'latent_shift_scale']
 
 # %% ../../nbs/20_models/20_components.ipynb #7f5dfcd6
 def _open_clip_merges() -> list[tuple[str, str]]:
@@ -65,6 +65,23 @@ def offline_clip_tokenizer(
     return CLIPTokenizer.from_pretrained(str(folder), model_max_length=max_length)
 
 # %% ../../nbs/20_models/20_components.ipynb #15a2c6bc
+def _tiny_text_config(width: int, layers: int, **kw):
+    "A CLIP text-encoder config of `width` and `layers` over CLIP's vocabulary (SD's tokenizer)."
+    from transformers import CLIPTextConfig
+
+    ids = dict(vocab_size=49408, bos_token_id=49406, eos_token_id=49407, pad_token_id=49407)
+    return CLIPTextConfig(hidden_size=width, intermediate_size=2 * width, num_attention_heads=2,
+                          num_hidden_layers=layers, **ids, **kw)  # fmt: skip
+
+
+def sd_ddim():
+    "Stable Diffusion's DDIM scheduler settings."
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                         set_alpha_to_one=False, steps_offset=1)  # fmt: skip
+
+
 def tiny_sd_components(
     seed: int = 0,  # seeds each model's random init
     latent_size: int = 8,  # UNet sample size (latent height = width)
@@ -77,8 +94,8 @@ def tiny_sd_components(
     latent_channels: int = 4,  # VAE latent channels = UNet input and output channels
 ) -> dict:
     "Random-weight `unet`, `vae`, `text_encoder`, `tokenizer`, `scheduler` for a `StableDiffusionPipeline`."
-    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel
 
     n = len(unet_channels)
     torch.manual_seed(seed)
@@ -105,28 +122,8 @@ def tiny_sd_components(
         sample_size=latent_size * 2 ** (m - 1),
     )
     torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            hidden_size=text_width,
-            intermediate_size=2 * text_width,
-            num_attention_heads=2,
-            num_hidden_layers=text_layers,
-            vocab_size=49408,
-            max_position_embeddings=77,
-            bos_token_id=49406,
-            eos_token_id=49407,
-            pad_token_id=49407,
-        )
-    )
-    scheduler = DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-    )
-    return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=offline_clip_tokenizer(), scheduler=scheduler)
+    text_encoder = CLIPTextModel(_tiny_text_config(text_width, text_layers))
+    return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=offline_clip_tokenizer(), scheduler=sd_ddim())
 
 # %% ../../nbs/20_models/20_components.ipynb #33b5942a
 def tiny_sd_pipeline(**kwargs):
@@ -144,7 +141,7 @@ def tiny_sdxl_pipeline(
 ):
     "A random-weight `StableDiffusionXLPipeline` (two text encoders, Euler scheduler)."
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
@@ -171,17 +168,7 @@ def tiny_sdxl_pipeline(
         up_block_types=["UpDecoderBlock2D"] * 2,
         sample_size=latent_size * 2,
     )
-    cfg = CLIPTextConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_attention_heads=2,
-        num_hidden_layers=2,
-        vocab_size=49408,
-        bos_token_id=49406,
-        eos_token_id=49407,
-        pad_token_id=49407,
-        projection_dim=16,
-    )
+    cfg = _tiny_text_config(16, 2, projection_dim=16)
     tok = offline_clip_tokenizer()
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', timestep_spacing='leading', steps_offset=1

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..core.records import InputError
+from .loading import loading
 
 # %% auto #0
 __all__ = ['ClipEncoder', 'open_clip_encoder', 'hf_clip_encoder', 'load_clip', 'tiny_open_clip']
@@ -55,10 +56,8 @@ def open_clip_encoder(
     "A `ClipEncoder` over `open_clip.create_model_and_transforms(name, pretrained)`."
     import open_clip
 
-    try:
+    with loading(f"CLIP {name!r} ({pretrained})", (RuntimeError, OSError)):
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
-    except (RuntimeError, OSError) as e:
-        raise InputError(f"CLIP {name!r} ({pretrained}): cannot be loaded ({str(e).splitlines()[0][:300]})") from None
     model.eval()
     tokenizer = open_clip.get_tokenizer(name)
     enc_text = lambda ts: model.encode_text(tokenizer(ts).to(device))
@@ -78,11 +77,9 @@ def hf_clip_encoder(
     "A `ClipEncoder` over a transformers `CLIPModel` and its processor."
     from transformers import CLIPModel, CLIPProcessor
 
-    try:
+    with loading(f"CLIP {model_id!r}"):
         model = CLIPModel.from_pretrained(model_id, use_safetensors=True).to(device).eval()
         proc = CLIPProcessor.from_pretrained(model_id)
-    except (OSError, ValueError) as e:
-        raise InputError(f"CLIP {model_id!r}: cannot be loaded ({str(e).splitlines()[0][:300]})") from None
 
     def _features(x):  # transformers 5 may return an output object instead of a tensor
         return x if torch.is_tensor(x) else x.pooler_output

@@ -9,6 +9,7 @@ import torch
 
 from ..core.records import InputError
 from ..io.assets import asset_path
+from .loading import loading
 
 # %% auto #0
 __all__ = ['dtype_kwargs', 'load_pipeline', 'denoiser', 'EvalCounter']
@@ -36,10 +37,8 @@ def load_pipeline(
 
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
-    try:
+    with loading(f"model {model!r}"):
         pipe = AutoPipelineForText2Image.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"model {model!r}: cannot be loaded ({str(e).strip().splitlines()[0][:300]})") from None
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     return pipe.to(device)
 

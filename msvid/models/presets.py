@@ -122,4 +122,7 @@ def resolve_config(
         dtype='float16' if dev.startswith('cuda') and preset != 'toy' else 'float32',
     )
     cfg.update({k: v for k, v in overrides.items() if v is not None})
+    if overrides.get('window') is None and isinstance(cfg['num_inference_steps'], int):
+        # the default window fits a short run: latents past the last step are never recorded
+        cfg['window'] = [k for k in RunConfig().window if k <= cfg['num_inference_steps']]
     return RunConfig(**cfg)

@@ -14,20 +14,28 @@ from PIL import Image
 from .camera import CameraWarp, warp_frames
 from ..models.components import latent_shift_scale
 from ..core.records import CameraMove, InputError
+from ..models.loading import loading
 
 # %% auto #0
-__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent', 'img2img_input',
-           'warp_denoise_clip', 'has_accelerator', 'load_video_pipeline', 'video_clip', 'make_clip', 'save_clip']
+__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent',
+           'img2img_input', 'warped_latents', 'warp_denoise_clip', 'has_accelerator', 'load_video_pipeline',
+           'video_clip', 'make_clip', 'save_clip']
 
 # %% ../../nbs/70_motion/71_clips.ipynb #65266ea6
+def svd_euler():
+    "Stable Video Diffusion's scheduler settings (v-prediction, Karras sigmas)."
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", interpolation_type="linear",
+        prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002, steps_offset=1, timestep_spacing="leading",
+        timestep_type="continuous", use_karras_sigmas=True,
+    )  # fmt: skip
+
+
 def tiny_svd_pipeline(seed: int = 0):
     "A random-weight `StableVideoDiffusionPipeline` (16x16 frames, 8x8 latents)."
-    from diffusers import (
-        AutoencoderKLTemporalDecoder,
-        EulerDiscreteScheduler,
-        StableVideoDiffusionPipeline,
-        UNetSpatioTemporalConditionModel,
-    )
+    from diffusers import AutoencoderKLTemporalDecoder, StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
     torch.manual_seed(seed)
@@ -64,26 +72,8 @@ def tiny_svd_pipeline(seed: int = 0):
             patch_size=32,
         )
     )
-    sched = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        interpolation_type="linear",
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        use_karras_sigmas=True,
-    )
-    return StableVideoDiffusionPipeline(
-        vae=vae,
-        image_encoder=enc,
-        unet=unet,
-        scheduler=sched,
-        feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
-    )
+    return StableVideoDiffusionPipeline(vae=vae, image_encoder=enc, unet=unet, scheduler=svd_euler(),
+                                        feature_extractor=CLIPImageProcessor(crop_size=224, size=224))  # fmt: skip
 
 # %% ../../nbs/70_motion/71_clips.ipynb #dc2f3a60
 def tiny_animatediff_pipeline(seed: int = 0):
@@ -126,13 +116,24 @@ def img2img_input(
     pipe,  # a diffusers pipeline with a `vae`
     latents: torch.Tensor,  # scaled latents (B, C, h, w), as `keyframe_latent` returns them
 ) -> torch.Tensor:
-    "What img2img's `image=` takes for `latents`: the latents where it reads 4 channels as latents, else their images in [0, 1]."
+    "What img2img's `image=` takes for `latents`: the latents if it reads 4 channels as latents, else images in [0, 1]."
     if latents.shape[1] == 4:
         return latents  # SD/SDXL img2img take 4-channel input as latents as they are
     shift, scale = latent_shift_scale(pipe.vae)
     return (pipe.vae.decode(latents / scale + shift).sample.clamp(-1, 1) + 1) / 2
 
 # %% ../../nbs/70_motion/71_clips.ipynb #3663d9fe
+def warped_latents(pipe, keyframe: Image.Image, move: CameraMove, n_frames: int, gain: float, space: str,
+                   max_batch: int) -> torch.Tensor:  # fmt: skip
+    "The latents of `n_frames` frames of the keyframe moved by `move`, warped in latent or pixel `space`."
+    if space == 'latent':
+        lat = keyframe_latent(pipe, keyframe).float()
+        return warp_frames(lat[:, None].repeat(1, n_frames, 1, 1, 1), move, gain)[0]
+    img = pipe.image_processor.preprocess(keyframe).float()
+    imgs = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, gain)[0]
+    return torch.cat([keyframe_latent(pipe, imgs[s : s + max_batch]).float() for s in range(0, n_frames, max_batch)])
+
+
 def warp_denoise_clip(
     pipe,  # any StableDiffusion-family text-to-image (or img2img) pipeline
     keyframe: Image.Image,  # the scene's keyframe
@@ -161,15 +162,7 @@ def warp_denoise_clip(
     i2i = AutoPipelineForImage2Image.from_pipe(pipe)
     i2i.set_progress_bar_config(**getattr(pipe, '_progress_bar_config', {}))
     with torch.no_grad():
-        if space == 'latent':
-            lat = keyframe_latent(pipe, keyframe).float()
-            frames = warp_frames(lat[:, None].repeat(1, n_frames, 1, 1, 1), move, gain)[0]
-        else:
-            img = pipe.image_processor.preprocess(keyframe).float()
-            imgs = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, gain)[0]
-            frames = torch.cat(
-                [keyframe_latent(pipe, imgs[s : s + max_batch]).float() for s in range(0, n_frames, max_batch)]
-            )
+        frames = warped_latents(pipe, keyframe, move, n_frames, gain, space, max_batch)
         out = []
         for s in range(0, n_frames, max_batch):
             chunk = frames[s : s + max_batch]
@@ -214,10 +207,8 @@ def load_video_pipeline(
     path = asset_path(VIDEO_MODELS.get(model, model))
     from msvid.models.pipelines import dtype_kwargs
 
-    try:
+    with loading(f"video_model {model!r}"):
         pipe = DiffusionPipeline.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"video_model {model!r}: cannot be loaded ({str(e).strip().splitlines()[0][:300]})") from None
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if offload and has_accelerator():
         pipe.enable_model_cpu_offload()

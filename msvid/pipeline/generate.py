@@ -41,7 +41,7 @@ def _save_scene(
     d = run.scene_dir(i)
     key = atomic_save_image(d / 'keyframe.png', out.image)
     for k, im in enumerate(out.candidate_images):
-        atomic_save_image(d / 'candidates' / f'{k:02d}.png', im)
+        atomic_save_image(run.candidate_path(i, k), im)
     if out.tensors:
         atomic_save_tensors(d / 'latents.safetensors', out.tensors)
     clip = save_clip(run, i, frames, fps) if frames else None

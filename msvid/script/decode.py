@@ -5,6 +5,7 @@
 # %% ../../nbs/40_script/45_decode.ipynb #d1724898
 from __future__ import annotations
 
+from ..core.config import CAPTION_BACKENDS
 from ..core.records import CameraMove, InputError, SceneScript, Step, Task
 from .offline import offline_scripts
 
@@ -74,7 +75,7 @@ def script_table(
     return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r[:4], ws)) + '  ' + r[4] for r in rows)
 
 # %% ../../nbs/40_script/45_decode.ipynb #09969150
-BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')
+BACKENDS = CAPTION_BACKENDS  # the names `RunConfig.caption_backend` allows
 
 
 def identity_scripts(task: Task) -> list[SceneScript]:

@@ -8,7 +8,7 @@ import warnings
 from functools import lru_cache
 
 from ..core.records import CameraMove, SceneScript, Step, Task
-from .tracker import FLAT, StepReading, World, _join, read_step, tokens
+from .tracker import FLAT, StepReading, World, join_words, read_step, tokens
 from .words import CAMERA_FOR, DIY_WORDS, KITCHEN_WORDS, PLACES
 
 # %% auto #0
@@ -38,7 +38,7 @@ def compose_caption(
             parts[0] += f" {'on' if r.focus.key in FLAT else 'in'} the {r.focus.name}"
         missing = [c for c in r.focus.contents[-3:] if c.lower() not in sent.lower()]
         if missing:
-            parts.append(f"{_article(r.focus.name)} {r.focus.name} with {_join(missing)}")
+            parts.append(f"{_article(r.focus.name)} {r.focus.name} with {join_words(missing)}")
     if r.transient and r.transient not in sent.lower():
         parts.append(PLACES[r.transient][1])
     parts.append(PLACES[r.place][1] if r.place in PLACES else r.place)

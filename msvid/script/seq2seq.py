@@ -16,6 +16,7 @@ import torch
 from ..core.records import InputError, SceneScript, Task
 from .offline import fit_caption, offline_scripts
 from ..io.assets import shipped
+from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['source_text', 'target_text', 'parse_target', 'DecoderConfig', 'tiny_decoder', 'generate_targets', 'save_decoder',
@@ -27,7 +28,7 @@ def source_text(
     i: int,  # index of the current step
     first: int = 0,  # index of the oldest earlier step shown
 ) -> str:
-    "The decoder's input for step `i`: `[i+1]` and step `i`, then `<<` and steps `i-1` down to `first`, marked `[k]` (1-based)."
+    "The decoder's input for step `i`: `[i+1]` step `i`, then `<<` and steps `i-1`..`first` as `[k]` (1-based)."
     prev = ' '.join(f"[{k + 1}] {steps[k]}" for k in range(i - 1, first - 1, -1))
     return f"[{i + 1}] {steps[i]} << {prev}".strip()
 
@@ -187,12 +188,9 @@ def _load(spec: str) -> tuple:
 
     if spec.startswith(('/', '.', '~')) and not Path(spec).expanduser().is_dir():
         raise InputError(f"seq2seq model {spec!r}: no such folder")
-    try:
+    with loading(f"seq2seq model {spec!r}"), _NoHubBars():
         tok = AutoTokenizer.from_pretrained(spec)
-        with _NoHubBars():
-            model = AutoModelForSeq2SeqLM.from_pretrained(spec, use_safetensors=True, dtype=torch.float32)
-    except (OSError, ValueError) as e:
-        raise InputError(f"seq2seq model {spec!r}: cannot be loaded ({str(e).splitlines()[0][:200]})") from None
+        model = AutoModelForSeq2SeqLM.from_pretrained(spec, use_safetensors=True, dtype=torch.float32)
     return model.eval(), tok
 
 
@@ -205,7 +203,8 @@ def load_decoder(
         model = shipped('toy-decoder')
         if not (model / 'config.json').exists():
             raise InputError(
-                f"seq2seq backend: no decoder at {model}; train one with msvid.train.seq2seq.train_toy_decoder or pass model="
+                f"seq2seq backend: no decoder at {model}; "
+                "train one with msvid.train.seq2seq.train_toy_decoder or pass model="
             )
     if isinstance(model, (str, Path)):
         m, tok = _load(str(model))
@@ -252,49 +251,60 @@ def seq2seq_scripts(
     generate: Callable | None = None,  # `sources -> outputs` (default: `generate_targets` with the model)
 ) -> list[SceneScript]:
     "Scene scripts whose captions and dependencies a trained seq2seq decoder writes, checked, with fallbacks."
-    scripts, texts = offline_scripts(task, max_tokens), task.texts
+    scripts = offline_scripts(task, max_tokens)
     if generate is None:
         model, tokenizer = load_decoder(model, tokenizer)
         generate = lambda srcs: generate_targets(model, tokenizer, srcs, num_beams)
-    if tokenizer is not None:
-        budget = max_source_tokens or min(int(tokenizer.model_max_length), 512)
-        fitted = [fit_source(texts, i, tokenizer, budget) for i in range(len(texts))]
-    else:
-        fitted = [(source_text(texts, i), 0, 0) for i in range(len(texts))]
+    fitted = _fitted_sources(task.texts, tokenizer, max_source_tokens)
+    for s, out, step in zip(scripts, generate([f[0] for f in fitted]), task.steps):
+        _apply_output(s, out, step, max_tokens)
+    return scripts
+
+
+def _fitted_sources(texts: list[str], tokenizer, max_source_tokens: int | None) -> list[tuple]:
+    "Each step's decoder input `(source, first earlier step kept, tokens cut)`, with a warning for what was lost."
+    if tokenizer is None:
+        return [(source_text(texts, i), 0, 0) for i in range(len(texts))]
+    budget = max_source_tokens or min(int(tokenizer.model_max_length), 512)
+    fitted = [fit_source(texts, i, tokenizer, budget) for i in range(len(texts))]
     for i, (_, first, cut) in enumerate(fitted):
         if cut:
             warnings.warn(
-                f"step {i + 1}: longer than the caption decoder's input budget of {budget} tokens; its last {cut} tokens were cut",
-                stacklevel=2,
+                f"step {i + 1}: longer than the caption decoder's input budget of {budget} tokens; "
+                f"its last {cut} tokens were cut",
+                stacklevel=3,
             )
     hidden = [i + 1 for i, (_, first, _) in enumerate(fitted) if first]
     if hidden:
         warnings.warn(
-            f"steps {hidden[0]}-{hidden[-1]}: the oldest earlier steps do not fit the caption decoder's input budget; they were left out",
-            stacklevel=2,
+            f"steps {hidden[0]}-{hidden[-1]}: the oldest earlier steps do not fit the caption decoder's input budget; "
+            "they were left out",
+            stacklevel=3,
         )
-    for s, out, step in zip(scripts, generate([f[0] for f in fitted]), task.steps):
-        i = s.index
-        try:
-            deps, cap = parse_target(out)
-        except ValueError as e:
-            warnings.warn(
-                f"step {i + 1}: the caption decoder's output is garbled ({e}); using the offline caption", stacklevel=2
-            )
-            continue
-        bad = [j + 1 for j in deps if not 0 <= j < i]
-        if bad:
-            warnings.warn(
-                f"step {i + 1}: the caption decoder named {bad} as dependencies, not earlier steps; dropped",
-                stacklevel=2,
-            )
-        s.depends_on = sorted({j for j in deps if 0 <= j < i})
-        if step.caption:
-            continue
-        if len(re.findall(r'[^\W\d_]{2,}', cap)) == 0:
-            warnings.warn(
-                f"step {i + 1}: the caption decoder wrote no caption ({cap!r}); using the offline caption", stacklevel=2
-            )
-            continue
-        s.caption = fit_caption(cap, i, max_tokens) if max_tokens else cap
-    return scripts
+    return fitted
+
+
+def _apply_output(s: SceneScript, out: str, step, max_tokens: int):
+    "Put the decoder's dependencies and caption for one step into its script `s`, checked (warnings, fallbacks)."
+    i = s.index
+    try:
+        deps, cap = parse_target(out)
+    except ValueError as e:
+        warnings.warn(
+            f"step {i + 1}: the caption decoder's output is garbled ({e}); using the offline caption", stacklevel=3
+        )
+        return
+    bad = [j + 1 for j in deps if not 0 <= j < i]
+    if bad:
+        warnings.warn(
+            f"step {i + 1}: the caption decoder named {bad} as dependencies, not earlier steps; dropped", stacklevel=3
+        )
+    s.depends_on = sorted({j for j in deps if 0 <= j < i})
+    if step.caption:
+        return
+    if len(re.findall(r'[^\W\d_]{2,}', cap)) == 0:
+        warnings.warn(
+            f"step {i + 1}: the caption decoder wrote no caption ({cap!r}); using the offline caption", stacklevel=3
+        )
+        return
+    s.caption = fit_caption(cap, i, max_tokens) if max_tokens else cap

@@ -25,148 +25,11 @@ from msvid.script.words import (
     VESSELS,
 )
 from .words import COLOURS
+from .words import Mention, find_mentions, tokens
 
 # %% auto #0
-__all__ = ['VERB_NOUNS', 'FLAT', 'PLACES_BY_NOUN', 'VERB_GIVES', 'tokens', 'Mention', 'find_mentions', 'Entity', 'World',
-           'resolve', 'StepReading', 'verb_kind', 'read_step']
-
-# %% ../../nbs/40_script/41_tracker.ipynb #6208b1d3
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
-
-
-def tokens(text: str) -> list[tuple[str, int, int]]:
-    "Split `text` into `(lowercased word, start, end)` triples; punctuation marks are their own tokens."
-    return [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-
-
-@lru_cache(maxsize=1)
-def _noun_table() -> list[tuple[tuple[str, ...], str, str]]:
-    "Every noun phrase of the tables as `(words, kind, key)`, longest first."
-    rows = [(tuple(n.split()), 'vessel', k) for k, ns in VESSELS.items() for n in ns]
-    rows += [(tuple(n.split()), 'place', k) for k, (ns, _) in PLACES.items() for n in ns]
-    rows += [((n,), 'stuff', STUFF_KEYS.get(n, n)) for n in STUFF]
-    return sorted(rows, key=lambda r: -len(r[0]))
-
-# %% ../../nbs/40_script/41_tracker.ipynb #bc4d0726
-@dataclass
-class Mention:
-    "A noun (or pronoun) in a step, with the words around it that say how it refers."
-
-    kind: str  # 'vessel', 'stuff', 'place' or 'pronoun'
-    key: str  # table key ('pan'), the stuff word, or the pronoun
-    noun: str  # the noun as written ('skillet')
-    start: int  # character span of the whole phrase (determiner .. back reference)
-    end: int
-    det: str = ''  # 'new', 'def' or '' (no determiner)
-    adjs: list[str] = field(default_factory=list)  # adjectives as written
-    prep: str = ''  # preposition just before the phrase
-    same: bool = False  # 'the same X', 'X from before', 'X from step 3'...
-    step_ref: int | None = None  # 0-based step named by 'from step N'
-    measure: bool = False  # followed by 'of' ('a tin of paint'): an amount, not an object
-
-
-def _match_noun(toks: list, k: int) -> tuple | None:
-    "The longest table noun starting at token `k`, as `(n_words, kind, key)`."
-    for words, kind, key in _noun_table():
-        if tuple(t[0] for t in toks[k : k + len(words)]) == words:
-            return len(words), kind, key
-    return None
-
-# %% ../../nbs/40_script/41_tracker.ipynb #0c704cc8
-def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
-    "Walk back from the noun at `k`: `(first token index, determiner kind, adjectives, same)`."
-    j, adjs, same = k, [], False
-    while j > 0 and (
-        toks[j - 1][0] in ADJECTIVES
-        or toks[j - 1][0] in STUFF
-        and k - j < 1
-        or toks[j - 1][0] == 'same'
-        or toks[j - 1][0] == ','
-        and j > 1
-        and toks[j - 2][0] in ADJECTIVES
-    ):
-        j -= 1
-        if toks[j][0] == 'same':
-            same = True
-        elif toks[j][0] != ',':
-            adjs.insert(0, toks[j][0])
-    det = ''
-    if j > 0 and (toks[j - 1][0] in DETERMINERS or toks[j - 1][0].isdigit()):
-        j -= 1
-        det = DETERMINERS.get(toks[j][0], 'new')
-    return j, det, adjs, same
-
-
-def _back_ref(text: str, end: int) -> tuple[int, bool, int | None]:
-    "A back reference right after character `end` ('from before', 'from step 3'): `(new end, found, step)`."
-    m = re.match(r"\s+(?:that\s+)?(" + '|'.join(BACK_REFS) + r")\b", text[end:], re.I)
-    if not m:
-        return end, False, None
-    n = re.search(r'step (\d+)', m.group(1))
-    return end + m.end(), True, int(n.group(1)) - 1 if n else None
-
-# %% ../../nbs/40_script/41_tracker.ipynb #ff838289
-VERB_NOUNS = set(
-    'butter oil grease salt pepper water paint plant toast glue stain varnish prime sand season '
-    'top dust zest juice stock core pot tile screw nail bolt plate dish bowl'.split()
-)
-
-
-def _is_verb(toks: list, k: int) -> bool:
-    "Whether the word at `k` is used as a verb: a verb-like noun opening a clause ('Paint the plank')."
-    w = toks[k][0]
-    if w not in VERB_NOUNS and w not in VERBS:
-        return False
-    return k == 0 or toks[k - 1][0] in {',', 'and', 'then', ';', 'to', '.', 'or', 'gently', 'lightly', 'well'}
-
-# %% ../../nbs/40_script/41_tracker.ipynb #30be9475
-def find_mentions(
-    text: str,  # one step
-) -> list[Mention]:
-    "The vessels, stuff, places and pronouns that `text` mentions, in order."
-    toks, out, k = tokens(text), [], 0
-    while k < len(toks):
-        w = toks[k][0]
-        hit = _match_noun(toks, k)
-        if hit and _is_verb(toks, k):
-            hit = None
-        if hit and hit[1] == 'stuff' and k + 1 < len(toks) and (_match_noun(toks, k + 1) or (0, ''))[1] == 'stuff':
-            k += 1
-            continue  # 'lemon juice', 'chicken stock': the first noun is a modifier
-        if hit:
-            n, kind, key = hit
-            j, det, adjs, same = _modifiers(toks, k)
-            end, ref, step = _back_ref(text, toks[k + n - 1][2])
-            prep = toks[j - 1][0] if j > 0 else ''
-            if prep == 'of' and j > 1 and toks[j - 2][0] == 'out':
-                prep = 'from'  # 'out of the oven'
-            measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
-            out.append(
-                Mention(
-                    kind,
-                    key,
-                    ' '.join(t[0] for t in toks[k : k + n]),
-                    toks[j][1],
-                    end,
-                    det,
-                    adjs,
-                    prep,
-                    same or ref,
-                    step,
-                    measure,
-                )
-            )
-            k += n
-            continue
-        if w in PRONOUNS and not (w in ('all', 'this', 'these') and k + 1 < len(toks) and toks[k + 1][0].isalpha()):
-            if w in ('mixture', 'contents') and not (k > 0 and toks[k - 1][0] in DETERMINERS):
-                k += 1
-                continue
-            j = k - 1 if w in ('mixture', 'contents') else k
-            prep = toks[j - 1][0] if j > 0 else ''
-            out.append(Mention('pronoun', w, w, toks[j][1], toks[k][2], 'def', prep=prep))
-        k += 1
-    return [m for m in out if not m.measure or m.kind == 'vessel' and m.noun not in MEASURES]
+__all__ = ['FLAT', 'PLACES_BY_NOUN', 'VERB_GIVES', 'Entity', 'join_words', 'World', 'resolve', 'StepReading', 'verb_kind',
+           'read_step']
 
 # %% ../../nbs/40_script/41_tracker.ipynb #fa145558
 FLAT = {'plate', 'board', 'tray', 'plank', 'shelf', 'rack', 'lid', 'panel', 'tile', 'table', 'bench', 'tray_paint'}
@@ -194,10 +57,10 @@ class Entity:
         "'large black skillet with orzo and olive oil'."
         if not with_contents or not self.contents:
             return self.name
-        return f"{self.name} with {_join(self.contents[-3:])}"
+        return f"{self.name} with {join_words(self.contents[-3:])}"
 
 
-def _join(xs: list[str]) -> str:
+def join_words(xs: list[str]) -> str:
     "'a', 'a and b', 'a, b and c'."
     return xs[0] if len(xs) == 1 else f"{', '.join(xs[:-1])} and {xs[-1]}"
 
@@ -306,13 +169,8 @@ def _pick_focus(res: list, w: World) -> Entity | None:
     return held[0] if held else w.focus
 
 # %% ../../nbs/40_script/41_tracker.ipynb #1ea1ef58
-def read_step(
-    text: str,  # the step
-    w: World,  # the entities so far (updated)
-    i: int,  # index of the step
-) -> StepReading:
-    "Apply step `i` to `w` and return what its scene shows and depends on."
-    ms = find_mentions(text)
+def _resolved(text: str, ms: list[Mention], w: World, i: int) -> list[tuple]:
+    "Each non-place mention with the entity it refers to and whether that entity is new: `(mention, entity, new)`."
     res = []
     for m in ms:
         if m.kind == 'place':
@@ -321,15 +179,23 @@ def read_step(
         if m.kind == 'pronoun':
             e = _pronoun(m, ms, res, e, verb_kind(text))
         res.append((m, e, n))
-    res = [
+    return [
         (m, e.holder if e is not None and e.kind == 'stuff' and m.kind == 'pronoun' and e.holder else e, n)
         for m, e, n in res
     ]
+
+
+def _focus_of(res: list[tuple], w: World):
+    "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go."
     focus = _pick_focus(res, w)
-    if focus is None and any(m.kind == 'stuff' for m, e, n in res):  # first stuff with nowhere to go
+    if focus is None and any(m.kind == 'stuff' for m, e, n in res):
         focus = next(e for m, e, n in res if m.kind == 'stuff')
-    vk = verb_kind(text)
-    sources = [
+    return focus
+
+
+def _sources(res: list[tuple], focus, vk: str) -> list:
+    "Vessels the step takes contents from."
+    return [
         e
         for m, e, n in res
         if e is not None
@@ -337,7 +203,11 @@ def read_step(
         and e.kind == 'vessel'
         and (m.prep in SOURCE_PREPS or vk == 'transfer' or m.kind == 'pronoun')
     ]
-    held = [
+
+
+def _holders(res: list[tuple], focus) -> list:
+    "Vessels that hold the (already known) stuff the step names, other than the focus."
+    return [
         e.holder
         for m, e, n in res
         if e is not None
@@ -349,35 +219,58 @@ def read_step(
         and e.holder is not focus
         and not _holds(focus, e.key)
     ]
+
+
+def _move_contents(res: list[tuple], focus, sources: list, held: list, w: World):
+    "Contents of the sources (emptied) and of the holders go into the focus; named stuff moves into it."
+    for s in sources + held:
+        focus.contents += [c for c in s.contents if c not in focus.contents]
+        if s in sources:
+            s.contents = []
+            for x in w.entities:
+                if x.holder is s:
+                    x.holder = focus
+    for m, e, n in res:
+        if e is None or e.kind != 'stuff' or m.kind != 'stuff':
+            continue
+        if m.prep == 'with' and e.holder is not None:  # a material used, not moved: 'fix it with the screws'
+            if e.name not in focus.contents:
+                focus.contents.append(e.name)
+            continue
+        if e.holder is not None and e.holder is not focus and e.name in e.holder.contents:
+            e.holder.contents.remove(e.name)
+        e.holder = focus
+        if e.name not in focus.contents:
+            focus.contents.append(e.name)
+
+
+def _change_state(text: str, res: list[tuple], focus, sources: list, held: list, vk: str, w: World):
+    "What the step does to its focus vessel: contents moved in, a new colour, what the verb makes."
+    if focus is None or focus.kind != 'vessel':
+        return
+    _move_contents(res, focus, sources, held, w)
+    if vk == 'paint':
+        _repaint(text, focus)
+    give = VERB_GIVES.get(tokens(text)[0][0]) if text.strip() else None
+    if give and give not in focus.contents:
+        focus.contents.append(give)
+
+
+def read_step(
+    text: str,  # the step
+    w: World,  # the entities so far (updated)
+    i: int,  # index of the step
+) -> StepReading:
+    "Apply step `i` to `w` and return what its scene shows and depends on."
+    ms = find_mentions(text)
+    res = _resolved(text, ms, w, i)
+    focus, vk = _focus_of(res, w), verb_kind(text)
+    sources, held = _sources(res, focus, vk), _holders(res, focus)
     named = [e for m, e, n in res if e is not None and e.kind == 'vessel']
     implied = [w.focus] if w.focus is not None and any(_implies_focus(m, n, vk) for m, e, n in res) else []
     shown = list(dict.fromkeys([x for x in [focus, *sources, *held, *named, *implied] if x is not None]))
     deps = sorted({e.last for e in shown if e.last is not None and e.last < i})
-    # 2. state changes: contents, transfers, places
-    if focus is not None and focus.kind == 'vessel':
-        for s in sources + held:
-            focus.contents += [c for c in s.contents if c not in focus.contents]
-            if s in sources:
-                s.contents = []
-                for x in w.entities:
-                    if x.holder is s:
-                        x.holder = focus
-        for m, e, n in res:
-            if e is not None and e.kind == 'stuff' and m.kind == 'stuff':
-                if m.prep == 'with' and e.holder is not None:  # a material used, not moved: 'fix it with the screws'
-                    if e.name not in focus.contents:
-                        focus.contents.append(e.name)
-                    continue
-                if e.holder is not None and e.holder is not focus and e.name in e.holder.contents:
-                    e.holder.contents.remove(e.name)
-                e.holder = focus
-                if e.name not in focus.contents:
-                    focus.contents.append(e.name)
-        if vk == 'paint':
-            _repaint(text, focus)
-        give = VERB_GIVES.get(tokens(text)[0][0]) if text.strip() else None
-        if give and give not in focus.contents:
-            focus.contents.append(give)
+    _change_state(text, res, focus, sources, held, vk, w)
     scene_place, transient = _move(text, ms, vk, focus, w)
     for e in shown:
         if e.last is None:

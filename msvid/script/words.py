@@ -6,13 +6,16 @@ earlier scenes each scene depends on."""
 
 # %% ../../nbs/40_script/40_words.ipynb #d1724898
 from __future__ import annotations
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..core.records import CameraMove
 
 # %% auto #0
 __all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'PLACES', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS',
            'PRONOUNS', 'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE',
-           'KITCHEN_WORDS', 'DIY_WORDS']
+           'KITCHEN_WORDS', 'DIY_WORDS', 'VERB_NOUNS', 'tokens', 'Mention', 'find_mentions']
 
 # %% ../../nbs/40_script/40_words.ipynb #dbc40726
 VESSELS = {  # key: nouns that name it (first is the key's display noun)
@@ -160,7 +163,8 @@ BACK_REFS = (
 
 # %% ../../nbs/40_script/40_words.ipynb #57ac5439
 VERB_KINDS = {  # kind: verbs
-    'heat': 'heat fry saute sauté sear brown toast boil simmer melt cook poach warm reduce caramelise caramelize scramble',
+    'heat': 'heat fry saute sauté sear brown toast boil simmer melt cook poach warm reduce caramelise caramelize '
+    'scramble',
     'transfer': 'pour tip transfer drain strain scrape spoon ladle decant empty return move pile slide carry lift',
     'add': 'add put place crack break sprinkle scatter season drizzle spread fill layer arrange top stuff load',
     'mix': 'stir whisk mix beat combine fold toss blend knead cream',
@@ -201,3 +205,141 @@ DIY_WORDS = set(
     'plank shelf wall drill screw screws nails paint sand sandpaper wood bucket toolbox flowerpot soil '
     'bracket hammer saw glue varnish workbench plant pot hang mount'.split()
 )
+
+# %% ../../nbs/40_script/40_words.ipynb #6208b1d3
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    "Split `text` into `(lowercased word, start, end)` triples; punctuation marks are their own tokens."
+    return [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+@lru_cache(maxsize=1)
+def _noun_table() -> list[tuple[tuple[str, ...], str, str]]:
+    "Every noun phrase of the tables as `(words, kind, key)`, longest first."
+    rows = [(tuple(n.split()), 'vessel', k) for k, ns in VESSELS.items() for n in ns]
+    rows += [(tuple(n.split()), 'place', k) for k, (ns, _) in PLACES.items() for n in ns]
+    rows += [((n,), 'stuff', STUFF_KEYS.get(n, n)) for n in STUFF]
+    return sorted(rows, key=lambda r: -len(r[0]))
+
+# %% ../../nbs/40_script/40_words.ipynb #bc4d0726
+@dataclass
+class Mention:
+    "A noun (or pronoun) in a step, with the words around it that say how it refers."
+
+    kind: str  # 'vessel', 'stuff', 'place' or 'pronoun'
+    key: str  # table key ('pan'), the stuff word, or the pronoun
+    noun: str  # the noun as written ('skillet')
+    start: int  # character span of the whole phrase (determiner .. back reference)
+    end: int
+    det: str = ''  # 'new', 'def' or '' (no determiner)
+    adjs: list[str] = field(default_factory=list)  # adjectives as written
+    prep: str = ''  # preposition just before the phrase
+    same: bool = False  # 'the same X', 'X from before', 'X from step 3'...
+    step_ref: int | None = None  # 0-based step named by 'from step N'
+    measure: bool = False  # followed by 'of' ('a tin of paint'): an amount, not an object
+
+
+def _match_noun(toks: list, k: int) -> tuple | None:
+    "The longest table noun starting at token `k`, as `(n_words, kind, key)`."
+    for words, kind, key in _noun_table():
+        if tuple(t[0] for t in toks[k : k + len(words)]) == words:
+            return len(words), kind, key
+    return None
+
+# %% ../../nbs/40_script/40_words.ipynb #0c704cc8
+def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
+    "Walk back from the noun at `k`: `(first token index, determiner kind, adjectives, same)`."
+    j, adjs, same = k, [], False
+    while j > 0 and (
+        toks[j - 1][0] in ADJECTIVES
+        or toks[j - 1][0] in STUFF
+        and k - j < 1
+        or toks[j - 1][0] == 'same'
+        or toks[j - 1][0] == ','
+        and j > 1
+        and toks[j - 2][0] in ADJECTIVES
+    ):
+        j -= 1
+        if toks[j][0] == 'same':
+            same = True
+        elif toks[j][0] != ',':
+            adjs.insert(0, toks[j][0])
+    det = ''
+    if j > 0 and (toks[j - 1][0] in DETERMINERS or toks[j - 1][0].isdigit()):
+        j -= 1
+        det = DETERMINERS.get(toks[j][0], 'new')
+    return j, det, adjs, same
+
+
+def _back_ref(text: str, end: int) -> tuple[int, bool, int | None]:
+    "A back reference right after character `end` ('from before', 'from step 3'): `(new end, found, step)`."
+    m = re.match(r"\s+(?:that\s+)?(" + '|'.join(BACK_REFS) + r")\b", text[end:], re.I)
+    if not m:
+        return end, False, None
+    n = re.search(r'step (\d+)', m.group(1))
+    return end + m.end(), True, int(n.group(1)) - 1 if n else None
+
+# %% ../../nbs/40_script/40_words.ipynb #ff838289
+VERB_NOUNS = set(
+    'butter oil grease salt pepper water paint plant toast glue stain varnish prime sand season '
+    'top dust zest juice stock core pot tile screw nail bolt plate dish bowl'.split()
+)
+
+
+def _is_verb(toks: list, k: int) -> bool:
+    "Whether the word at `k` is used as a verb: a verb-like noun opening a clause ('Paint the plank')."
+    w = toks[k][0]
+    if w not in VERB_NOUNS and w not in VERBS:
+        return False
+    return k == 0 or toks[k - 1][0] in {',', 'and', 'then', ';', 'to', '.', 'or', 'gently', 'lightly', 'well'}
+
+# %% ../../nbs/40_script/40_words.ipynb #30be9475
+def find_mentions(
+    text: str,  # one step
+) -> list[Mention]:
+    "The vessels, stuff, places and pronouns that `text` mentions, in order."
+    toks, out, k = tokens(text), [], 0
+    while k < len(toks):
+        w = toks[k][0]
+        hit = _match_noun(toks, k)
+        if hit and _is_verb(toks, k):
+            hit = None
+        if hit and hit[1] == 'stuff' and k + 1 < len(toks) and (_match_noun(toks, k + 1) or (0, ''))[1] == 'stuff':
+            k += 1
+            continue  # 'lemon juice', 'chicken stock': the first noun is a modifier
+        if hit:
+            n, kind, key = hit
+            j, det, adjs, same = _modifiers(toks, k)
+            end, ref, step = _back_ref(text, toks[k + n - 1][2])
+            prep = toks[j - 1][0] if j > 0 else ''
+            if prep == 'of' and j > 1 and toks[j - 2][0] == 'out':
+                prep = 'from'  # 'out of the oven'
+            measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
+            out.append(
+                Mention(
+                    kind,
+                    key,
+                    ' '.join(t[0] for t in toks[k : k + n]),
+                    toks[j][1],
+                    end,
+                    det,
+                    adjs,
+                    prep,
+                    same or ref,
+                    step,
+                    measure,
+                )
+            )
+            k += n
+            continue
+        if w in PRONOUNS and not (w in ('all', 'this', 'these') and k + 1 < len(toks) and toks[k + 1][0].isalpha()):
+            if w in ('mixture', 'contents') and not (k > 0 and toks[k - 1][0] in DETERMINERS):
+                k += 1
+                continue
+            j = k - 1 if w in ('mixture', 'contents') else k
+            prep = toks[j - 1][0] if j > 0 else ''
+            out.append(Mention('pronoun', w, w, toks[j][1], toks[k][2], 'def', prep=prep))
+        k += 1
+    return [m for m in out if not m.measure or m.kind == 'vessel' and m.noun not in MEASURES]

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from ..toy.vocab import ATTRIBUTES
+from .loop import train_loop
 from ..toy.render import sample_pairs
-from ..eval.probe import AttributeProbe, _targets, augment, evaluate_probe, to_tensor
+from ..eval.probe import AttributeProbe, attribute_targets, augment, evaluate_probe, to_tensor
 
 # %% auto #0
 __all__ = ['train_probe']
@@ -31,27 +32,26 @@ def train_probe(
 ) -> tuple[AttributeProbe, dict]:
     "Train a probe on toy-world renders with blur/noise augmentation; returns it and a training record."
     torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
     probe = probe or AttributeProbe(**kw)
     t0 = time.time()
     imgs, _, attrs = sample_pairs(pool, seed, probe.size)
-    X, Y = torch.from_numpy(imgs), _targets(probe, attrs)
-    opt = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.15)
-    losses = []
-    for i in range(steps):
-        probe.train()
-        idx = torch.randint(0, pool, (batch,), generator=g)
-        x = augment(X[idx].permute(0, 3, 1, 2).float() / 255, g)
-        out = probe(x)
-        loss = sum(F.cross_entropy(out[k], Y[k][idx]) for k in out)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if log_every and (i + 1) % log_every == 0:
-            print(f"step {i + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} {time.time() - t0:.0f}s")
+    X, Y = torch.from_numpy(imgs), attribute_targets(probe, attrs)
+
+    def draw(s):
+        idx = torch.randint(0, pool, (batch,), generator=s.g)
+        return augment(X[idx].permute(0, 3, 1, 2).float() / 255, s.g), {k: y[idx] for k, y in Y.items()}
+
+    def loss(s, b):
+        out = s.models['probe'](b[0])
+        return sum(F.cross_entropy(out[k], b[1][k]) for k in out)
+
+    def log(s):
+        print(f"step {s.step + 1}/{steps} loss {np.mean(s.history.losses[-log_every:]):.4f} {time.time() - t0:.0f}s")
+        return {}
+
+    kw = dict(weight_decay=1e-4, warmup=max(1, steps * 15 // 100), seed=seed, evaluate=log, eval_every=log_every)
+    h = train_loop({'probe': probe}, draw, loss, steps, lr, quiet=True, desc='probe', **kw)
+    cpu = platform.processor() or platform.platform()
     rec = {
         'steps': steps,
         'batch': batch,
@@ -59,9 +59,9 @@ def train_probe(
         'lr': lr,
         'seed': seed,
         'seconds': round(time.time() - t0, 1),
-        'final_loss': float(np.mean(losses[-50:])),
+        'final_loss': float(np.mean(h.new_losses[-50:])),
         'torch_threads': torch.get_num_threads(),
-        'hardware': f"{platform.machine()} CPU, {torch.get_num_threads()} threads ({platform.processor() or platform.platform()})",
+        'hardware': f"{platform.machine()} CPU, {torch.get_num_threads()} threads ({cpu})",
     }
     if n_eval:
         ei, _, ea = sample_pairs(n_eval, seed + 10_000, probe.size)

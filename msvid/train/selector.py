@@ -6,7 +6,7 @@
 
 # %% ../../nbs/90_train/93_selector.ipynb #7d4db682
 from __future__ import annotations
-import json, random, time
+import json, random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from ..core.records import InputError, Task
 from ..io.rundir import atomic_write_json, load_tensors
 from ..methods.selector import ContrastiveSelector
 from ..io.taskfile import load_task
-from .toy_sd import load_checkpoint, save_checkpoint
+from .loop import train_loop
 
 # %% auto #0
 __all__ = ['SceneSequence', 'scene_texts', 'load_image_tasks', 'toy_hard_negatives', 'embed_tasks', 'selection_loss', 'evaluate',
@@ -169,50 +169,38 @@ def train_selector(
     quiet: bool = False,
 ) -> dict:
     "Train a `ContrastiveSelector`; writes `OUT/selector` (best by validation accuracy) and returns the history."
-    from accelerate import Accelerator
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train, val = _split(seqs, val_fraction, seed)
     torch.manual_seed(seed)
     sel = ContrastiveSelector(seqs[0].text.shape[-1])
-    opt = torch.optim.AdamW(sel.parameters(), lr=lr, weight_decay=weight_decay)
-    state, ckpt = dict(epoch=0, best=-1.0, history=[], seconds=0.0), out / 'checkpoint' / 'state.safetensors'
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, {'selector': sel}, opt)[2]
-    acc = Accelerator(cpu=not torch.cuda.is_available())
-    sel, opt = acc.prepare(sel, opt)
-    for epoch in tqdm(
-        range(state['epoch'], epochs), desc='epochs', disable=quiet, initial=state['epoch'], total=epochs
-    ):
-        t0, rng = time.perf_counter(), random.Random(f'{seed}:{epoch}')
+    per_epoch = -(-len(train) // batch_tasks)  # steps per epoch
+
+    def batch(s):  # batch k of epoch e: tasks shuffled once per epoch
+        e, k = divmod(s.step, per_epoch)
         order = list(range(len(train)))
-        rng.shuffle(order)
-        run_loss = 0.0
-        for s in range(0, len(order), batch_tasks):
-            loss, _ = selection_loss(acc.unwrap_model(sel), [train[i] for i in order[s : s + batch_tasks]])
-            opt.zero_grad()
-            acc.backward(loss)
-            opt.step()
-            run_loss += loss.item()
-        ev = evaluate(acc.unwrap_model(sel), val, batch_tasks)
-        state['seconds'] += time.perf_counter() - t0
-        state['history'].append(
-            dict(
-                epoch=epoch + 1,
-                train_loss=run_loss / max(1, -(-len(order) // batch_tasks)),
-                **{f'val_{k}': v for k, v in ev.items()},
-            )
-        )
-        state['epoch'] = epoch + 1
+        random.Random(f'{seed}:{e}').shuffle(order)
+        return [train[i] for i in order[k * batch_tasks : (k + 1) * batch_tasks]]
+
+    def end_of_epoch(s):  # validate; keep the best selector so far
+        ev = evaluate(s.unwrap('selector'), val, batch_tasks)
         score = ev['hard_acc'] if ev['hard_acc'] is not None else ev['acc']
-        if score > state['best']:
-            state['best'] = score
-            acc.unwrap_model(sel).save_pretrained(out / 'selector')
-        save_checkpoint(ckpt, {'selector': acc.unwrap_model(sel)}, opt, state['epoch'], meta=state)
-    atomic_write_json(out / 'history.json', state['history'])
-    plot_history(state['history'], out / 'training.png')
-    return state
+        if score > max((l['score'] for l in s.history.logs), default=-1.0):
+            s.unwrap('selector').save_pretrained(out / 'selector')
+        train_loss, val_ev = sum(s.history.losses[-per_epoch:]) / per_epoch, {f'val_{k}': v for k, v in ev.items()}
+        return dict(epoch=(s.step + 1) // per_epoch, train_loss=train_loss, **val_ev, score=score)
+
+    loss = lambda s, b: selection_loss(s.unwrap('selector'), b)[0]
+    kw = dict(weight_decay=weight_decay, schedule='constant', seed=seed, resume=resume, quiet=quiet, desc='selector')
+    kw |= dict(ckpt=out / 'checkpoint' / 'state.safetensors', ckpt_every=per_epoch)
+    h = train_loop(
+        {'selector': sel}, batch, loss, epochs * per_epoch, lr, evaluate=end_of_epoch, eval_every=per_epoch, **kw
+    )
+    history = [{k: v for k, v in l.items() if k not in ('step', 'score')} for l in h.logs]
+    atomic_write_json(out / 'history.json', history)
+    plot_history(history, out / 'training.png')
+    best = max((l['score'] for l in h.logs), default=-1.0)
+    return dict(epoch=len(history), best=best, history=history, seconds=h.seconds)
 
 # %% ../../nbs/90_train/93_selector.ipynb #1726a28b
 def plot_history(history: list[dict], path: str | Path):
@@ -303,18 +291,17 @@ def finetune_on_candidates(
 ) -> list[dict]:
     "Fine-tune `sel` in place on candidate sets (split off a validation share); returns the history."
     train, val = _split(sets, val_fraction, seed)
-    opt = torch.optim.AdamW(sel.parameters(), lr=lr, weight_decay=1e-4)
 
-    def _val():
-        with torch.no_grad():
-            loss, st = candidate_loss(sel, val)
+    @torch.no_grad()
+    def validate():
+        loss, st = candidate_loss(sel, val)
         return dict(val_loss=float(loss), val_top1=st['hits'] / st['total'], val_chance=st['chance'] / st['total'])
 
-    history = [dict(epoch=0, **_val())]
-    for epoch in range(epochs):
-        loss, _ = candidate_loss(sel, train)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append(dict(epoch=epoch + 1, train_loss=loss.item(), **_val()))
-    return history
+    def end_of_epoch(s):
+        return dict(epoch=s.step + 1, train_loss=s.history.losses[-1], **validate())
+
+    history = [dict(epoch=0, **validate())]
+    loss = lambda s, b: candidate_loss(s.unwrap('selector'), b)[0]
+    kw = dict(weight_decay=1e-4, schedule='constant', seed=seed, evaluate=end_of_epoch, eval_every=1, quiet=True)
+    h = train_loop({'selector': sel}, lambda s: train, loss, epochs, lr, **kw)  # one step: one epoch, all sets
+    return history + [{k: v for k, v in l.items() if k != 'step'} for l in h.logs]

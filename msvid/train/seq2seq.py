@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..core.records import Task
+from .loop import checkpoint_meta, train_loop
 from msvid.script.seq2seq import (
     DecoderConfig,
     generate_targets,
@@ -58,17 +59,18 @@ def toy_target_caption(
     t,  # a `msvid.toy.tasks.ToyTask`
     i: int,  # step index
 ) -> str:
-    "The caption of toy step `i` as a decoder can know it: unstated colour dropped, other containers it depends on named."
+    "Toy step `i`'s caption as a decoder can know it: unstated colour dropped, other containers it depends on named."
     from msvid.toy.vocab import CONTAINERS
 
     a, cap = t.attributes[i], t.captions[i]
     if not colour_stated(t, i):
         cap = re.sub(rf"^(a|an empty) {a['colour']} ", r'\1 ', cap, count=1)
-    srcs = [
-        f"from the {t.attributes[j]['colour'] + ' ' if colour_stated(t, j) else ''}{CONTAINERS[t.attributes[j]['container']][1]}"
-        for j in t.depends_on[i]
-        if t.attributes[j]['container'] != a['container']
-    ]
+
+    def name(j):  # the colour only where the steps state it
+        aj = t.attributes[j]
+        return (aj['colour'] + ' ' if colour_stated(t, j) else '') + CONTAINERS[aj['container']][1]
+
+    srcs = [f"from the {name(j)}" for j in t.depends_on[i] if t.attributes[j]['container'] != a['container']]
     if not srcs:
         return cap
     head, place = cap.rsplit(', ', 1)
@@ -141,31 +143,6 @@ def _pad(seqs: list[list[int]], value: int) -> torch.Tensor:
     return out
 
 # %% ../../nbs/90_train/94_seq2seq.ipynb #4f126fa0
-class _Unaliased:
-    "A model as `save_checkpoint` sees it: each tensor shared by several names (tied embeddings) listed once."
-
-    def __init__(self, model):
-        self.model = model
-
-    def state_dict(self) -> dict:
-        sd, seen = self.model.state_dict(), set()
-        return {k: v for k, v in sd.items() if not (v.data_ptr() in seen or seen.add(v.data_ptr()))}
-
-    def load_state_dict(self, sd: dict):
-        missing, unexpected = self.model.load_state_dict(sd, strict=False)
-        tied = set(self.model.state_dict()) - set(self.state_dict())
-        if unexpected or set(missing) - tied:
-            raise KeyError(f"checkpoint does not fit the model: missing {missing}, unexpected {unexpected}")
-
-
-def _ckpt_meta(path: str | Path) -> dict:
-    "The JSON metadata of a checkpoint written by `save_checkpoint`."
-    from safetensors import safe_open
-
-    with safe_open(str(path), 'pt') as f:
-        return json.loads(f.metadata().get('meta', '{}'))
-
-
 def train_decoder(
     model,  # a Hugging Face seq2seq model, trained in place
     tokenizer,  # its tokenizer
@@ -181,47 +158,19 @@ def train_decoder(
     warmup: int = 100,  # linear warm-up steps
 ) -> list[float]:
     "Fine-tune `model` on `pairs` with teacher forcing; return the loss per step (of this call)."
-    from msvid.train.toy_sd import _accelerator, _pbar, load_checkpoint, lr_at, save_checkpoint, step_generator
-
-    acc = _accelerator()
     src, tgt = encode_pairs(tokenizer, pairs, max_source_tokens)
     pad = tokenizer.pad_token_id
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    start, spent = 0, 0.0
-    if ckpt and Path(ckpt).exists():
-        start, _, meta = load_checkpoint(ckpt, {'decoder': _Unaliased(model)}, opt)
-        spent = meta.get('seconds', 0.0)
-    mp, opt = acc.prepare(model, opt)
-    mp.train()
-    losses, t0 = [], time.time()
-    bar = _pbar(steps, start, 'decoder', quiet or not acc.is_main_process)
-    for step in range(start, steps):
-        idx = torch.randint(
-            0, len(src), (batch_size,), generator=step_generator(seed, step, acc.process_index)
-        ).tolist()
-        x = _pad([src[k] for k in idx], pad).to(acc.device)
-        y = _pad([tgt[k] for k in idx], -100).to(acc.device)
-        for pg in opt.param_groups:
-            pg['lr'] = lr_at(step, steps, lr, warmup)
-        loss = mp(input_ids=x, attention_mask=(x != pad).long(), labels=y).loss
-        opt.zero_grad()
-        acc.backward(loss)
-        acc.clip_grad_norm_(mp.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
-        if ckpt and acc.is_main_process and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
-            save_checkpoint(
-                ckpt,
-                {'decoder': _Unaliased(acc.unwrap_model(mp))},
-                opt,
-                step + 1,
-                meta={'seconds': spent + time.time() - t0},
-            )
-    bar.close()
-    model.eval()
-    return losses
+
+    def batch(s):
+        idx = torch.randint(0, len(src), (batch_size,), generator=s.g).tolist()
+        return _pad([src[k] for k in idx], pad), _pad([tgt[k] for k in idx], -100)
+
+    def loss(s, b):
+        x, y = b
+        return s.models['decoder'](input_ids=x, attention_mask=(x != pad).long(), labels=y).loss
+
+    kw = dict(weight_decay=0.01, warmup=warmup, clip_grad=1.0, seed=seed, ckpt=ckpt, ckpt_every=ckpt_every)
+    return train_loop({'decoder': model}, batch, loss, steps, lr, quiet=quiet, desc='decoder', **kw).new_losses
 
 # %% ../../nbs/90_train/94_seq2seq.ipynb #616291c2
 def evaluate_decoder(
@@ -303,7 +252,7 @@ def train_toy_decoder(
         'config': asdict(cfg),
         'train_pairs': len(pairs),
         'parameters': sum(p.numel() for p in model.parameters()),
-        'train_seconds': round(_ckpt_meta(work / 'decoder.safetensors')['seconds'], 1),
+        'train_seconds': round(checkpoint_meta(work / 'decoder.safetensors')['seconds'], 1),
         'hardware': _hardware(),
         'final_loss': round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4) if losses else None,
         'validation': val,

@@ -13,16 +13,8 @@ import torch
 import torch.nn.functional as F
 from ..io.rundir import atomic_save_tensors
 
-from msvid.train.toy_sd import (
-    _accelerator,
-    _pbar,
-    load_checkpoint,
-    lr_at,
-    save_checkpoint,
-    shape_pairs,
-    step_generator,
-    toy_pairs,
-)
+from .loop import train_loop
+from .toy_sd import shape_pairs, toy_pairs
 from ..io.assets import shipped
 
 # %% auto #0
@@ -117,34 +109,20 @@ def train_clip(
     quiet: bool = False,  # hide the progress bar
 ) -> list[float]:
     "Train `model` contrastively on `(images, captions)`; return the loss per step (of this call)."
-    acc = _accelerator()
     x_all, ids_all = clip_image_tensor(images), tokenizer(list(captions))
     cap_id = torch.tensor(np.unique(np.asarray(captions), return_inverse=True)[1].reshape(-1))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
-    start = load_checkpoint(ckpt, {'clip': model}, opt)[0] if ckpt and Path(ckpt).exists() else 0
-    mp, opt = acc.prepare(model, opt)
-    mp.train()
-    losses = []
-    bar = _pbar(steps, start, 'clip', quiet or not acc.is_main_process)
-    for step in range(start, steps):
-        g = step_generator(seed, step, acc.process_index)
-        idx = torch.randint(0, len(x_all), (batch_size,), generator=g)
-        for pg in opt.param_groups:
-            pg['lr'] = lr_at(step, steps, lr)
-        img, txt, scale = mp(x_all[idx].to(acc.device), ids_all[idx].to(acc.device))[:3]
-        same = (cap_id[idx][:, None] == cap_id[idx][None]).to(acc.device)
-        loss = clip_loss(img, txt, scale, same)
-        opt.zero_grad()
-        acc.backward(loss)
-        opt.step()
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f'{losses[-1]:.3f}', refresh=False)
-        if ckpt and acc.is_main_process and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
-            save_checkpoint(ckpt, {'clip': acc.unwrap_model(mp)}, opt, step + 1)
-    bar.close()
-    model.eval()
-    return losses
+
+    def batch(s):
+        idx = torch.randint(0, len(x_all), (batch_size,), generator=s.g)
+        return x_all[idx], ids_all[idx], cap_id[idx][:, None] == cap_id[idx][None]
+
+    def loss(s, b):
+        x, ids, same = b
+        img, txt, scale = s.models['clip'](x, ids)[:3]
+        return clip_loss(img, txt, scale, same)
+
+    kw = dict(weight_decay=0.05, seed=seed, ckpt=ckpt, ckpt_every=ckpt_every, quiet=quiet, desc='clip')
+    return train_loop({'clip': model}, batch, loss, steps, lr, **kw).new_losses
 
 # %% ../../nbs/90_train/92_toy_clip.ipynb #569d10cc
 @torch.no_grad()

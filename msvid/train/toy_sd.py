@@ -5,22 +5,21 @@ renders and their captions, saved as a diffusers folder that ships inside msvid 
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #1ad25ff8
 from __future__ import annotations
-import json, math, os, time
+import json, os, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from ..models.components import tiny_sd_components
-from ..io.rundir import atomic_save_tensors
+from .loop import train_loop
 
 # %% auto #0
 __all__ = ['shape_pairs', 'toy_pairs', 'toy_canvas_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig',
-           'toy_sd_components', 'save_checkpoint', 'load_checkpoint', 'step_generator', 'lr_at', 'edge_l1', 'train_vae',
-           'encode_images', 'set_scaling_factor', 'tokenize', 'EMA', 'train_denoiser', 'save_toy_sd', 'train_toy_sd']
+           'toy_sd_components', 'edge_l1', 'train_vae', 'encode_images', 'set_scaling_factor', 'tokenize',
+           'train_denoiser', 'save_toy_sd', 'train_toy_sd']
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #0fdd75c2
 _SHAPE_COLOURS = {'red': (220, 40, 40), 'blue': (40, 70, 220), 'green': (40, 170, 60), 'yellow': (240, 200, 30)}
@@ -151,81 +150,7 @@ def toy_sd_components(
         cfg.latent_channels,
     )
 
-# %% ../../nbs/90_train/91_toy_sd.ipynb #7c2a8af4
-def save_checkpoint(
-    path: str | Path,  # the `.safetensors` file to write
-    modules: dict[str, torch.nn.Module],  # name -> module whose `state_dict` is saved
-    optimizer: torch.optim.Optimizer | None = None,  # its state is saved too
-    step: int = 0,  # training step reached
-    tensors: dict[str, torch.Tensor] | None = None,  # extra tensors (e.g. EMA weights)
-    meta: dict | None = None,  # extra JSON-able metadata
-) -> Path:
-    "Write weights, optimiser state and `step` to one safetensors file, atomically."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = {
-        f'model.{n}.{k}': v.detach().cpu().contiguous() for n, m in modules.items() for k, v in m.state_dict().items()
-    }
-    out.update({f'extra.{k}': v.detach().cpu().contiguous() for k, v in (tensors or {}).items()})
-    md = dict(step=str(step), meta=json.dumps(meta or {}))
-    if optimizer is not None:
-        sd = optimizer.state_dict()
-        for i, st in sd['state'].items():
-            for k, v in st.items():
-                out[f'opt.{i}.{k}'] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu().contiguous()
-        md['param_groups'] = json.dumps(sd['param_groups'])
-    return atomic_save_tensors(path, out, md)
-
-
-def load_checkpoint(
-    path: str | Path,  # a file written by `save_checkpoint`
-    modules: dict[str, torch.nn.Module],  # modules to load weights into (same names)
-    optimizer: torch.optim.Optimizer | None = None,  # optimiser to restore
-) -> tuple[int, dict[str, torch.Tensor], dict]:
-    "Restore `modules` (and `optimizer`) from `path`; return `(step, extra tensors, meta)`."
-    from safetensors import safe_open
-
-    with safe_open(str(path), 'pt') as f:
-        md = f.metadata()
-    sd = load_file(str(path))
-    for n, m in modules.items():
-        m.load_state_dict({k[len(n) + 7 :]: v for k, v in sd.items() if k.startswith(f'model.{n}.')})
-    if optimizer is not None and 'param_groups' in md:
-        state = {}
-        for k, v in sd.items():
-            if k.startswith('opt.'):
-                _, i, name = k.split('.', 2)
-                state.setdefault(int(i), {})[name] = v
-        optimizer.load_state_dict(dict(state=state, param_groups=json.loads(md['param_groups'])))
-    extra = {k[6:]: v for k, v in sd.items() if k.startswith('extra.')}
-    return int(md['step']), extra, json.loads(md.get('meta', '{}'))
-
-# %% ../../nbs/90_train/91_toy_sd.ipynb #33aa0d17
-def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
-    "A CPU generator that depends only on `(seed, step, process)`."
-    return torch.Generator().manual_seed(seed * 1_000_003 + step * 101 + process)
-
-
-def lr_at(step: int, total: int, peak: float, warmup: int = 100) -> float:
-    "Linear warm-up to `peak`, then cosine decay to `peak/10` at `total`."
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    p = min(1.0, (step - warmup) / max(1, total - warmup))
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
-
 # %% ../../nbs/90_train/91_toy_sd.ipynb #fbc8a98d
-def _accelerator():
-    from accelerate import Accelerator
-
-    return Accelerator()
-
-
-def _pbar(total: int, initial: int, desc: str, disable: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, disable=disable, mininterval=5)
-
-
 def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     "L1 distance between the horizontal and vertical finite differences of two image batches `(n, c, h, w)`."
     dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
@@ -248,45 +173,28 @@ def train_vae(
     edge_weight: float = 0.0,  # weight of an L1 loss on image gradients (keeps small details crisp)
 ) -> list[float]:
     "Train `vae` to reconstruct `images`; return the loss per step (of this call)."
-    acc = _accelerator()
     x_all = images_to_tensor(images)
-    params = (
-        list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
-        if decoder_only
-        else list(vae.parameters())
-    )
+    params = list(vae.parameters())
     if decoder_only:
+        params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
         vae.requires_grad_(False)
         [p.requires_grad_(True) for p in params]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    start = load_checkpoint(ckpt, {'vae': vae}, opt)[0] if ckpt and Path(ckpt).exists() else 0
-    model, opt = acc.prepare(vae, opt)
-    model.train()
-    losses = []
-    bar = _pbar(steps, start, 'vae', quiet or not acc.is_main_process)
-    for step in range(start, steps):
-        g = step_generator(seed, step, acc.process_index)
-        x = x_all[torch.randint(0, len(x_all), (batch_size,), generator=g)].to(acc.device)
-        for pg in opt.param_groups:
-            pg['lr'] = lr_at(step, steps, lr)
+
+    def batch(s):
+        return x_all[torch.randint(0, len(x_all), (batch_size,), generator=s.g)]
+
+    def loss(s, x):
+        m = s.unwrap('vae')  # `encode` and `decode`, not `forward`
         with torch.set_grad_enabled(not decoder_only):
-            post = acc.unwrap_model(model).encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(acc.device)
-        rec = acc.unwrap_model(model).decode(z).sample
+            post = m.encode(x).latent_dist
+        rec = m.decode(post.mean + post.std * torch.randn(post.mean.shape, generator=s.g).to(s.device)).sample
         kl = 0.5 * (post.mean**2 + post.var - 1 - post.logvar).mean()
-        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * kl + edge_weight * edge_l1(rec, x)
-        opt.zero_grad()
-        acc.backward(loss)
-        opt.step()
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
-        if ckpt and acc.is_main_process and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
-            save_checkpoint(ckpt, {'vae': acc.unwrap_model(model)}, opt, step + 1)
-    bar.close()
-    model.eval()
+        return F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * kl + edge_weight * edge_l1(rec, x)
+
+    kw = dict(seed=seed, ckpt=ckpt, ckpt_every=ckpt_every, quiet=quiet, desc='vae')
+    h = train_loop({'vae': vae}, batch, loss, steps, lr, params, **kw)
     vae.requires_grad_(True)
-    return losses
+    return h.new_losses
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #a774eefe
 @torch.no_grad()
@@ -323,28 +231,6 @@ def tokenize(
     return tokenizer(
         captions, padding='max_length', max_length=tokenizer.model_max_length, truncation=True, return_tensors='pt'
     ).input_ids
-
-
-class EMA:
-    "Exponential moving average of the parameters of some modules."
-
-    def __init__(self, modules: dict, decay: float = 0.999):
-        self.decay, self.modules = decay, modules
-        self.shadow = {f'{n}.{k}': p.detach().clone() for n, m in modules.items() for k, p in m.named_parameters()}
-
-    @torch.no_grad()
-    def update(self, step: int):
-        d = min(self.decay, (1 + step) / (10 + step))
-        for n, m in self.modules.items():
-            for k, p in m.named_parameters():
-                self.shadow[f'{n}.{k}'].lerp_(p.detach(), 1 - d)
-
-    @torch.no_grad()
-    def copy_to(self, modules: dict):
-        "Write the averaged weights into `modules` (same names)."
-        for n, m in modules.items():
-            for k, p in m.named_parameters():
-                p.copy_(self.shadow[f'{n}.{k}'])
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #0af480a6
 def _batch_source(
@@ -383,61 +269,27 @@ def train_denoiser(
     canvas_share: float = 0.0,  # share of steps that train on canvases
 ) -> list[float]:
     "Train `unet` and `text_encoder` jointly on the epsilon objective; at the end they hold the EMA weights."
-    acc = _accelerator()
     single, empty = (means, stds, tokenize(tokenizer, captions)), tokenize(tokenizer, [''])[0]
     canvases = {n: (m, s, tokenize(tokenizer, c)) for n, (m, s, c) in (canvases or {}).items()}
-    params = list(unet.parameters()) + list(text_encoder.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    mods = {'unet': unet, 'text_encoder': text_encoder}
-    ema = EMA(mods, ema_decay) if ema_decay else None
-    start = 0
-    if ckpt and Path(ckpt).exists():
-        start, extra, _ = load_checkpoint(ckpt, mods, opt)
-        if ema:
-            ema.shadow = {k[4:]: v for k, v in extra.items() if k.startswith('ema.')}
-    unet_p, te_p, opt = acc.prepare(unet, text_encoder, opt)
-    unet_p.train()
-    te_p.train()
-    losses = []
     T = scheduler.config.num_train_timesteps
-    bar = _pbar(steps, start, 'unet', quiet or not acc.is_main_process)
 
-    def _save(step):
-        tensors = {f'ema.{k}': v for k, v in ema.shadow.items()} if ema else None
-        save_checkpoint(ckpt, {n: acc.unwrap_model(m) for n, m in zip(mods, (unet_p, te_p))}, opt, step, tensors)
-
-    for step in range(start, steps):
-        g = step_generator(seed, step, acc.process_index)
-        mu, sd, ids_all, bs = _batch_source(g, single, canvases, canvas_share, batch_size)
-        idx = torch.randint(0, len(mu), (bs,), generator=g)
-        z0 = (mu[idx] + sd[idx] * torch.randn(mu[idx].shape, generator=g)) * scaling_factor
+    def batch(s):
+        mu, sd, ids_all, bs = _batch_source(s.g, single, canvases, canvas_share, batch_size)
+        idx = torch.randint(0, len(mu), (bs,), generator=s.g)
+        z0 = (mu[idx] + sd[idx] * torch.randn(mu[idx].shape, generator=s.g)) * scaling_factor
         ids = ids_all[idx].clone()
-        ids[torch.rand(bs, generator=g) < p_uncond] = empty
-        noise = torch.randn(z0.shape, generator=g)
-        t = torch.randint(0, T, (bs,), generator=g)
-        zt = scheduler.add_noise(z0, noise, t)
-        for pg in opt.param_groups:
-            pg['lr'] = lr_at(step, steps, lr)
-        enc = te_p(ids.to(acc.device))[0]
-        pred = unet_p(zt.to(acc.device), t.to(acc.device), enc).sample
-        loss = F.mse_loss(pred, noise.to(acc.device))
-        opt.zero_grad()
-        acc.backward(loss)
-        acc.clip_grad_norm_(params, 1.0)
-        opt.step()
-        if ema:
-            ema.update(step)
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
-        if ckpt and acc.is_main_process and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
-            _save(step + 1)
-    bar.close()
-    if ema:
-        ema.copy_to(mods)
-    unet.eval()
-    text_encoder.eval()
-    return losses
+        ids[torch.rand(bs, generator=s.g) < p_uncond] = empty
+        noise = torch.randn(z0.shape, generator=s.g)
+        t = torch.randint(0, T, (bs,), generator=s.g)
+        return dict(zt=scheduler.add_noise(z0, noise, t), t=t, ids=ids, noise=noise)
+
+    def loss(s, b):
+        enc = s.models['text_encoder'](b['ids'])[0]
+        return F.mse_loss(s.models['unet'](b['zt'], b['t'], enc).sample, b['noise'])
+
+    mods = {'unet': unet, 'text_encoder': text_encoder}
+    kw = dict(weight_decay=0.01, clip_grad=1.0, ema_decay=ema_decay, seed=seed, ckpt=ckpt, ckpt_every=ckpt_every)
+    return train_loop(mods, batch, loss, steps, lr, quiet=quiet, desc='unet', **kw).new_losses
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #67c4de23
 def save_toy_sd(
@@ -463,83 +315,42 @@ def save_toy_sd(
     return folder
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #89d9c4f8
+def _train_autoencoder(vae, images: np.ndarray, cfg: ToySDConfig, work: Path, quiet: bool):
+    "The recipe's two VAE stages: the whole VAE, then the decoder alone with the edge term."
+    common = dict(batch_size=cfg.vae_batch, kl_weight=cfg.kl_weight, ckpt_every=cfg.ckpt_every, quiet=quiet)
+    train_vae(vae, images, cfg.vae_steps, lr=cfg.vae_lr, seed=cfg.seed, ckpt=work / 'vae.safetensors', **common)
+    if cfg.decoder_steps:
+        dec = dict(decoder_only=True, edge_weight=cfg.decoder_edge_weight, ckpt=work / 'decoder.safetensors')
+        train_vae(vae, images, cfg.decoder_steps, lr=cfg.decoder_lr, seed=cfg.seed + 1, **dec, **common)
+
+
 def train_toy_sd(
     out: str | Path,  # destination folder (e.g. `msvid/assets/toy-sd`)
     cfg: ToySDConfig | None = None,  # sizes and settings (default: the shipped model's, 6,000 UNet steps)
     work: str | Path | None = None,  # checkpoint folder (default: `out` + '.work')
     data=None,  # `(images, captions)`; default `toy_pairs(cfg.n_images, cfg.seed)`
     quiet: bool = False,  # hide progress bars
-    canvas_data: dict
-    | None = None,  # panel count -> `(canvases, captions)`; default `toy_canvas_pairs` of `cfg.canvas_tasks` tasks
+    canvas_data: dict | None = None,  # panel count -> `(canvases, captions)`; default: `toy_canvas_pairs`
 ) -> dict:
     "Train the toy text-to-image model from scratch (resumable) and save it as a diffusers folder."
     cfg = cfg or ToySDConfig()
     work = Path(work or f'{out}.work')
     work.mkdir(parents=True, exist_ok=True)
     (work / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
-    images, captions = (
-        data
-        if data is not None
-        else toy_pairs(cfg.n_images, cfg.seed, cfg.latent_size * 2 ** (len(cfg.vae_channels) - 1))
-    )
-    c = toy_sd_components(cfg)
-    times = {}
-    t0 = time.time()
-    train_vae(
-        c['vae'],
-        images,
-        cfg.vae_steps,
-        cfg.vae_batch,
-        cfg.vae_lr,
-        cfg.kl_weight,
-        cfg.seed,
-        work / 'vae.safetensors',
-        cfg.ckpt_every,
-        quiet,
-    )
-    if cfg.decoder_steps:
-        train_vae(
-            c['vae'],
-            images,
-            cfg.decoder_steps,
-            cfg.vae_batch,
-            cfg.decoder_lr,
-            cfg.kl_weight,
-            cfg.seed + 1,
-            work / 'decoder.safetensors',
-            cfg.ckpt_every,
-            quiet,
-            decoder_only=True,
-            edge_weight=cfg.decoder_edge_weight,
-        )
-    times['vae_s'] = time.time() - t0
+    images, captions = data if data is not None else toy_pairs(cfg.n_images, cfg.seed, cfg.image_size)
+    c, t0 = toy_sd_components(cfg), time.time()
+    _train_autoencoder(c['vae'], images, cfg, work, quiet)
+    times = dict(vae_s=time.time() - t0)
     t0 = time.time()
     means, stds = encode_images(c['vae'], images)
     sf = set_scaling_factor(c['vae'], means)
     if canvas_data is None and cfg.canvas_tasks:
         canvas_data = toy_canvas_pairs(cfg.canvas_tasks, cfg.seed + cfg.n_images, cfg.image_size, cfg.canvas_context)
     canvases = {n: (*encode_images(c['vae'], ims), caps) for n, (ims, caps) in (canvas_data or {}).items()}
-    train_denoiser(
-        c['unet'],
-        c['text_encoder'],
-        c['tokenizer'],
-        c['scheduler'],
-        means,
-        stds,
-        captions,
-        sf,
-        cfg.unet_steps,
-        cfg.unet_batch,
-        cfg.unet_lr,
-        cfg.p_uncond,
-        cfg.ema_decay,
-        cfg.seed,
-        work / 'unet.safetensors',
-        cfg.ckpt_every,
-        quiet,
-        canvases,
-        cfg.canvas_share,
-    )
+    models = (c['unet'], c['text_encoder'], c['tokenizer'], c['scheduler'])
+    kw = dict(p_uncond=cfg.p_uncond, ema_decay=cfg.ema_decay, seed=cfg.seed, ckpt_every=cfg.ckpt_every, quiet=quiet)
+    kw |= dict(ckpt=work / 'unet.safetensors', canvases=canvases, canvas_share=cfg.canvas_share)
+    train_denoiser(*models, means, stds, captions, sf, cfg.unet_steps, cfg.unet_batch, cfg.unet_lr, **kw)
     times['unet_s'] = time.time() - t0
     save_toy_sd(c, out, cfg)
     return dict(components=c, scaling_factor=sf, **times)
