@@ -116,3 +116,43 @@ def test_internal_failure_exit_1_with_log(capsys, monkeypatch, tmp_path, task_fi
     assert code == 1 and err.startswith('error: internal failure: RuntimeError: kaboom')
     log = err.split('traceback in ')[1].rstrip(')\n')
     assert 'Traceback' in open(log).read()
+
+
+@pytest.mark.parametrize(
+    'extra,message',
+    [
+        (['--reuse-mode', 'bogus'], "argument --reuse-mode: reuse_mode 'bogus': expected one of restart, resume"),
+        (['--size', '7'], 'argument --size: height 7: expected a multiple of 8'),
+        (['--guidance', 'nan'], 'argument --guidance: guidance_scale nan: expected a finite number >= 0'),
+        (['--scene-seconds', 'inf'], 'argument --scene-seconds: scene_seconds inf: expected a finite number'),
+        (['--seed', '-1'], 'argument --seed: seed -1: expected an integer >= 0'),
+        (['--crossfade', '2', '--scene-seconds', '1'], 'crossfade 2.0: expected less than scene_seconds (1.0)'),
+    ],
+)
+def test_bad_settings_exit_2_before_the_run_folder(capsys, tmp_path, task_file, extra, message):
+    "RunConfig's checks reach the command line as one error line, and no run folder is made."
+    code, _, err = run(capsys, 'generate', task_file, '--out', tmp_path / 'run', '--device', 'cpu', *extra)
+    assert code == 2 and err.startswith('error: ') and message in err and err.count('\n') == 1, err
+    assert not (tmp_path / 'run').exists()
+
+
+def test_one_flag_per_setting():
+    "A setting has the same flag, default and help in every subcommand that takes it."
+    import argparse
+
+    subs = next(x for x in cli.build_parser()._actions if isinstance(x, argparse._SubParsersAction)).choices
+    seen = {}
+    for cmd, names in [
+        ('generate', cli.GENERATE_FIELDS),
+        ('bench', cli.BENCH_FIELDS),
+        ('script', cli.SCRIPT_FIELDS),
+        ('train-selector', cli.TRAIN_SELECTOR_FIELDS),
+    ]:
+        actions = {x.dest: x for x in subs[cmd]._actions}
+        for name in names:
+            x = actions['size' if name in cli.SIZE_FIELDS else name]
+            assert (x.option_strings, x.default) == ([cli.flag_for(name)], None)
+            assert (x.help, x.choices) == seen.setdefault(name, (x.help, x.choices))
+    assert '--captions' in subs['script']._option_string_actions
+    assert '--backend' not in subs['script']._option_string_actions
+    assert all(x.help for sp in subs.values() for x in sp._actions)

@@ -5,7 +5,7 @@ consistency inside a clip and scene consistency of the entities that recur acros
 
 # %% ../../nbs/80_eval/81_metrics.ipynb #d08b1dc4
 from __future__ import annotations
-import json, math
+import math
 from pathlib import Path
 
 import numpy as np

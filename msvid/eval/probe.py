@@ -16,7 +16,6 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from ..toy.vocab import ATTRIBUTES
-from ..toy.render import sample_pairs
 from ..io.assets import shipped
 
 # %% auto #0

@@ -5,9 +5,7 @@
 # %% ../../nbs/80_eval/82_selection.ipynb #b13464ed
 from __future__ import annotations
 
-import torch
 
-from ..methods.selector import ContrastiveSelector
 
 # %% auto #0
 __all__ = ['selection_records', 'selection_counts']

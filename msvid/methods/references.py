@@ -13,7 +13,6 @@ import torch
 from PIL import Image
 
 from ..core.records import InputError, SceneScript
-from ..core.config import RunConfig
 from ..scene.context import RunContext, SceneOutput, register_method
 from ..core.seeds import derive_seed
 from ..models.loading import loading

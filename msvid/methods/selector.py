@@ -7,7 +7,6 @@ earlier scene at once."""
 # %% ../../nbs/60_methods/61_selector.ipynb #79f62080
 from __future__ import annotations
 import torch
-import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from ..core.records import InputError
 from ..io.assets import asset_path
 from .loading import loading
 

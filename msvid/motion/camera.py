@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.records import CAMERA_DIRECTIONS, CAMERA_SPEEDS, CameraMove, InputError
+from ..core.records import CameraMove, InputError
 
 # %% auto #0
 __all__ = ['SPEED_STEP', 'DIRECTION_FLOW', 'LATENT_LAYOUTS', 'content_motion', 'camera_grid', 'warp_frames', 'latent_layout',

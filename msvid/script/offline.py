@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 from functools import lru_cache
 
-from ..core.records import CameraMove, SceneScript, Step, Task
+from ..core.records import CameraMove, SceneScript, Task
 from .tracker import FLAT, StepReading, World, join_words, read_step, tokens
 from .words import CAMERA_FOR, DIY_WORDS, KITCHEN_WORDS, PLACES
 

@@ -4,26 +4,9 @@
 
 # %% ../../nbs/40_script/41_tracker.ipynb #d1724898
 from __future__ import annotations
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from ..core.records import CameraMove
-from msvid.script.words import (
-    ADJECTIVES,
-    BACK_REFS,
-    DEST_PREPS,
-    DETERMINERS,
-    MEASURES,
-    PLACES,
-    PRONOUNS,
-    SOURCE_PREPS,
-    STUFF,
-    STUFF_ADJ,
-    STUFF_KEYS,
-    VERBS,
-    VESSELS,
-)
+from .words import DEST_PREPS, PLACES, SOURCE_PREPS, STUFF_ADJ, STUFF_KEYS, VERBS
 from .words import COLOURS
 from .words import Mention, find_mentions, tokens
 

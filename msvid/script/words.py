@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..core.records import CameraMove
 
 # %% auto #0
 __all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'PLACES', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS',

@@ -5,13 +5,13 @@ their contents and the effect of each action."""
 
 # %% ../../nbs/30_toy/31_draw.ipynb #ee3686cc
 from __future__ import annotations
-import math, random
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
-from .vocab import BG_COLOURS, CONTAINERS, CONTENTS, POSITIONS, SIZES, caption, random_state, scene_attributes
+from .vocab import BG_COLOURS, CONTAINERS, CONTENTS, POSITIONS, SIZES
 from .vocab import COLOURS
 
 # %% auto #0

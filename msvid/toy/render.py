@@ -4,13 +4,11 @@
 
 # %% ../../nbs/30_toy/32_render.ipynb #ee3686cc
 from __future__ import annotations
-import math, random
-from dataclasses import dataclass
-from functools import lru_cache
+import random
 
 import numpy as np
-from PIL import Image, ImageDraw
-from .vocab import BG_COLOURS, CONTAINERS, CONTENTS, POSITIONS, SIZES, caption, random_state, scene_attributes
+from PIL import Image
+from .vocab import caption, random_state, scene_attributes
 from .vocab import COLOURS
 from msvid.toy.draw import (
     MASK_NAMES,

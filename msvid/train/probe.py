@@ -10,7 +10,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..toy.vocab import ATTRIBUTES
 from .loop import train_loop
 from ..toy.render import sample_pairs
 from ..eval.probe import AttributeProbe, attribute_targets, augment, evaluate_probe, to_tensor

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 
-from ..core.records import Task
 from .loop import checkpoint_meta, train_loop
 from msvid.script.seq2seq import (
     DecoderConfig,

@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from ..io.rundir import atomic_save_tensors
 
 from .loop import train_loop
-from .toy_sd import shape_pairs, toy_pairs
 from ..io.assets import shipped
 
 # %% auto #0
