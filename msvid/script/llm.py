@@ -200,7 +200,7 @@ def llm_scripts(
     if generate is None:
         if model is None:
             raise InputError(
-                "LLM backend: give a model (hub id, folder or object), e.g. --llm Qwen/Qwen2.5-1.5B-Instruct"
+                "LLM backend: give a model (hub id, folder or object), e.g. --caption-model Qwen/Qwen2.5-1.5B-Instruct"
             )
         generate = chat_generator(model, tokenizer, max_new_tokens)
     msgs, err = build_messages(task), ''
