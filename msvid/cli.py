@@ -20,8 +20,8 @@ from .models.presets import Preset, resolve_config
 # %% auto #0
 __all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'RUN_FIELDS', 'GENERATE_FIELDS',
            'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'config_flags',
-           'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
-           'cmd_train_selector', 'cmd_toy_tasks', 'main']
+           'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'parse_shard', 'env_shard', 'cmd_bench',
+           'cmd_script', 'cmd_train_selector', 'cmd_toy_tasks', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
 class _Parser(argparse.ArgumentParser):
@@ -105,7 +105,7 @@ def config_flags(p: argparse.ArgumentParser, names) -> None:
             dest='size' if name in SIZE_FIELDS else name, default=None, help=_flag_help(name, docs[name], default)
         )
         if types[name] == 'bool':
-            p.add_argument(flag_for(name), action='store_true', **kw)
+            p.add_argument(flag_for(name), action=argparse.BooleanOptionalAction, **kw)  # --x and --no-x
         else:
             choices, metavar = CHOICES.get(name), flag_for(name)[2:].upper().replace('-', '_')
             kw.update(type=_flag_type(name, types[name]), choices=choices, metavar=None if choices else metavar)
@@ -188,6 +188,12 @@ def _add_bench(sub):
     )
     b.add_argument('--out', required=True, help='benchmark folder (runs/, results.csv, results.md, results.png)')
     b.add_argument('--seed', type=int, default=12345, help='suite seed: the toy tasks and their seeds (default 12345)')
+    b.add_argument(
+        '--shard',
+        default=None,
+        help="I/N: run the tasks k with k %% N == I (0-based); the last shard to finish writes the table "
+        "(default: RANK/WORLD_SIZE under `accelerate launch`, else 0/1)",
+    )
     _runtime_flags(b)
     config_flags(b, BENCH_FIELDS)
 
@@ -283,9 +289,24 @@ def cmd_generate(a) -> int:
     return 0
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    "'I/N' -> (I, N), with 0 <= I < N."
+    i, sep, n = text.partition('/')
+    if not (sep and i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
+        raise InputError(f"shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/2")
+    return int(i), int(n)
+
+
+def env_shard() -> tuple[int, int]:
+    "This process's shard under `accelerate launch` / torchrun (RANK, WORLD_SIZE), else (0, 1)."
+    import os
+
+    return parse_shard(f"{os.environ.get('RANK', 0)}/{os.environ.get('WORLD_SIZE', 1)}")
+
+
 def cmd_bench(a) -> int:
     "Run a benchmark suite with several methods and print the results table."
-    from msvid.eval.bench import run_bench, suite_tasks, toy_suite, write_results
+    from msvid.eval.bench import merged_rows, run_bench, suite_tasks, toy_suite, write_results
     from msvid.methods.registry import get_method
 
     methods = [m.strip() for m in a.methods.split(',') if m.strip()]
@@ -305,8 +326,15 @@ def cmd_bench(a) -> int:
     from msvid.models.encoders import load_clip
 
     clip = load_clip(a.metrics_clip or cfg.clip, cfg.device)
-    rows = run_bench(tasks, methods, a.out, cfg, probe, quiet=a.quiet, clip=clip)
+    shard = parse_shard(a.shard) if a.shard else env_shard()
+    rows = run_bench(tasks, methods, a.out, cfg, probe, quiet=a.quiet, clip=clip, shard=shard)
+    if shard[1] > 1:
+        rows = merged_rows(a.out, shard[1])
+        if rows is None:
+            print(f"shard {shard[0]}/{shard[1]} done; the table is written when every shard is done")
+            return 0
     print(write_results(rows, a.out, len(tasks)))
+    print(f"results: {Path(a.out) / 'results.md'} (and results.csv, results.png)")
     return 0
 
 

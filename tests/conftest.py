@@ -21,3 +21,10 @@ def task_file(tmp_path):
         "# Garlic toast\n1. Slice the bread.\n2. Rub the slices with garlic.\n3. Toast them in the same pan.\n"
     )
     return p
+
+
+# CoSeD as published: candidates from every earlier scene at window 1-3, restarted, one fresh candidate, all finished
+PAPER = dict(sources='all', context='all', reuse_mode='restart', window=[1, 2, 3], n_fresh=1,
+             task_seed_candidate=False, max_candidates=0)  # fmt: skip
+PAPER_FLAGS = ['--sources', 'all', '--context', 'all', '--reuse-mode', 'restart', '--window', '1,2,3', '--n-fresh', '1',
+               '--no-task-seed-candidate', '--max-candidates', '0']  # fmt: skip

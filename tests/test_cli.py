@@ -151,7 +151,7 @@ def test_one_flag_per_setting():
         actions = {x.dest: x for x in subs[cmd]._actions}
         for name in names:
             x = actions['size' if name in cli.SIZE_FIELDS else name]
-            assert (x.option_strings, x.default) == ([cli.flag_for(name)], None)
+            assert (x.option_strings[0], x.default) == (cli.flag_for(name), None)  # booleans also have --no-x
             assert (x.help, x.choices) == seen.setdefault(name, (x.help, x.choices))
     assert '--captions' in subs['script']._option_string_actions
     assert '--backend' not in subs['script']._option_string_actions

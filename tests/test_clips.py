@@ -45,9 +45,9 @@ def test_bad_args(pipe):
 def _ctx(pipe, out, **cfg):
     task = Task('T', [Step('Cut.'), Step('Fry.', camera='left slow')])
     scripts = [SceneScript(0, 'Cut.', 'a knife'), SceneScript(1, 'Fry.', 'a pan', camera=CameraMove('left', 'slow'))]
-    config = RunConfig(seed=5, num_inference_steps=3, height=16, width=16)
+    config = RunConfig(seed=5, num_inference_steps=3, height=16, width=16, window=[1])
     config = SimpleNamespace(**{**config.__dict__, **cfg})  # clip fields the lead adds to RunConfig
-    run = RunDir(out).open(task, RunConfig(seed=5, num_inference_steps=3, height=16, width=16), False)
+    run = RunDir(out).open(task, RunConfig(seed=5, num_inference_steps=3, height=16, width=16, window=[1]), False)
     return RunContext(pipe, config, scripts, run, task)
 
 

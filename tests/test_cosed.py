@@ -8,6 +8,7 @@ import torch
 import msvid.methods.registry  # noqa: F401  every method registered
 import msvid.scene.context as gen
 from msvid.cli import main
+from conftest import PAPER_FLAGS
 from msvid.models.encoders import tiny_open_clip
 from msvid.methods.selector import ContrastiveSelector
 
@@ -21,7 +22,8 @@ def tiny_clip_and_selector(tmp_path_factory):
     return spec, str(d / 'selector')
 
 
-def cosed_args(task_file, out, model, clip_sel, *extra):
+def cosed_args(task_file, out, model, clip_sel, *extra, paper=True):
+    "`msvid generate` with CoSeD on tiny components; `paper`: the published candidate set (conftest.PAPER)."
     clip, sel = clip_sel
     return [
         'generate',
@@ -47,6 +49,7 @@ def cosed_args(task_file, out, model, clip_sel, *extra):
         '0.25',
         '--n-first',
         '2',
+        *(PAPER_FLAGS if paper else []),
         *extra,
     ]
 
@@ -165,6 +168,7 @@ def test_cosed_on_sdxl_with_sigma_scheduler(tmp_path, task_file, tiny_clip_and_s
         '0.25',
         '--n-first',
         '2',
+        *PAPER_FLAGS,
         '--reuse-mode',
         mode,
     ]
@@ -181,3 +185,23 @@ def test_save_candidates_writes_every_candidate(tmp_path, task_file, tiny_model_
         saved = sorted((tmp_path / 'r' / f'scenes/{i + 1:02d}' / 'candidates').glob('*.png'))
         assert len(saved) == len(s['candidates'])
         assert saved[s['chosen']].read_bytes() == (tmp_path / 'r' / s['keyframe']).read_bytes()
+
+
+def test_early_selection_on_sdxl(tmp_path, tiny_clip_and_selector):
+    "The defaults (task seed, dependencies, resume, early selection) on SDXL: its extra per-row embeddings are cut too."
+    from msvid.models.components import tiny_sdxl_pipeline
+
+    tiny_sdxl_pipeline().save_pretrained(tmp_path / 'sdxl')
+    task = tmp_path / 'eggs.json'
+    steps = ['Heat the black pan.', 'Crack two eggs into a bowl.', 'Pour the eggs into the black pan.']
+    task.write_text(json.dumps({'title': 'Eggs', 'steps': steps}))
+    clip, sel = tiny_clip_and_selector
+    args = ['generate', str(task), '--out', str(tmp_path / 'r'), '--model', str(tmp_path / 'sdxl'), '--clip', clip,
+            '--selector', sel, '--size', '16', '--steps', '6', '--window', '1,2,3', '--select-at', '4', '--quiet',
+            '--device', 'cpu', '--scene-seconds', '0.25']  # fmt: skip
+    assert main(args) == 0
+    last = json.loads((tmp_path / 'r' / 'manifest.json').read_text())['scenes'][2]
+    assert last['script']['depends_on'] == [0, 1] and last['extra']['select_at'] == 4
+    starts = [0] + [c['latent_index'] for c in last['candidates'][1:]]  # the task seed starts at step 0
+    assert len(starts) == 7 and last['candidates'][0]['mode'] == 'task-seed'
+    assert last['unet_evals'] == 2 * (sum(4 - k for k in starts) + (6 - 4))

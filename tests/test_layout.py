@@ -112,7 +112,9 @@ def test_module_size(path):
     text = path.read_text()
     lines = text.splitlines()
     assert len(lines) <= 450, f'{path.name}: {len(lines)} lines'
-    long = [k + 1 for k, l in enumerate(lines) if len(l) > 120 and not l.startswith('__all__ = [')]  # nbdev writes __all__
+    long = [
+        k + 1 for k, l in enumerate(lines) if len(l) > 120 and not l.startswith('__all__ = [')
+    ]  # nbdev writes __all__
     assert not long, f'{path.name}: lines over 120 characters: {long[:10]}'
     tree = ast.parse(text)
     big = [

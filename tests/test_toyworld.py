@@ -1,4 +1,5 @@
 "Tests of the toy world (`msvid.toy.tasks`) and the attribute probe (`msvid.eval.probe`)."
+
 from msvid.io.assets import shipped
 
 import json, random, re

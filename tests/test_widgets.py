@@ -7,6 +7,7 @@ from PIL import Image
 from msvid.core.records import InputError
 from msvid.io.rundir import RunDir, read_manifest
 import msvid.eval.widgets as Wd
+from conftest import PAPER
 
 
 @pytest.fixture(scope='module')
@@ -32,6 +33,7 @@ def bench(tmp_path_factory, tiny_model_dir):
         quiet=True,
         scene_seconds=0.25,
         n_first=2,
+        **PAPER,  # the paper's candidates: every earlier scene x window, restarted, plus a fresh one
     )
     run_bench(toy_suite(2, n_steps=4), ['cosed', 'linear', 'independent'], d / 'out', cfg, quiet=True)
     return d / 'out'

@@ -4,13 +4,14 @@
 
 # %% ../../nbs/00_core/01_config.ipynb #42f7127b
 from __future__ import annotations
-import json, math
+import math
 from dataclasses import dataclass, field, fields
 from .records import InputError, Record
 
 # %% auto #0
-__all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DTYPES', 'CHOICES',
-           'MAX_SIZE', 'MAX_SCENE_SECONDS', 'RANGES', 'show_value', 'check_setting', 'RunConfig']
+__all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DTYPES',
+           'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'RANGES', 'show_value', 'check_setting',
+           'RunConfig']
 
 # %% ../../nbs/00_core/01_config.ipynb #45db2c2c
 REUSE_MODES = ('restart', 'resume')  # CoSeD: how a recorded latent is reused
@@ -20,6 +21,7 @@ ROLLING_STARTS = ('context', 'fresh')  # rolling: a new panel's starting noise
 CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
+SCENE_SETS = ('deps', 'all')  # CoSeD: the scenes the script says a scene depends on, or all earlier ones
 CHOICES = {
     'reuse_mode': REUSE_MODES,
     'canvas': CANVASES,
@@ -28,6 +30,8 @@ CHOICES = {
     'clip_space': CLIP_SPACES,
     'caption_backend': CAPTION_BACKENDS,
     'dtype': DTYPES,
+    'sources': SCENE_SETS,
+    'context': SCENE_SETS,
 }
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
 MAX_SCENE_SECONDS = 600.0
@@ -48,6 +52,9 @@ RANGES = {  # field: (test, what is expected); the field's type is checked first
     'n_first': (lambda v: v >= 1, 'an integer >= 1'),
     'context_length': (lambda v: 0 <= v <= 3, 'an integer from 0 to 3'),
     'max_batch': (lambda v: v >= 1, 'an integer >= 1'),
+    'select_at': (lambda v: v >= 1, 'an integer >= 1'),
+    'keep': (lambda v: v >= 1, 'an integer >= 1'),
+    'max_candidates': (lambda v: v >= 0, 'an integer >= 0'),
     'scene_seconds': (lambda v: _finite(v) and 0 < v <= MAX_SCENE_SECONDS, 'a finite number of seconds > 0 and <= 600'),
     'fps': (lambda v: 1 <= v <= 120, 'an integer from 1 to 120'),
     'video_size': (lambda v: v % 2 == 0 and 16 <= v <= MAX_SIZE, f'an even integer from 16 to {MAX_SIZE}'),
@@ -96,6 +103,12 @@ def check_setting(name: str, value):
 
 def _check_combinations(c):
     "The settings that are fine alone but cannot work together."
+    if c.select_at < c.num_inference_steps and not 1 <= c.max_candidates <= c.max_batch:
+        raise InputError(
+            f"max_candidates {show_value(c.max_candidates)}: early selection (select_at {c.select_at} < "
+            f"num_inference_steps {c.num_inference_steps}) denoises a scene's candidates in one batch; "
+            f"expected 1 to max_batch ({c.max_batch})"
+        )
     if max(c.window) > c.num_inference_steps:
         raise InputError(
             f"window {show_value(c.window)}: expected indices up to num_inference_steps ({c.num_inference_steps})"
@@ -127,10 +140,17 @@ class RunConfig(Record):
     guidance_scale: float = 5.0  # classifier-free guidance scale
     height: int = 64  # image height in pixels (a multiple of 8)
     width: int = 64  # image width in pixels (a multiple of 8)
-    window: list[int] = field(default_factory=lambda: [1, 2, 3])  # CoSeD: recorded latent indices (w), 0..steps
-    n_fresh: int = 1  # CoSeD: fresh-noise candidates per scene
-    n_first: int = 4  # CoSeD: fresh candidates for the first scene (ranked by text adherence)
-    reuse_mode: str = 'restart'  # CoSeD: how recorded latents are reused, 'restart' or 'resume'
+    scheduler: str = ''  # diffusers scheduler class, e.g. DDIMScheduler ('' = the pipeline's own)
+    window: list[int] = field(default_factory=lambda: [3, 6, 9])  # CoSeD: recorded latent indices (w), 0..steps
+    n_fresh: int = 0  # CoSeD: fresh-noise candidates per scene, besides the task-seed candidate
+    n_first: int = 1  # CoSeD: fresh candidates for the first scene (ranked by text adherence)
+    reuse_mode: str = 'resume'  # CoSeD: 'resume' a recorded latent at its step, or 'restart' a schedule from it
+    task_seed_candidate: bool = True  # CoSeD: every scene also gets the task seed's plain render (fixed-seed's noise)
+    sources: str = 'deps'  # CoSeD: reuse latents of the scenes a scene depends on ('deps') or of all earlier ('all')
+    context: str = 'deps'  # CoSeD: score candidates against the depended-on scenes ('deps') or all earlier ('all')
+    select_at: int = 10  # CoSeD: pick on the predicted x0 after this many steps, finish `keep` (>= steps: exhaustive)
+    keep: int = 1  # CoSeD: candidates finished after early selection
+    max_candidates: int = 7  # CoSeD: most candidates per scene, fresh ones first (0: no cap)
     context_length: int = 3  # rolling: most earlier keyframes on the canvas (0-3)
     canvas: str = 'row'  # rolling: canvas shape, 'row' or 'grid'
     canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)

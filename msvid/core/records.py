@@ -141,7 +141,7 @@ class Candidate(Record):
 
     source_step: int | None = None  # earlier scene whose recorded latent it starts from (None: fresh noise)
     latent_index: int | None = None  # denoising-step index of that recorded latent
-    mode: str = 'fresh'  # 'fresh', 'restart' or 'resume'
+    mode: str = 'fresh'  # 'fresh', 'task-seed' (scene 1's seed, offered again), 'restart' or 'resume'
     seed: int | None = None  # seed of the noise (fresh candidates and re-noising)
     score: float | None = None  # the selection score (higher is better)
 
@@ -154,7 +154,8 @@ class SceneRecord(Record):
     keyframe: str  # path relative to the run directory
     candidates: list[Candidate] = field(default_factory=list)
     chosen: int = 0  # index into `candidates`
-    unet_evals: int = 0  # images passed through the UNet (CFG counts 2)
+    unet_evals: int = 0  # images passed through the denoiser (CFG counts 2)
+    latent_pixel_evals: int = 0  # denoiser work: sum over its calls of batch x latent height x width (CFG counts 2)
     seconds: float = 0.0
     clip: str | None = None  # path of the scene's clip, when clips are made
     extra: dict = field(default_factory=dict)  # method-specific details (e.g. rolling context)

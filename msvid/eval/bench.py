@@ -5,7 +5,7 @@
 
 # %% ../../nbs/80_eval/83_bench.ipynb #c49b63e2
 from __future__ import annotations
-import csv, math
+import csv, json, math
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ from ..models.pipelines import load_pipeline
 from ..io.rundir import RunDir, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['PERSISTENT', 'SCORES', 'COSTS', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench', 'bootstrap_ci', 'summarize',
-           'results_markdown', 'write_results', 'plot_summary']
+__all__ = ['PERSISTENT', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench', 'shard_path',
+           'merged_rows', 'bootstrap_ci', 'summarize', 'results_markdown', 'write_results', 'plot_summary']
 
 # %% ../../nbs/80_eval/83_bench.ipynb #93184ee6
 def toy_suite(
@@ -91,6 +91,7 @@ def _run_row(task: Task, run: RunDir, method: str, k: int, probe, clip=None) -> 
         method=method,
         steps=len(recs),
         unet_evals=sum(r.unet_evals for r in recs),
+        latent_pixel_evals=sum(r.latent_pixel_evals for r in recs),
         seconds=round(sum(r.seconds for r in recs), 3),
     )
     if probe is not None and 'toyworld' in task.meta:
@@ -110,15 +111,17 @@ def run_bench(
     probe=None,  # attribute probe for toy tasks (None: no probe scores)
     quiet: bool = False,
     clip=None,  # `ClipEncoder` for the CLIP metrics (None: skip them)
+    shard: tuple[int, int] = (0, 1),  # (i, n): this process runs the tasks k with k % n == i
 ) -> list[dict]:
     "Generate every task with every method (same seeds) and return one row per (task, method)."
-    out = Path(out)
+    out, (i, n) = Path(out), shard
     rows = []
-    pipe = load_pipeline(config.model, config.device, config.dtype, quiet=True)
+    pipe = load_pipeline(config.model, config.device, config.dtype, quiet=True, scheduler=config.scheduler)
     pipe.set_progress_bar_config(disable=True)
     resources = {}
     for method in methods:
-        for k, task in enumerate(tqdm(tasks, desc=method, disable=quiet)):
+        mine = [(k, t) for k, t in enumerate(tasks) if k % n == i]
+        for k, task in tqdm(mine, desc=method, disable=quiet):
             cfg = RunConfig(**{**config.to_dict(), 'method': method, 'seed': task.seed or 0, 'quiet': True})
             d = out / 'runs' / method / f'{k:04d}'
             run = RunDir(d)
@@ -127,7 +130,24 @@ def run_bench(
             else:
                 run.manifest = run.read()
             rows.append(_run_row(task, run, method, k, probe, clip))
+    if n > 1:
+        atomic_write_bytes(shard_path(out, shard), json.dumps(rows).encode())
     return rows
+
+
+def shard_path(out: str | Path, shard: tuple[int, int]) -> Path:
+    "Where shard `(i, n)` of a benchmark keeps its rows."
+    return Path(out) / 'shards' / f'{shard[0]}-of-{shard[1]}.json'
+
+
+def merged_rows(out: str | Path, n: int) -> list[dict] | None:
+    "The rows of all `n` shards of the benchmark in `out`, in unsharded order; None while a shard is missing."
+    paths = [shard_path(out, (i, n)) for i in range(n)]
+    if not all(p.exists() for p in paths):
+        return None
+    rows = [r for p in paths for r in json.loads(p.read_text())]
+    methods = list(dict.fromkeys(r['method'] for r in rows))
+    return sorted(rows, key=lambda r: (methods.index(r['method']), r['task']))
 
 # %% ../../nbs/80_eval/83_bench.ipynb #0530bc48
 def bootstrap_ci(values: list[float], n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -150,7 +170,8 @@ SCORES = (
     'scene_consistency',
     'frame_consistency',
 )
-COSTS = ('unet_evals', 'seconds')
+COSTS = ('unet_evals', 'latent_pixel_evals', 'seconds')
+RELATIVE_TO = 'independent'  # costs are also shown relative to this method, measured in the same run
 
 
 def summarize(rows: list[dict]) -> dict[str, dict[str, tuple]]:
@@ -179,9 +200,14 @@ def results_markdown(summary: dict, n_tasks: int) -> str:
             txt = f"{mean:.1f}"
         return f"**{txt}**" if best.get(c) == m else txt
 
-    head = '| method | ' + ' | '.join(c + (' (%)' if c in SCORES else ' / task') for c in cols) + ' |'
-    lines = [head, '|' + '---|' * (len(cols) + 1)] + [
-        f"| {m} | " + ' | '.join(cell(m, c) for c in cols) + ' |' for m in methods
+    rel = [c for c in COSTS if RELATIVE_TO in summary and c in cols and c != 'unet_evals']
+    head = '| method | ' + ' | '.join(c + (' (%)' if c in SCORES else ' / task') for c in cols)
+    head += ''.join(f' | {c} vs {RELATIVE_TO}' for c in rel) + ' |'
+    ratio = lambda m, c: (
+        f" | {summary[m][c][0] / summary[RELATIVE_TO][c][0]:.2f}x" if summary[RELATIVE_TO][c][0] else ' | '
+    )
+    lines = [head, '|' + '---|' * (len(cols) + len(rel) + 1)] + [
+        f"| {m} | " + ' | '.join(cell(m, c) for c in cols) + ''.join(ratio(m, c) for c in rel) + ' |' for m in methods
     ]
     return f"{n_tasks} tasks; mean [95% bootstrap interval] over tasks.\n\n" + '\n'.join(lines) + '\n'
 

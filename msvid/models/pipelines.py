@@ -9,9 +9,10 @@ import torch
 
 from ..io.assets import asset_path
 from .loading import loading
+from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['dtype_kwargs', 'load_pipeline', 'denoiser', 'EvalCounter']
+__all__ = ['dtype_kwargs', 'load_pipeline', 'use_scheduler', 'denoiser', 'latent_area', 'EvalCounter']
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #c9ae7a12
 def dtype_kwargs(dtype: str) -> dict:
@@ -26,6 +27,7 @@ def load_pipeline(
     device: str = 'cpu',
     dtype: str = 'float32',  # 'float32', 'float16' or 'bfloat16'
     quiet: bool = False,  # hide the per-step progress bar
+    scheduler: str = '',  # diffusers scheduler class to use instead of the pipeline's own ('' = keep it)
 ):
     "Load a diffusers text-to-image pipeline onto `device`."
     from diffusers import AutoPipelineForText2Image
@@ -39,7 +41,19 @@ def load_pipeline(
     with loading(f"model {model!r}"):
         pipe = AutoPipelineForText2Image.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
     pipe.set_progress_bar_config(disable=quiet, leave=False)
+    if scheduler:
+        use_scheduler(pipe, scheduler)
     return pipe.to(device)
+
+
+def use_scheduler(pipe, name: str):
+    "Give `pipe` the diffusers scheduler class `name`, built from its current scheduler's config."
+    import diffusers
+
+    cls = getattr(diffusers, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, diffusers.SchedulerMixin)):
+        raise InputError(f"scheduler {name!r}: not a diffusers scheduler class (e.g. DDIMScheduler)")
+    pipe.scheduler = cls.from_config(pipe.scheduler.config)
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #34369b60
 def denoiser(pipe) -> torch.nn.Module:
@@ -47,16 +61,30 @@ def denoiser(pipe) -> torch.nn.Module:
     return getattr(pipe, 'unet', None) or pipe.transformer
 
 
+def latent_area(sample: torch.Tensor) -> int:
+    "Latent pixels of one item of a denoiser input: h x w of (B, C, h, w), frames x h x w of (B, F, C, h, w), tokens."
+    if sample.ndim == 4:
+        return sample.shape[-2] * sample.shape[-1]
+    if sample.ndim == 5:
+        return sample.shape[1] * sample.shape[-2] * sample.shape[-1]
+    return sample.shape[1]
+
+
 class EvalCounter:
-    "Counts images passed through a module's forward (a forward pre-hook; `close()` removes it)."
+    "Counts a denoiser's work: images (`n`) and latent pixels (`pixels`) through its forward (`close()` unhooks it)."
 
     def __init__(self, module: torch.nn.Module):
-        self.n = 0
+        self.n = self.pixels = 0
         self._handle = module.register_forward_pre_hook(self._hook, with_kwargs=True)
 
     def _hook(self, module, args, kwargs):
         sample = args[0] if args else kwargs.get('sample', kwargs.get('hidden_states'))
         self.n += sample.shape[0]
+        self.pixels += sample.shape[0] * latent_area(sample)
+
+    def reset(self):
+        "Start counting from zero."
+        self.n = self.pixels = 0
 
     def close(self):
         self._handle.remove()

@@ -27,6 +27,7 @@ class Preset:
     num_inference_steps: int
     guidance_scale: float
     description: str
+    scheduler: str = ''  # diffusers scheduler class to swap in ('' = the pipeline's own)
 
 
 PRESETS = {
@@ -53,6 +54,7 @@ PRESETS = {
             30,
             7.5,
             'Stable Diffusion 1.5 + open_clip ViT-B-32; GPU',
+            'DDIMScheduler',
         ),
         Preset(
             'sd21',
@@ -63,7 +65,8 @@ PRESETS = {
             512,
             30,
             7.5,
-            'Stable Diffusion 2.1 (base, 512 px) + open_clip ViT-B-32, as in CoSeD; GPU',
+            'Stable Diffusion 2.1 (base, 512 px) + open_clip ViT-B-32, as in CoSeD (DDIM); GPU',
+            'DDIMScheduler',
         ),
         Preset(
             'sdxl',
@@ -118,11 +121,13 @@ def resolve_config(
         width=p.width,
         num_inference_steps=p.num_inference_steps,
         guidance_scale=p.guidance_scale,
+        scheduler=p.scheduler,
         device=dev,
         dtype='float16' if dev.startswith('cuda') and preset != 'toy' else 'float32',
     )
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     if overrides.get('window') is None and isinstance(cfg['num_inference_steps'], int):
         # the default window fits a short run: latents past the last step are never recorded
-        cfg['window'] = [k for k in RunConfig().window if k <= cfg['num_inference_steps']]
+        steps = cfg['num_inference_steps']
+        cfg['window'] = [k for k in RunConfig().window if k <= steps] or [steps]
     return RunConfig(**cfg)

@@ -32,7 +32,7 @@ def _save_scene(
     i: int,
     script: SceneScript,
     out: SceneOutput,
-    evals: int,
+    cost: tuple[int, int],  # (images, latent pixels) through the denoiser
     seconds: float,
     frames: list[Image.Image] | None = None,
     fps: int = 8,
@@ -47,9 +47,7 @@ def _save_scene(
     clip = save_clip(run, i, frames, fps) if frames else None
     run.record(
         i,
-        SceneRecord(
-            script, run.rel(key), out.candidates, out.chosen, evals, round(seconds, 3), clip=clip, extra=out.extra
-        ),
+        SceneRecord(script, run.rel(key), out.candidates, out.chosen, *cost, round(seconds, 3), clip, out.extra),
     )
 
 
@@ -93,20 +91,23 @@ def generate(
     scripts = scripts or run_scripts(task, config)
     todo = [i for i in range(len(scripts)) if not run.done(i)]
     if todo and pipe is None:
-        pipe = load_pipeline(config.model, config.device, config.dtype, config.quiet)
+        pipe = load_pipeline(config.model, config.device, config.dtype, config.quiet, config.scheduler)
     ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
     counter = EvalCounter(denoiser(pipe)) if todo else None
     try:
         for i in tqdm(todo, desc='scenes', disable=config.quiet):
-            counter.n, t0 = 0, time.perf_counter()
+            counter.reset()
+            t0 = time.perf_counter()
             with torch.no_grad():
                 out_i = method(ctx, i)
-            key_evals, frames = counter.n, None
+            cost, frames = (counter.n, counter.pixels), None
             if config.clips:
                 with torch.no_grad():
                     frames = make_clip(ctx, i, out_i.image)
-                out_i.extra['clip_unet_evals'] = counter.n - key_evals
-            _save_scene(run, i, scripts[i], out_i, key_evals, time.perf_counter() - t0, frames, config.fps)
+                out_i.extra.update(
+                    clip_unet_evals=counter.n - cost[0], clip_latent_pixel_evals=counter.pixels - cost[1]
+                )
+            _save_scene(run, i, scripts[i], out_i, cost, time.perf_counter() - t0, frames, config.fps)
     finally:
         if counter:
             counter.close()

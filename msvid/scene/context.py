@@ -32,6 +32,7 @@ def text_to_image(
     latents: torch.Tensor,  # starting latents (B, C, h, w), unscaled standard normal for fresh noise
     config: RunConfig,  # steps, guidance, size, negative prompt, max batch
     callback: Callable | None = None,  # diffusers `callback_on_step_end(pipe, i, t, kwargs)`
+    tensor_inputs: tuple = ('latents',),  # the tensors the pipeline hands the callback (and takes back)
     **pipe_kwargs,  # passed to the pipeline (e.g. `timesteps`)
 ) -> list[Image.Image]:
     "Denoise `latents` under `prompts` with the pipeline's own loop; returns PIL images."
@@ -40,7 +41,7 @@ def text_to_image(
         p = prompts[s : s + config.max_batch]
         kw = dict(negative_prompt=[config.negative_prompt] * len(p)) if config.negative_prompt else {}
         if callback is not None:
-            kw.update(callback_on_step_end=callback, callback_on_step_end_tensor_inputs=['latents'])
+            kw.update(callback_on_step_end=callback, callback_on_step_end_tensor_inputs=list(tensor_inputs))
         out = pipe(
             prompt=p,
             latents=latents[s : s + config.max_batch].to(pipe.device, pipe.dtype),

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ..core.config import CAPTION_BACKENDS
-from ..core.records import CameraMove, InputError, SceneScript, Step, Task
+from ..core.records import CameraMove, InputError, SceneScript, Task
 from .offline import offline_scripts
 
 # %% auto #0
