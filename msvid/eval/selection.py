@@ -4,15 +4,21 @@
 
 # %% ../../nbs/80_eval/82_selection.ipynb #b13464ed
 from __future__ import annotations
-
-
+import math
 
 # %% auto #0
-__all__ = ['selection_records', 'selection_counts']
+__all__ = ['selection_records', 'selection_counts', 'choice_accuracy']
 
 # %% ../../nbs/80_eval/82_selection.ipynb #efd9ee9a
+def _distance(i: int, c: dict):
+    "How far back scene `i`'s candidate `c` reaches: a number of steps, 'task seed' or 'fresh'."
+    if c['source_step'] is not None:
+        return i - c['source_step']
+    return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
+
+
 def selection_records(manifest: dict) -> list[dict]:
-    "One record per scene after the first: chosen source as distance back ('fresh' for new noise) and latent index."
+    "One record per scene after the first: chosen source as distance back ('fresh', 'task seed') and latent index."
     out = []
     for i, s in enumerate(manifest['scenes']):
         if not s or i == 0:
@@ -21,7 +27,7 @@ def selection_records(manifest: dict) -> list[dict]:
         out.append(
             dict(
                 scene=i,
-                distance='fresh' if c['source_step'] is None else i - c['source_step'],
+                distance=_distance(i, c),
                 latent_index=c['latent_index'],
                 mode=c['mode'],
                 n_candidates=len(s['candidates']),
@@ -40,3 +46,16 @@ def selection_counts(manifests: list[dict]) -> dict[str, dict]:
         'distance': dict(Counter(r['distance'] for r in recs)),
         'latent_index': dict(Counter(r['latent_index'] for r in recs if r['latent_index'] is not None)),
     }
+
+# %% ../../nbs/80_eval/82_selection.ipynb #45e18d4e
+def choice_accuracy(manifests: list[dict]) -> dict[str, float]:
+    "Share of picks from a true dependency (toy answer key) where the choice mattered, and a random pick's share."
+    picked, chance, n = 0, 0.0, 0
+    for m in manifests:
+        truth = m['task'].get('meta', {}).get('toyworld', {}).get('steps')
+        for i, s in enumerate(m['scenes'] if truth else []):
+            deps = set(truth[i]['depends_on'])
+            hits = [c['source_step'] in deps for c in s['candidates']]
+            if any(hits) and not all(hits):
+                picked, chance, n = picked + hits[s['chosen']], chance + sum(hits) / len(hits), n + 1
+    return {'scenes': n, 'picked': picked / n if n else math.nan, 'random': chance / n if n else math.nan}

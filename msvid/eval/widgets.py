@@ -198,6 +198,13 @@ def storyboard_widget(
     return W.VBox([runs, img])
 
 # %% ../../nbs/80_eval/84_widgets.ipynb #0eb0bb95
+def _source(c: dict) -> str:
+    "Where a candidate started: 'scene N' (a reused latent), 'task seed' or 'fresh'."
+    if c['source_step'] is not None:
+        return f"scene {c['source_step'] + 1}"
+    return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
+
+
 def candidate_rows(
     manifest: dict,  # a run's manifest
     i: int,  # scene index (0-based)
@@ -212,7 +219,7 @@ def candidate_rows(
     return [
         dict(
             k=k,
-            source='fresh' if c['source_step'] is None else f"scene {c['source_step'] + 1}",
+            source=_source(c),
             latent_index=c['latent_index'],
             mode=c['mode'],
             seed=c['seed'],
@@ -224,7 +231,7 @@ def candidate_rows(
 
 
 def _label(r: dict) -> str:
-    "A short label: 'scene 2 @1' or 'fresh', and the score."
+    "A short label: 'scene 2 @1', 'task seed' or 'fresh', and the score."
     src = r['source'] if r['latent_index'] is None else f"{r['source']} @{r['latent_index']}"
     return src + ('' if r['score'] is None else f"\n{r['score']:.3f}")
 
