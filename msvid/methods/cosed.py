@@ -74,12 +74,11 @@ def reuse_starts(
             cand = Candidate(source_step=src, latent_index=k, mode=mode)
             if mode == 'restart' or k == 0:
                 starts.append(Start(cand, z / init_sigma))
-            elif join:
-                starts.append(Start(cand, None, swap=z, swap_after=k))
             else:
-                cand.seed = derive_seed(ctx.config.seed, i, 1000 + src, k)
-                placeholder = ctx.noise([cand.seed])[0]  # denoised for k steps, then replaced
-                starts.append(Start(cand, placeholder, swap=z, swap_after=k))
+                before = {j: stored[f'latent_{j}'] for j in ctx.config.window if j < k and f'latent_{j}' in stored}
+                cand.seed = None if join else derive_seed(ctx.config.seed, i, 1000 + src, k)
+                placeholder = None if join else ctx.noise([cand.seed])[0]  # denoised for k steps, then replaced
+                starts.append(Start(cand, placeholder, swap=z, swap_after=k, inherited=before))
     return starts
 
 

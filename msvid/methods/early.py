@@ -5,7 +5,7 @@ resumed candidates joining the batch mid-way, and (early selection) only the bes
 
 # %% ../../nbs/60_methods/62_early.ipynb #883b1355
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -27,6 +27,7 @@ class Start:
     latent: torch.Tensor | None  # (C, h, w) in standard-normal scale (the pipeline applies init_noise_sigma)
     swap: torch.Tensor | None = None  # recorded latent of an earlier scene after `swap_after` steps (resume)
     swap_after: int = 0
+    inherited: dict = field(default_factory=dict)  # that scene's recorded latents before `swap_after`: its trajectory
 
 
 def start_sigma(ctx: RunContext) -> float:
@@ -47,6 +48,7 @@ class LatentRecorder:
         for j, s in enumerate(self.starts):
             if s.swap is not None and s.swap_after == k:
                 latents[j] = s.swap.to(latents.device, latents.dtype)
+                self.recorded[j].update(s.inherited)  # the placeholder's first k steps were not this image's
         if k in self.window:
             for j in range(len(self.starts)):
                 self.recorded[j][k] = latents[j].detach().float().cpu().clone()
@@ -99,8 +101,8 @@ class EarlySelector:
         self.starts, self.window, self.select_at, self.keep, self.score, self.cfg = (
             starts, sorted(set(window)), select_at, keep, score, cfg)  # fmt: skip
         self.rows = [j for j, s in enumerate(starts) if s.latent is not None]  # the start of each batch row
-        self.recorded = [{0: s.latent.float() * init_sigma} if 0 in self.window and s.latent is not None else {}
-                         for s in starts]  # fmt: skip
+        self.recorded = [{0: s.latent.float() * init_sigma} if 0 in self.window and s.latent is not None
+                         else dict(s.inherited) for s in starts]  # fmt: skip
         self.early_scores, self.previews, self.x0 = {}, {}, None
 
     def wrap(self, step: Callable) -> Callable:
