@@ -118,9 +118,8 @@ def run_bench(
     rows = []
     pipe = load_pipeline(config.model, config.device, config.dtype, quiet=True, scheduler=config.scheduler)
     pipe.set_progress_bar_config(disable=True)
-    resources = {}
+    resources, mine = {}, [(k, t) for k, t in enumerate(tasks) if k % n == i]
     for method in methods:
-        mine = [(k, t) for k, t in enumerate(tasks) if k % n == i]
         for k, task in tqdm(mine, desc=method, disable=quiet):
             cfg = RunConfig(**{**config.to_dict(), 'method': method, 'seed': task.seed or 0, 'quiet': True})
             d = out / 'runs' / method / f'{k:04d}'
