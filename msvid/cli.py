@@ -6,7 +6,7 @@ script can rely on."""
 # %% ../nbs/99_cli/98_cli.ipynb #0b78d0f9
 from __future__ import annotations
 import argparse, json, sys, tempfile, traceback
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 from fastcore.docments import docments
@@ -40,7 +40,7 @@ SIZE_FIELDS = ('height', 'width')  # both set by the one flag --size
 PRESET_FIELDS = {f.name for f in fields(Preset)} - {'name', 'description'} | {'dtype'}  # defaults from the preset
 HELP_DEFAULTS = {  # defaults the help states in words
     'seed': "the task file's seed, else 0",
-    'window': '1,2,3, the indices below --steps',
+    'window': '3,6,9, the indices below --steps',
     'dtype': 'float16 on CUDA for real presets, else float32',
 }
 STRUCTURAL = ('preset', 'device', 'quiet')  # fields with their own hand-written flags (see `_runtime_flags`)
@@ -256,10 +256,7 @@ def _limits(a) -> TaskLimits:
 
 def _run_config(a, names, **fixed) -> RunConfig:
     "The run's `RunConfig`: the preset, the flags of `names`, and `fixed` settings."
-    cfg = resolve_config(a.preset, a.device, **{**config_overrides(a, names), **fixed})
-    if a.window is None:  # the default window fits short runs: the indices below the number of steps
-        cfg = replace(cfg, window=[k for k in cfg.window if k < cfg.num_inference_steps] or cfg.window)
-    return cfg
+    return resolve_config(a.preset, a.device, **{**config_overrides(a, names), **fixed})
 
 
 def cmd_validate(a) -> int:

@@ -26,5 +26,18 @@ def task_file(tmp_path):
 # CoSeD as published: candidates from every earlier scene at window 1-3, restarted, one fresh candidate, all finished
 PAPER = dict(sources='all', context='all', reuse_mode='restart', window=[1, 2, 3], n_fresh=1,
              task_seed_candidate=False, max_candidates=0)  # fmt: skip
-PAPER_FLAGS = ['--sources', 'all', '--context', 'all', '--reuse-mode', 'restart', '--window', '1,2,3', '--n-fresh', '1',
-               '--no-task-seed-candidate', '--max-candidates', '0']  # fmt: skip
+
+
+def as_flags(settings: dict) -> list[str]:
+    "`RunConfig` settings as `msvid generate` flags."
+    out = []
+    for k, v in settings.items():
+        flag = '--' + k.replace('_', '-')
+        if isinstance(v, bool):
+            out.append(flag if v else '--no-' + flag[2:])
+        else:
+            out += [flag, ','.join(map(str, v)) if isinstance(v, list) else str(v)]
+    return out
+
+
+PAPER_FLAGS = as_flags(PAPER)

@@ -1,7 +1,5 @@
 "Scene clips: warp-then-denoise with any SD pipeline, image-to-video by folder, clip files and the final video."
 
-import tempfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np

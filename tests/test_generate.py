@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 import msvid.methods.registry  # noqa: F401  every method registered
 import msvid.scene.context as gen

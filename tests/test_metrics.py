@@ -8,8 +8,7 @@ import torch
 from PIL import Image
 
 from msvid.models.encoders import load_clip, tiny_open_clip
-from msvid.core.records import InputError, Step, Task
-from msvid.core.config import RunConfig
+from msvid.core.records import InputError
 import msvid.eval.metrics as M
 
 

@@ -3,11 +3,10 @@
 import json
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from msvid.cli import main
-from msvid.core.records import InputError, SceneScript
+from msvid.core.records import SceneScript
 from msvid.methods.references import common_entities, saliency_mask, split_reference, toy_mask
 
 

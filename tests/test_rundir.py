@@ -1,6 +1,6 @@
 "Atomic writes: a failure while writing leaves the previous file intact and no temporary files."
 
-import json, os
+import json
 
 import pytest
 

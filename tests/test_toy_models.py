@@ -4,7 +4,6 @@ and do their job on the toy world."""
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 import msvid

@@ -141,8 +141,8 @@ def score_images(ctx: RunContext, i: int, scoring: str, caption: str, images: li
     return scores.float(), text, emb, how
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #06546618
-def _exhaustive(ctx: RunContext, i: int, scoring: str, caption: str, starts: list[Start]) -> tuple:
-    "Every candidate finished: `(images, kept indices, recorded latents, scores, images to save, details)`."
+def _exhaustive(ctx: RunContext, caption: str, starts: list[Start]) -> tuple:
+    "Every candidate finished: `(images, kept indices, recorded latents, images to save, details)`."
     images, recorded = render_candidates(ctx, caption, starts)
     return images, list(range(len(starts))), recorded, images, {}
 
@@ -171,7 +171,10 @@ def cosed_scene(
     starts = scene_starts(ctx, i, sources, join=early)
     if early and (len(starts) <= cfg.keep or all(s.latent is None for s in starts)):
         early, starts = False, scene_starts(ctx, i, sources)  # nothing to select among: finish them all
-    images, kept, recorded, saved, extra = (_early if early else _exhaustive)(ctx, i, scoring, caption, starts)
+    if early:
+        images, kept, recorded, saved, extra = _early(ctx, i, scoring, caption, starts)
+    else:
+        images, kept, recorded, saved, extra = _exhaustive(ctx, caption, starts)
     scores, text, emb, how = score_images(ctx, i, scoring, caption, images)
     if not early:
         for s, sc in zip(starts, scores.tolist()):

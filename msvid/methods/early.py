@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from ..core.records import Candidate
+from ..models.components import latent_shift_scale
 from ..scene.context import RunContext
 
 # %% auto #0
@@ -86,8 +87,6 @@ def take_rows(x: torch.Tensor, rows: list[int], cfg: bool) -> torch.Tensor:
 
 def decode_latents(pipe, latents: torch.Tensor) -> list[Image.Image]:
     "PIL images of (B, C, h, w) latents, decoded with the pipeline's VAE (shift and scale applied)."
-    from msvid.models.components import latent_shift_scale
-
     shift, scale = latent_shift_scale(pipe.vae)
     image = pipe.vae.decode((latents / scale + shift).to(pipe.vae.dtype), return_dict=False)[0]
     return pipe.image_processor.postprocess(image, output_type='pil', do_denormalize=[True] * len(image))

@@ -8,6 +8,7 @@ from typing import Callable
 
 from ..core.records import InputError
 from ..scene.context import METHODS
+
 # importing a method module registers its methods
 import msvid.methods.baselines, msvid.methods.cosed, msvid.methods.rolling, msvid.methods.references  # noqa: F401
 

@@ -127,7 +127,7 @@ def resolve_config(
     )
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     if overrides.get('window') is None and isinstance(cfg['num_inference_steps'], int):
-        # the default window fits a short run: latents past the last step are never recorded
+        # the default window fits a short run: the indices below the number of steps (else the last step)
         steps = cfg['num_inference_steps']
-        cfg['window'] = [k for k in RunConfig().window if k <= steps] or [steps]
+        cfg['window'] = [k for k in RunConfig().window if k < steps] or [steps]
     return RunConfig(**cfg)
