@@ -5,26 +5,24 @@ field and the problem, and turn its title into a safe folder name."""
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #cd2303c4
 from __future__ import annotations
-import json, re, unicodedata
-from dataclasses import dataclass
+import re, unicodedata
 from pathlib import Path
 
-import yaml
-
 from ..core.records import InputError, Step, Task, CameraMove, STEP_OVERRIDES
+from ..core.config import show_value
+from msvid.io.limits import (
+    TaskLimits,
+    check_image,
+    check_tree,
+    clean_text,
+    inside,
+    parse_json,
+    parse_yaml,
+    read_limited,
+)
 
 # %% auto #0
-__all__ = ['TaskLimits', 'task_from_data', 'parse_list_text', 'load_task', 'slugify']
-
-# %% ../../nbs/10_io/10_taskfile.ipynb #3365e109
-@dataclass
-class TaskLimits:
-    "How many steps a task may have and how long a step may be."
-
-    min_steps: int = 1
-    max_steps: int = 64
-    max_step_chars: int = 2000
-    max_title_chars: int = 200
+__all__ = ['task_from_data', 'parse_list_text', 'load_task', 'slugify']
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #c4e38530
 def _kind(x) -> str:
@@ -41,7 +39,7 @@ def _kind(x) -> str:
 
 
 def _text(x, where: str, limit: int) -> str:
-    "Check that `x` is a non-empty string of at most `limit` characters, and strip it."
+    "Check that `x` is a non-empty string of at most `limit` characters, normalise it (NFC) and strip it."
     if not isinstance(x, str):
         raise InputError(f"{where}: expected a string, got {_kind(x)}")
     x = x.strip()
@@ -49,16 +47,21 @@ def _text(x, where: str, limit: int) -> str:
         raise InputError(f"{where}: empty string")
     if len(x) > limit:
         raise InputError(f"{where}: {len(x)} characters, more than the limit of {limit}")
-    if any(unicodedata.category(c) == 'Cc' and c not in '\n\t' for c in x):
-        raise InputError(f"{where}: contains control characters")
-    return x
+    return clean_text(x, where)
 
 
 def _seed(x, where: str) -> int:
     "Check that `x` is a non-negative integer seed."
     if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < 2**63:
-        raise InputError(f"{where}: expected a non-negative integer, got {x!r}")
+        raise InputError(f"{where}: expected a non-negative integer, got {show_value(x)}")
     return x
+
+
+def _unknown(keys, where: str, allowed) -> None:
+    "Refuse the keys not in `allowed`, each shown escaped (a key may hold anything)."
+    unknown = sorted(show_value(str(k), 40)[1:-1] for k in set(keys) - set(allowed))
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})")
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #08e7a434
 def _step(x, where: str, limits: TaskLimits) -> Step:
@@ -67,12 +70,7 @@ def _step(x, where: str, limits: TaskLimits) -> Step:
         return Step(_text(x, where, limits.max_step_chars))
     if not isinstance(x, dict):
         raise InputError(f"{where}: expected a string or an object, got {_kind(x)}")
-    unknown = set(x) - {'text', *STEP_OVERRIDES}
-    if unknown:
-        raise InputError(
-            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-            f"(allowed: text, {', '.join(STEP_OVERRIDES)})"
-        )
+    _unknown(x, where, ('text', *STEP_OVERRIDES))
     if 'text' not in x:
         raise InputError(f"{where}: missing 'text'")
     step = Step(_text(x['text'], f"{where}.text", limits.max_step_chars))
@@ -89,19 +87,34 @@ def _step(x, where: str, limits: TaskLimits) -> Step:
         step.image = _text(x['image'], f"{where}.image", 1000)
     return step
 
+# %% ../../nbs/10_io/10_taskfile.ipynb #221d4700
+def _check_meta(meta: dict, n_steps: int) -> None:
+    "Check the shape of the `meta` keys msvid reads: `references` and `toyworld`."
+    refs = meta.get('references')
+    if refs is not None and not (isinstance(refs, dict) and all(isinstance(v, str) for v in refs.values())):
+        raise InputError("meta.references: expected an object {entity name: image path}")
+    tw = meta.get('toyworld')
+    if tw is None:
+        return
+    if not isinstance(tw, dict) or not isinstance(tw.get('steps', []), list):
+        raise InputError("meta.toyworld: expected an object with a 'steps' list")
+    for i, st in enumerate(tw.get('steps', [])):
+        kinds = isinstance(st, dict) and [type(st.get(k)) for k in ('caption', 'state', 'attributes')]
+        if kinds != [str, dict, dict]:
+            raise InputError(f"meta.toyworld.steps[{i}]: expected an object with caption, state and attributes")
+    if len(tw.get('steps', [])) not in (0, n_steps):
+        raise InputError(f"meta.toyworld.steps: {len(tw['steps'])} entries for {n_steps} steps")
+
 # %% ../../nbs/10_io/10_taskfile.ipynb #5939723c
 def task_from_data(
     data,  # what JSON/YAML parsing produced
-    limits: TaskLimits = TaskLimits(),  # step count and length limits
+    limits: TaskLimits = TaskLimits(),  # step count, length, size and nesting limits
 ) -> Task:
     "Validate parsed task data and build a `Task`; raises `InputError` naming the field."
+    check_tree(data, limits)
     if not isinstance(data, dict):
         raise InputError(f"task: expected an object with 'title' and 'steps', got {_kind(data)}")
-    unknown = set(data) - {'title', 'steps', 'seed', 'meta'}
-    if unknown:
-        raise InputError(
-            f"task: unknown key(s) {', '.join(sorted(map(str, unknown)))} (allowed: title, steps, seed, meta)"
-        )
+    _unknown(data, 'task', ('title', 'steps', 'seed', 'meta'))
     for k in ('title', 'steps'):
         if k not in data:
             raise InputError(f"{k}: missing")
@@ -118,64 +131,57 @@ def task_from_data(
     meta = data.get('meta') or {}
     if not isinstance(meta, dict):
         raise InputError(f"meta: expected an object, got {_kind(meta)}")
+    _check_meta(meta, len(steps))
     return Task(title, [_step(s, f"steps[{i}]", limits) for i, s in enumerate(steps)], seed, meta)
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #0c10cd53
-_ITEM = re.compile(r'^\s*(?:\d{1,3}[.)]|[-*+\u2022])\s+(.*\S)\s*$')
-_HEADING = re.compile(r'^\s*#+\s*(.*\S)\s*$')
+_ITEM = re.compile(r'(?:\d{1,3}[.)]|[-*+\u2022])\s+(.*)')  # matched against a stripped line: linear time
+_HEADING = re.compile(r'#+\s*(.+)')
 
 
 def parse_list_text(
     text: str,  # the file's contents
 ) -> dict:
     "Parse a plain numbered/bulleted list into task data: `{'title': ..., 'steps': [...]}`."
-    title, steps = None, []
+    title, steps = None, []  # a step is a list of its lines, joined at the end (linear in the file size)
     for line in text.splitlines():
-        if not line.strip():
+        s = line.strip()
+        if not s:
             continue
-        item, head = _ITEM.match(line), _HEADING.match(line)
+        item, head = _ITEM.fullmatch(s), _HEADING.fullmatch(s)
         if item:
-            steps.append(item.group(1))
+            steps.append([item.group(1)])
         elif title is None and not steps:
-            title = head.group(1) if head else line.strip()
+            title = head.group(1) if head else s
         elif steps and line[:1].isspace():
-            steps[-1] += ' ' + line.strip()
+            steps[-1].append(s)
     if title is None:
         raise InputError("title: missing (the first heading or line of the file is the title)")
     if not steps:
         raise InputError("steps: no numbered (1. 2. ...) or bulleted (- * +) lines found")
-    return {'title': title, 'steps': steps}
+    return {'title': title, 'steps': [' '.join(p) for p in steps]}
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #36438983
-def _read_text(path: Path) -> str:
-    "The file's text; a clear `InputError` when it is missing, not a file, or not UTF-8."
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a file")
+def _read_text(path: Path, limits: TaskLimits) -> str:
+    "The file's text; a clear `InputError` when it is missing, not a regular file, too large or not UTF-8."
+    data = read_limited(path, limits.max_file_bytes)
     try:
-        return path.read_text(encoding='utf-8-sig')
+        return data.decode('utf-8-sig')
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: file is not UTF-8 (byte {e.start})") from None
 
 
-def _parse(text: str, suffix: str, path: Path):
-    "Parse `text` by file suffix into task data."
+def _parse(text: str, suffix: str, path: Path, limits: TaskLimits):
+    "Parse `text` by file suffix into task data, with `limits` on integers and nesting."
     if suffix == '.json':
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        return parse_json(text, str(path), limits)
     if suffix in ('.yaml', '.yml'):
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise InputError(f"{path}: invalid YAML: {' '.join(str(e).split())}") from None
+        return parse_yaml(text, str(path), limits)
     if suffix in ('.txt', '.md', '.markdown'):
         return parse_list_text(text)
     for sfx in ('.json', '.yaml'):
         try:
-            data = _parse(text, sfx, path)
+            data = _parse(text, sfx, path, limits)
             if isinstance(data, dict):
                 return data
         except InputError:
@@ -183,16 +189,29 @@ def _parse(text: str, suffix: str, path: Path):
     return parse_list_text(text)
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #0d68f398
+def _local_image(image: str, folder: Path, where: str, limits: TaskLimits) -> str:
+    "`image` relative to `folder`; refused outside it (unless `images_anywhere`), checked when it exists."
+    p = folder / Path(image).expanduser()
+    if not limits.images_anywhere and not inside(p, folder):
+        raise InputError(f"{where}: {image!r} is outside the task file's folder (allow it with --images-anywhere)")
+    if p.exists():
+        check_image(p, where, limits)
+    return str(p)
+
+
 def load_task(
     path: str | Path,  # a .json, .yaml/.yml or .txt/.md task file
-    limits: TaskLimits = TaskLimits(),  # step count and length limits
+    limits: TaskLimits = TaskLimits(),  # step count, length, size and nesting limits
 ) -> Task:
-    "Read and validate a task file; step `image` paths are made relative to the file's folder."
+    "Read and validate a task file; step `image` and `meta.references` paths are taken relative to its folder."
     path = Path(path)
-    task = task_from_data(_parse(_read_text(path), path.suffix.lower(), path), limits)
-    for s in task.steps:
-        if s.image and not Path(s.image).is_absolute():
-            s.image = str(path.parent / s.image)
+    task = task_from_data(_parse(_read_text(path, limits), path.suffix.lower(), path, limits), limits)
+    for i, s in enumerate(task.steps):
+        if s.image:
+            s.image = _local_image(s.image, path.parent, f"steps[{i}].image", limits)
+    refs = task.meta.get('references') or {}
+    for name in refs:
+        refs[name] = _local_image(refs[name], path.parent, f"meta.references.{show_value(name)[1:-1]}", limits)
     return task
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #19dfe63f
