@@ -10,8 +10,8 @@ from .records import InputError, Record
 
 # %% auto #0
 __all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DTYPES',
-           'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'RANGES', 'show_value', 'check_setting',
-           'RunConfig']
+           'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT', 'MAX_TEXT',
+           'RANGES', 'show_value', 'check_setting', 'RunConfig', 'check_video_length']
 
 # %% ../../nbs/00_core/01_config.ipynb #45db2c2c
 REUSE_MODES = ('restart', 'resume')  # CoSeD: how a recorded latent is reused
@@ -35,37 +35,45 @@ CHOICES = {
 }
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
 MAX_SCENE_SECONDS = 600.0
+MAX_VIDEO_SECONDS = 3600.0  # longest video.mp4: scenes x scene_seconds (see `check_video_length`)
+MAX_COUNT = 1000  # most denoising steps, candidates, frames, ... of one kind
+MAX_TEXT = 1000  # longest text setting (ids, paths, prompts)
 
 
 def _finite(v) -> bool:
     return isinstance(v, int) or math.isfinite(v)
 
 
+def _count(lo: int, hi: int = MAX_COUNT) -> tuple:
+    "A RANGES entry for an integer from `lo` to `hi`."
+    return (lambda v: lo <= v <= hi, f'an integer from {lo} to {hi}')
+
+
 RANGES = {  # field: (test, what is expected); the field's type is checked first
     'seed': (lambda v: 0 <= v < 2**63, 'an integer >= 0 and < 2**63'),
-    'num_inference_steps': (lambda v: v >= 1, 'an integer >= 1'),
+    'num_inference_steps': _count(1),
     'guidance_scale': (lambda v: _finite(v) and v >= 0, 'a finite number >= 0'),
     'height': (lambda v: v % 8 == 0 and 8 <= v <= MAX_SIZE, f'a multiple of 8 from 8 to {MAX_SIZE}'),
     'width': (lambda v: v % 8 == 0 and 8 <= v <= MAX_SIZE, f'a multiple of 8 from 8 to {MAX_SIZE}'),
     'window': (lambda v: v and len(set(v)) == len(v) and min(v) >= 0, 'a non-empty list of distinct integers >= 0'),
-    'n_fresh': (lambda v: v >= 0, 'an integer >= 0'),
-    'n_first': (lambda v: v >= 1, 'an integer >= 1'),
+    'n_fresh': _count(0),
+    'n_first': _count(1),
     'context_length': (lambda v: 0 <= v <= 3, 'an integer from 0 to 3'),
-    'max_batch': (lambda v: v >= 1, 'an integer >= 1'),
-    'select_at': (lambda v: v >= 1, 'an integer >= 1'),
-    'keep': (lambda v: v >= 1, 'an integer >= 1'),
-    'max_candidates': (lambda v: v >= 0, 'an integer >= 0'),
+    'max_batch': _count(1),
+    'select_at': _count(1),
+    'keep': _count(1),
+    'max_candidates': _count(0),
     'scene_seconds': (lambda v: _finite(v) and 0 < v <= MAX_SCENE_SECONDS, 'a finite number of seconds > 0 and <= 600'),
     'fps': (lambda v: 1 <= v <= 120, 'an integer from 1 to 120'),
     'video_size': (lambda v: v % 2 == 0 and 16 <= v <= MAX_SIZE, f'an even integer from 16 to {MAX_SIZE}'),
-    'clip_frames': (lambda v: v >= 2, 'an integer >= 2'),
+    'clip_frames': _count(2),
     'clip_strength': (lambda v: 0 < v <= 1, 'a number > 0 and <= 1'),
-    'camera_tm': (lambda v: v >= 1, 'an integer >= 1'),
+    'camera_tm': _count(1),
     'camera_blend': (lambda v: 0 <= v <= 1, 'a number from 0 to 1'),
-    'camera_gain': (_finite, 'a finite number'),
-    'motion_bucket_id': (lambda v: v >= 1, 'an integer >= 1'),
-    'decode_chunk_size': (lambda v: v >= 1, 'an integer >= 1'),
-    'crossfade': (lambda v: _finite(v) and v >= 0, 'a finite number of seconds >= 0'),
+    'camera_gain': (lambda v: _finite(v) and abs(v) <= 100, 'a finite number from -100 to 100'),
+    'motion_bucket_id': _count(1),
+    'decode_chunk_size': _count(1),
+    'crossfade': (lambda v: _finite(v) and v >= 0, 'a finite number of seconds >= 0'),  # < scene_seconds
 }
 
 # %% ../../nbs/00_core/01_config.ipynb #6a624d5f
@@ -99,6 +107,20 @@ def check_setting(name: str, value):
         raise InputError(f"{name} {show_value(value)}: expected one of {', '.join(CHOICES[name])}")
     if name in RANGES and not RANGES[name][0](value):
         raise InputError(f"{name} {show_value(value)}: expected {RANGES[name][1]}")
+    if isinstance(value, str):
+        _check_text_setting(name, value)
+
+
+def _check_text_setting(name: str, value: str):
+    "A text setting is valid Unicode (no lone surrogates from undecodable bytes), one line, at most `MAX_TEXT` long."
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise InputError(f"{name} {show_value(value)}: not valid text (undecodable bytes)") from None
+    if len(value) > MAX_TEXT or not value.isprintable():
+        raise InputError(
+            f"{name} {show_value(value)}: expected one line of printable text, at most {MAX_TEXT} characters"
+        )
 
 
 def _check_combinations(c):
@@ -188,3 +210,18 @@ class RunConfig(Record):
     def generation_key(self) -> dict:
         "The fields that change the output; a resumed run must match them."
         return {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_ONLY}
+
+# %% ../../nbs/00_core/01_config.ipynb #26528f92
+def check_video_length(
+    n_scenes: int,  # scenes in the task
+    config: RunConfig,
+) -> float:
+    "The length of `video.mp4` in seconds; an `InputError` when it is over `MAX_VIDEO_SECONDS`."
+    per = max(config.scene_seconds, config.clip_frames / config.fps if config.clips else 0.0)
+    total = n_scenes * per
+    if total > MAX_VIDEO_SECONDS:
+        raise InputError(
+            f"video: {n_scenes} scenes x {per:g} s = {total:g} s, more than {MAX_VIDEO_SECONDS:g} s "
+            "(lower --scene-seconds)"
+        )
+    return total

@@ -159,3 +159,4 @@ class SceneRecord(Record):
     seconds: float = 0.0
     clip: str | None = None  # path of the scene's clip, when clips are made
     extra: dict = field(default_factory=dict)  # method-specific details (e.g. rolling context)
+    files: dict = field(default_factory=dict)  # sha256 of the scene's files later scenes read, by path in the run
