@@ -5,7 +5,7 @@ atomic, and an interrupted run resumes without redoing finished scenes."""
 
 # %% ../../nbs/10_io/11_rundir.ipynb #01da7be3
 from __future__ import annotations
-import io, json, os, tempfile, time
+import fcntl, hashlib, io, json, os, tempfile, time
 from pathlib import Path
 
 import torch
@@ -13,10 +13,12 @@ from PIL import Image
 
 import msvid
 from ..core.records import InputError, SceneRecord, Task
-from ..core.config import RunConfig
+from ..core.config import RunConfig, show_value
+from .limits import inside, parse_json, read_limited
 
 # %% auto #0
-__all__ = ['atomic_write_bytes', 'atomic_write_json', 'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'read_manifest',
+__all__ = ['LOCK_NAME', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'atomic_write_bytes', 'atomic_write_json', 'atomic_save_image',
+           'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock', 'read_manifest',
            'RunDir']
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ae67518e
@@ -66,16 +68,75 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
 
     return load_file(str(path))
 
+# %% ../../nbs/10_io/11_rundir.ipynb #64a0268d
+LOCK_NAME = '.msvid.lock'
+
+
+def file_sha256(path: str | Path) -> str:
+    "The hex sha256 of the file at `path`."
+    with open(path, 'rb') as f:
+        return hashlib.file_digest(f, 'sha256').hexdigest()
+
+
+def _holder(path: Path) -> str:
+    "' (pid N)' from a lock file, or ''."
+    try:
+        pid = path.read_text()[:20].strip()
+    except OSError:
+        return ''
+    return f" (pid {pid})" if pid.isdigit() else ''
+
+
+def acquire_lock(path: str | Path) -> int:
+    "An open file descriptor holding an exclusive `flock` on `path`; `InputError` when another process holds it."
+    path = Path(path)
+    for _ in range(5):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as e:
+            raise InputError(f"{path}: cannot create the lock file ({e.strerror or e})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(f"{path.parent}: another msvid process is running in this folder{_holder(path)}") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)  # the holder removed it after we opened it: lock the new one
+    raise InputError(f"{path}: could not take the lock")
+
+
+def release_lock(path: str | Path, fd: int) -> None:
+    "Remove the lock file and drop the lock."
+    Path(path).unlink(missing_ok=True)
+    os.close(fd)
+
 # %% ../../nbs/10_io/11_rundir.ipynb #37dfeda1
+MAX_MANIFEST_BYTES = 64_000_000
+RUN_LEFTOVERS = ('msvid-error.log', LOCK_NAME)  # what a folder may hold before its manifest exists
+
+
 def read_manifest(run_dir: str | Path) -> dict:
-    "The manifest of a run directory; `InputError` naming the path when it is missing or invalid."
+    "The manifest of a run directory; `InputError` naming the path when it is missing or not a manifest."
     p = Path(run_dir) / 'manifest.json'
     if not p.exists():
         raise InputError(f"{run_dir}: not a run directory (no manifest.json)")
     try:
-        return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        m = parse_json(read_limited(p, MAX_MANIFEST_BYTES, 'a smaller run').decode(), str(p))
+    except UnicodeDecodeError as e:
         raise InputError(f"{p}: not a valid manifest ({e})") from None
+    except InputError as e:
+        raise InputError(f"{p}: not a valid manifest ({e})") from None
+    shape = isinstance(m, dict) and [type(m.get(k)) for k in ('task', 'config', 'scenes')]
+    if shape != [dict, dict, list]:
+        raise InputError(f"{p}: not a valid manifest (expected an object with task, config and scenes)")
+    return m
 
 
 def _differences(a: dict, b: dict) -> list[str]:
@@ -83,12 +144,24 @@ def _differences(a: dict, b: dict) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def _temp_files(folder: Path) -> list[Path]:
+    "The temporary files a killed run may leave: `.NAME.XXXX.tmp` (atomic writes), `.video.XXXX.mp4` (encoders)."
+    dirs = [folder, folder / 'references', *folder.glob('scenes/*'), *folder.glob('scenes/*/candidates')]
+    return [
+        p
+        for d in dirs
+        if d.is_dir() and not d.is_symlink()
+        for p in d.glob('.*')
+        if p.suffix in ('.tmp', '.mp4') and not p.is_dir()
+    ]
+
+# %% ../../nbs/10_io/11_rundir.ipynb #2f4e5399
 class RunDir:
-    "A run's output folder: manifest, scene folders and video, all written atomically."
+    "A run's output folder: manifest, scene folders and video, all written atomically, locked while open."
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.manifest = None
+        self.manifest, self.lock_fd, self.regenerated = None, None, None
 
     @property
     def manifest_path(self) -> Path:
@@ -105,28 +178,68 @@ class RunDir:
     def rel(self, p: str | Path) -> str:
         return Path(p).relative_to(self.path).as_posix()
 
+    def file(self, rel, where: str = 'manifest') -> Path:
+        "The path of `rel` (as the manifest has it) in the folder; `InputError` unless it is relative and stays inside."
+        ok = isinstance(rel, str) and rel != '' and not Path(rel).is_absolute() and '..' not in Path(rel).parts
+        if not ok or not inside(self.path / rel, self.path):
+            raise InputError(f"{where} {show_value(rel)}: outside the run folder (manifest paths must stay inside it)")
+        return self.path / rel
+
     def open(self, task: Task, config: RunConfig, resume: bool = False) -> RunDir:
-        "Start a new run in this folder, or resume the one there (`resume`)."
-        if self.manifest_path.exists():
-            if not resume:
-                raise InputError(f"{self.path}: already holds a run (use --resume to continue it, or another --out)")
-            self.manifest = self.read()
-            self._check_same(task, config)
-            self.manifest['config'] = config.to_dict()
-        else:
-            if self.path.exists() and not self.path.is_dir():
-                raise InputError(f"{self.path}: exists and is not a folder")
-            self.manifest = dict(
-                msvid_version=msvid.__version__,
-                created=time.strftime('%Y-%m-%dT%H:%M:%S'),
-                status='partial',
-                task=task.to_dict(),
-                config=config.to_dict(),
-                scenes=[None] * len(task.steps),
-                video=None,
-            )
-        self.save()
+        "Start a new run in this folder, or resume the one there (`resume`); the folder is locked until `close`."
+        self._check_folder()
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.lock_fd = acquire_lock(self.path / LOCK_NAME)
+        try:
+            if self.manifest_path.exists():
+                self._resume(task, config, resume)
+            else:
+                self.manifest = dict(
+                    msvid_version=msvid.__version__,
+                    created=time.strftime('%Y-%m-%dT%H:%M:%S'),
+                    status='partial',
+                    task=task.to_dict(),
+                    config=config.to_dict(),
+                    scenes=[None] * len(task.steps),
+                    video=None,
+                )
+            self.save()
+        except BaseException:
+            self.close()
+            raise
         return self
+
+    def close(self):
+        "Release the folder's lock (the manifest on disk is already complete)."
+        if self.lock_fd is not None:
+            release_lock(self.path / LOCK_NAME, self.lock_fd)
+            self.lock_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check_folder(self):
+        "Refuse a path that is not a folder, and a non-empty folder that is not an msvid run."
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"{self.path}: exists and is not a folder")
+        if self.path.is_dir() and not self.manifest_path.exists():
+            other = [p.name for p in self.path.iterdir() if p.name not in RUN_LEFTOVERS]
+            if other and not all(n.startswith('.manifest.json.') for n in other):
+                raise InputError(f"{self.path}: not empty and not an msvid run (no manifest.json); choose a new folder")
+
+    def _resume(self, task: Task, config: RunConfig, resume: bool):
+        "Read the manifest, check it is this run, verify its finished scenes, remove stale temporary files."
+        if not resume:
+            raise InputError(f"{self.path}: already holds a run (use --resume to continue it, or another --out)")
+        self.manifest = self.read()
+        self._check_same(task, config)
+        self.manifest['config'] = config.to_dict()
+        self._verify_scenes()
+        for p in _temp_files(self.path):
+            p.unlink(missing_ok=True)
 
     def read(self) -> dict:
         "The manifest on disk."
@@ -136,10 +249,45 @@ class RunDir:
         "Refuse to resume with another task or another generation config."
         if self.manifest['task'] != task.to_dict():
             raise InputError(f"{self.path}: holds a run of another task; cannot resume")
+        if len(self.manifest['scenes']) != len(task.steps):
+            raise InputError(
+                f"{self.manifest_path}: lists {len(self.manifest['scenes'])} scenes for {len(task.steps)} steps"
+            )
         old = RunConfig.from_dict(self.manifest['config']).generation_key()
         diff = _differences(old, config.generation_key())
         if diff:
             raise InputError(f"{self.path}: cannot resume with a different config ({', '.join(diff)} changed)")
+
+    def verify(self, i: int) -> str | None:
+        "Why finished scene `i`'s files cannot be used (missing, altered, no checksum), or None; bad paths raise."
+        where = f"{self.manifest_path}: scenes[{i}]"
+        try:
+            rec = self.scene(i)
+            paths = [('keyframe', rec.keyframe), ('clip', rec.clip), *(('files', k) for k in rec.files)]
+        except (InputError, TypeError, ValueError, AttributeError):
+            raise InputError(f"{where}: not a valid scene record") from None
+        for name, rel in paths:
+            if rel is not None:
+                self.file(rel, f"{where}.{name}")
+        for rel in [rec.keyframe, rec.clip, *rec.files]:
+            if rel is not None and rel not in rec.files:
+                return f"{rel} has no checksum"
+            if rel is not None and not (self.path / rel).is_file():
+                return f"{rel} is missing"
+            if rel is not None and file_sha256(self.path / rel) != rec.files[rel]:
+                return f"{rel} was altered"
+        return None
+
+    def _verify_scenes(self):
+        "From the first finished scene that fails `verify` on, mark every scene to be made again."
+        scenes = self.manifest['scenes']
+        for i in range(len(scenes)):
+            why = self.done(i) and self.verify(i)
+            if why:
+                scenes[i:] = [None] * (len(scenes) - i)
+                self.manifest.update(status='partial', video=None)
+                self.regenerated = (i, why)
+                return
 
     def save(self):
         atomic_write_json(self.manifest_path, self.manifest)
@@ -148,8 +296,9 @@ class RunDir:
         "Whether scene `i` is finished (its record is in the manifest)."
         return self.manifest['scenes'][i] is not None
 
-    def record(self, i: int, rec: SceneRecord):
-        "Store scene `i`'s record and rewrite the manifest."
+    def record(self, i: int, rec: SceneRecord, files: list = ()):
+        "Store scene `i`'s record with the sha256 of its `files` (what later scenes read), and rewrite the manifest."
+        rec.files = {self.rel(p): file_sha256(p) for p in files}
         self.manifest['scenes'][i] = rec.to_dict()
         self.save()
 

@@ -14,7 +14,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..core.records import SceneRecord, SceneScript, Task
-from ..core.config import RunConfig
+from ..core.config import RunConfig, check_video_length
 from ..models.presets import resolve_config
 from ..io.rundir import RunDir, atomic_save_image, atomic_save_tensors
 from ..io.video import clips_video, keyframe_video, read_video
@@ -37,17 +37,21 @@ def _save_scene(
     frames: list[Image.Image] | None = None,
     fps: int = 8,
 ):
-    "Write scene `i`'s files (keyframe, stored tensors, clip), then its record."
+    "Write scene `i`'s files (keyframe, stored tensors, clip), then its record with their checksums."
     d = run.scene_dir(i)
     key = atomic_save_image(d / 'keyframe.png', out.image)
+    files = [key]
     for k, im in enumerate(out.candidate_images):
         atomic_save_image(run.candidate_path(i, k), im)
     if out.tensors:
-        atomic_save_tensors(d / 'latents.safetensors', out.tensors)
+        files.append(atomic_save_tensors(d / 'latents.safetensors', out.tensors))
     clip = save_clip(run, i, frames, fps) if frames else None
+    if clip:
+        files.append(run.path / clip)
     run.record(
         i,
         SceneRecord(script, run.rel(key), out.candidates, out.chosen, *cost, round(seconds, 3), clip, out.extra),
+        files,
     )
 
 
@@ -57,9 +61,7 @@ def make_video(run: RunDir, config: RunConfig) -> Path:
     caps = [r.script.step for r in recs]
     if any(r.clip for r in recs):
         clips = [
-            [Image.fromarray(f) for f in read_video(run.path / r.clip)]
-            if r.clip
-            else [Image.open(run.path / r.keyframe)]
+            [Image.fromarray(f) for f in read_video(run.file(r.clip))] if r.clip else [Image.open(run.file(r.keyframe))]
             for r in recs
         ]
         return clips_video(
@@ -67,7 +69,7 @@ def make_video(run: RunDir, config: RunConfig) -> Path:
         )
     return keyframe_video(
         run.path / 'video.mp4',
-        [Image.open(run.path / r.keyframe) for r in recs],
+        [Image.open(run.file(r.keyframe)) for r in recs],
         caps,
         config.scene_seconds,
         config.fps,
@@ -75,25 +77,10 @@ def make_video(run: RunDir, config: RunConfig) -> Path:
     )
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #8feeb75e
-def generate(
-    task: Task,  # what to generate
-    out: str | Path,  # the run directory
-    config: RunConfig | None = None,  # resolved settings (default: the toy preset)
-    resume: bool = False,  # continue the run in `out`
-    pipe=None,  # an already loaded pipeline for `config.model` (else loaded here)
-    scripts: list[SceneScript] | None = None,  # scene scripts (default: decoded with `config.caption_backend`)
-    resources: dict | None = None,  # loaded CLIP/selector shared across runs (see `RunContext.shared`)
-) -> RunDir:
-    "Generate every scene of `task` into `out` with `config.method`, then `video.mp4`."
-    config = config or resolve_config()
+def _make_scenes(ctx: RunContext, todo: list[int]):
+    "Make scenes `todo` in order with the config's method (and clips), saving each as it is done."
+    config, counter = ctx.config, EvalCounter(denoiser(ctx.pipe))
     method = get_method(config.method)
-    run = RunDir(out).open(task, config, resume)
-    scripts = scripts or run_scripts(task, config)
-    todo = [i for i in range(len(scripts)) if not run.done(i)]
-    if todo and pipe is None:
-        pipe = load_pipeline(config.model, config.device, config.dtype, config.quiet, config.scheduler)
-    ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
-    counter = EvalCounter(denoiser(pipe)) if todo else None
     try:
         for i in tqdm(todo, desc='scenes', disable=config.quiet):
             counter.reset()
@@ -107,10 +94,33 @@ def generate(
                 out_i.extra.update(
                     clip_unet_evals=counter.n - cost[0], clip_latent_pixel_evals=counter.pixels - cost[1]
                 )
-            _save_scene(run, i, scripts[i], out_i, cost, time.perf_counter() - t0, frames, config.fps)
+            _save_scene(ctx.run, i, ctx.scripts[i], out_i, cost, time.perf_counter() - t0, frames, config.fps)
     finally:
-        if counter:
-            counter.close()
-    video = make_video(run, config)
-    run.finish(run.rel(video))
+        counter.close()
+
+
+def generate(
+    task: Task,  # what to generate
+    out: str | Path,  # the run directory
+    config: RunConfig | None = None,  # resolved settings (default: the toy preset)
+    resume: bool = False,  # continue the run in `out`
+    pipe=None,  # an already loaded pipeline for `config.model` (else loaded here)
+    scripts: list[SceneScript] | None = None,  # scene scripts (default: decoded with `config.caption_backend`)
+    resources: dict | None = None,  # loaded CLIP/selector shared across runs (see `RunContext.shared`)
+) -> RunDir:
+    "Generate every scene of `task` into `out` with `config.method`, then `video.mp4`; `out` is locked meanwhile."
+    config = config or resolve_config()
+    get_method(config.method)
+    check_video_length(len(task.steps), config)
+    run = RunDir(out).open(task, config, resume)
+    try:
+        scripts = scripts or run_scripts(task, config)
+        todo = [i for i in range(len(scripts)) if not run.done(i)]
+        if todo and pipe is None:
+            pipe = load_pipeline(config.model, config.device, config.dtype, config.quiet, config.scheduler)
+        if todo:
+            _make_scenes(RunContext(pipe, config, scripts, run, task, {} if resources is None else resources), todo)
+        run.finish(run.rel(make_video(run, config)))
+    finally:
+        run.close()
     return run
