@@ -5,7 +5,7 @@ script can rely on."""
 
 # %% ../nbs/99_cli/98_cli.ipynb #0b78d0f9
 from __future__ import annotations
-import argparse, json, sys, tempfile, traceback
+import argparse, json
 from dataclasses import fields
 from pathlib import Path
 
@@ -14,6 +14,8 @@ from fastcore.docments import docments
 import msvid
 from .core.config import CHOICES, RunConfig, check_setting, show_value
 from .core.records import InputError
+from .io.limits import bounded
+from .io.report import report_failure
 from .io.taskfile import TaskLimits, load_task
 from .models.presets import Preset, resolve_config
 
@@ -149,10 +151,27 @@ def _task_args(p: argparse.ArgumentParser):
     "Arguments shared by the commands that read a task file."
     p.add_argument('task', help='task file: .json, .yaml/.yml, or a numbered/bulleted list in .txt/.md')
     p.add_argument(
-        '--max-steps', type=int, default=TaskLimits.max_steps, help='most steps a task may have (default %(default)s)'
+        '--max-steps',
+        type=bounded(int, 1, 100_000),
+        default=TaskLimits.max_steps,
+        help='most steps a task may have (default %(default)s)',
     )
     p.add_argument(
-        '--max-step-chars', type=int, default=TaskLimits.max_step_chars, help='longest step text (default %(default)s)'
+        '--max-step-chars',
+        type=bounded(int, 1, 10_000_000),
+        default=TaskLimits.max_step_chars,
+        help='longest step text (default %(default)s)',
+    )
+    p.add_argument(
+        '--max-file-bytes',
+        type=bounded(int, 1, 2**40),
+        default=TaskLimits.max_file_bytes,
+        help='largest task file in bytes (default %(default)s)',
+    )
+    p.add_argument(
+        '--images-anywhere',
+        action='store_true',
+        help="allow step and reference images outside the task file's folder",
     )
 
 # %% ../nbs/99_cli/98_cli.ipynb #68e56c5e
@@ -182,12 +201,17 @@ def _add_bench(sub):
         default=None,
         help="CLIP for the CLIP metrics (default: the preset's; a different one avoids favouring clip-only)",
     )
-    b.add_argument('--tasks', type=int, default=40, help='number of toy tasks (default 40)')
+    b.add_argument('--tasks', type=bounded(int, 1, 100_000), default=40, help='number of toy tasks (default 40)')
     b.add_argument(
         '--methods', default='cosed,independent,fixed-seed,linear,clip-only,random', help='comma-separated methods'
     )
     b.add_argument('--out', required=True, help='benchmark folder (runs/, results.csv, results.md, results.png)')
-    b.add_argument('--seed', type=int, default=12345, help='suite seed: the toy tasks and their seeds (default 12345)')
+    b.add_argument(
+        '--seed',
+        type=bounded(int, 0, 2**63 - 1),
+        default=12345,
+        help='suite seed: the toy tasks and their seeds (default 12345)',
+    )
     b.add_argument(
         '--shard',
         default=None,
@@ -202,15 +226,21 @@ def _add_train_selector(sub):
     s = sub.add_parser('train-selector', help="train CoSeD's contrastive selector on task files with step images")
     s.add_argument('--data', required=True, help='folder of task files whose steps have images (e.g. from toy-tasks)')
     s.add_argument('--out', required=True, help='output folder (selector/, checkpoint/, history.json, training.png)')
-    s.add_argument('--epochs', type=int, default=30, help='training epochs (default 30)')
+    s.add_argument('--epochs', type=bounded(int, 1, 100_000), default=30, help='training epochs (default 30)')
     s.add_argument(
-        '--batch-tasks', type=int, default=16, help='tasks per batch: the candidates of each step (default 16)'
+        '--batch-tasks',
+        type=bounded(int, 2, 4096),
+        default=16,
+        help='tasks per batch: the candidates of each step (default 16)',
     )
     s.add_argument(
-        '--hard-negatives', type=int, default=4, help='toy-world re-renders per step as extra negatives (default 4)'
+        '--hard-negatives',
+        type=bounded(int, 0, 64),
+        default=4,
+        help='toy-world re-renders per step as extra negatives (default 4)',
     )
-    s.add_argument('--lr', type=float, default=3e-3, help='learning rate (default 0.003)')
-    s.add_argument('--seed', type=int, default=0, help='training seed (default 0)')
+    s.add_argument('--lr', type=bounded(float, 1e-9, 10.0), default=3e-3, help='learning rate (default 0.003)')
+    s.add_argument('--seed', type=bounded(int, 0, 2**63 - 1), default=0, help='training seed (default 0)')
     s.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint')
     _runtime_flags(s, preset="preset whose CLIP the selector is for: toy (default), sd15, sd21, sdxl")
     config_flags(s, TRAIN_SELECTOR_FIELDS)
@@ -241,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_flags(sc, SCRIPT_FIELDS)
     t = sub.add_parser('toy-tasks', help='write toy-world tasks (task files + step images + ground truth)')
     t.add_argument('--n', type=int, required=True, help='number of tasks')
-    t.add_argument('--seed', type=int, default=0, help='first seed (default 0)')
+    t.add_argument('--seed', type=bounded(int, 0, 2**31 - 1), default=0, help='first seed (default 0)')
     t.add_argument('--out', required=True, help='output folder')
     t.add_argument('--size', type=int, default=64, help='image size (default 64, at most 256)')
     return p
@@ -249,9 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../nbs/99_cli/98_cli.ipynb #c6719341
 def _limits(a) -> TaskLimits:
     "Task limits from the command-line arguments."
-    if a.max_steps < 1 or a.max_step_chars < 1:
-        raise InputError("--max-steps and --max-step-chars must be positive")
-    return TaskLimits(max_steps=a.max_steps, max_step_chars=a.max_step_chars)
+    return TaskLimits(
+        max_steps=a.max_steps,
+        max_step_chars=a.max_step_chars,
+        max_file_bytes=a.max_file_bytes,
+        images_anywhere=a.images_anywhere,
+    )
 
 
 def _run_config(a, names, **fixed) -> RunConfig:
@@ -371,8 +404,8 @@ def cmd_train_selector(a) -> int:
 
 def cmd_toy_tasks(a) -> int:
     "Write toy-world tasks with their step images and ground truth."
-    if a.n < 1:
-        raise InputError("--n: must be at least 1")
+    if not 1 <= a.n <= 100_000:
+        raise InputError("--n: must be at least 1" if a.n < 1 else "--n: at most 100000")
     if not 8 <= a.size <= 256:
         raise InputError("--size: expected 8 to 256")
     from msvid.toy.tasks import write_toy_tasks
@@ -392,31 +425,11 @@ COMMANDS = {
 }
 
 # %% ../nbs/99_cli/98_cli.ipynb #1044ffb9
-def _log_failure(args) -> Path:
-    "Write the current traceback to a log file and return its path."
-    out = getattr(args, 'out', None)
-    folder = Path(out) if out and Path(out).is_dir() else Path(tempfile.gettempdir())
-    log = folder / 'msvid-error.log'
-    log.write_text(traceback.format_exc())
-    return log
-
-
 def main(argv: list[str] | None = None) -> int:
     "Run the `msvid` command line; returns the exit code (0 ok, 2 bad input, 1 internal failure, 130 interrupted)."
     args = None
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "error: interrupted" + (" (continue with --resume)" if getattr(args, 'command', '') == 'generate' else ''),
-            file=sys.stderr,
-        )
-        return 130
-    except Exception as e:
-        log = _log_failure(args)
-        print(f"error: internal failure: {type(e).__name__}: {e} (traceback in {log})", file=sys.stderr)
-        return 1
+    except (Exception, KeyboardInterrupt) as e:
+        return report_failure(e, getattr(args, 'out', None), getattr(args, 'command', ''))

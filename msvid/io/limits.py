@@ -16,7 +16,7 @@ from ..core.config import show_value
 
 # %% auto #0
 __all__ = ['TaskLimits', 'read_limited', 'parse_json', 'BoundedLoader', 'parse_yaml', 'check_unicode', 'check_tree', 'clean_text',
-           'inside', 'check_image']
+           'bounded', 'inside', 'check_image']
 
 # %% ../../nbs/10_io/14_limits.ipynb #38b9f32c
 @dataclass
@@ -202,6 +202,25 @@ def clean_text(
     if bad is not None:
         raise InputError(f"{where}: contains control characters ({bad!a})")
     return text
+
+# %% ../../nbs/10_io/14_limits.ipynb #d129f32b
+def bounded(
+    kind: type,  # int or float
+    lo,  # smallest value
+    hi,  # largest value
+):
+    "An argparse `type=` that converts with `kind` and accepts finite values from `lo` to `hi`."
+    import argparse
+
+    def convert(text: str):
+        v = kind(text)  # a ValueError becomes argparse's "invalid int value: 'abc'"
+        if (kind is float and not math.isfinite(v)) or not lo <= v <= hi:
+            what = 'an integer' if kind is int else 'a finite number'
+            raise argparse.ArgumentTypeError(f"{show_value(v)}: expected {what} from {lo:,} to {hi:,}")
+        return v
+
+    convert.__name__ = kind.__name__
+    return convert
 
 # %% ../../nbs/10_io/14_limits.ipynb #0e78363e
 def inside(path: str | Path, folder: str | Path) -> bool:
