@@ -63,6 +63,7 @@ RANGES = {  # field: (test, what is expected); the field's type is checked first
     'select_at': _count(1),
     'keep': _count(1),
     'max_candidates': _count(0),
+    'adherence_weight': (lambda v: _finite(v) and 0 <= v <= 100, 'a finite number from 0 to 100'),
     'scene_seconds': (lambda v: _finite(v) and 0 < v <= MAX_SCENE_SECONDS, 'a finite number of seconds > 0 and <= 600'),
     'fps': (lambda v: 1 <= v <= 120, 'an integer from 1 to 120'),
     'video_size': (lambda v: v % 2 == 0 and 16 <= v <= MAX_SIZE, f'an even integer from 16 to {MAX_SIZE}'),
@@ -173,6 +174,8 @@ class RunConfig(Record):
     select_at: int = 10  # CoSeD: pick on the predicted x0 after this many steps, finish `keep` (>= steps: exhaustive)
     keep: int = 1  # CoSeD: candidates finished after early selection
     max_candidates: int = 7  # CoSeD: most candidates per scene, fresh ones first (0: no cap)
+    adherence_weight: float = 1.0  # CoSeD: caption adherence beside consistency in the choice (0: consistency only)
+    shallow_across_places: bool = True  # CoSeD: resume a scene set elsewhere only from the first window index
     context_length: int = 3  # rolling: most earlier keyframes on the canvas (0-3)
     canvas: str = 'row'  # rolling: canvas shape, 'row' or 'grid'
     canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)

@@ -21,8 +21,9 @@ from ..models.loading import loading
 from ..scene.context import RunContext, SceneOutput, register_method
 
 # %% auto #0
-__all__ = ['earlier_scenes', 'fresh_starts', 'reuse_starts', 'scene_starts', 'run_clip', 'run_selector', 'past_embeddings',
-           'score_images', 'cosed_scene', 'cosed', 'cosed_exhaustive', 'linear', 'clip_only', 'random_choice']
+__all__ = ['earlier_scenes', 'fresh_starts', 'source_window', 'reuse_starts', 'scene_starts', 'run_clip', 'run_selector',
+           'past_embeddings', 'standardised', 'with_adherence', 'score_images', 'cosed_scene', 'cosed',
+           'cosed_exhaustive', 'linear', 'clip_only', 'random_choice']
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #27ec24bf
 _SINGLE_STEP = ('DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'LCMScheduler',
@@ -56,6 +57,13 @@ def _check_resume(ctx: RunContext):
         )
 
 
+def source_window(ctx: RunContext, i: int, src: int) -> list[int]:
+    "The window indices scene `i` may resume scene `src` from: all, or only the first if `src` is set elsewhere."
+    window = ctx.config.window
+    moved = ctx.scripts[src].background != ctx.scripts[i].background
+    return [k for k in window if k == min(window)] if moved and ctx.config.shallow_across_places else window
+
+
 def reuse_starts(
     ctx: RunContext,
     i: int,  # the scene
@@ -67,7 +75,7 @@ def reuse_starts(
     mode, init_sigma, starts = ctx.config.reuse_mode, start_sigma(ctx), []
     for src in sorted(sources, reverse=True):
         stored = ctx.stored(src)
-        for k in ctx.config.window:
+        for k in source_window(ctx, i, src):
             z = stored.get(f'latent_{k}')
             if z is None:
                 continue
@@ -115,6 +123,19 @@ def past_embeddings(ctx: RunContext, scenes: list[int]) -> tuple[torch.Tensor, t
     return torch.stack([s['clip_text'] for s in stored]), torch.stack([s['clip_image'] for s in stored])
 
 
+def standardised(x: torch.Tensor) -> torch.Tensor:
+    "`x` (C,) shifted and scaled to mean 0 and standard deviation 1 over the candidates."
+    x = x.float().cpu()
+    return (x - x.mean()) / (x.std() + 1e-6)
+
+
+def with_adherence(consistency: torch.Tensor, adherence: torch.Tensor, weight: float) -> torch.Tensor:
+    "Consistency plus `weight` x caption adherence, each standardised over the candidates (0: consistency alone)."
+    if not weight or len(consistency) < 2:
+        return consistency
+    return standardised(consistency) + weight * standardised(adherence)
+
+
 def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, images: torch.Tensor) -> tuple:
     "Scores (C,) of candidate image embeddings for scene `i`, and how they were computed."
     scenes = earlier_scenes(ctx, i, ctx.config.context)
@@ -129,8 +150,10 @@ def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, images: t
             "no trained selector in the config: scoring by raw CLIP similarity (train one with msvid train-selector)"
         )
     if sel is None:
-        return clip_similarity_scores(text, images, past_t, past_i), 'clip-similarity'
-    return select(sel, text, images, past_t, past_i)[1], 'selector'
+        consistency, how = clip_similarity_scores(text, images, past_t, past_i), 'clip-similarity'
+    else:
+        consistency, how = select(sel, text, images, past_t, past_i)[1], 'selector'
+    return with_adherence(consistency, images @ text, ctx.config.adherence_weight), how
 
 
 def score_images(ctx: RunContext, i: int, scoring: str, caption: str, images: list[Image.Image]) -> tuple:
