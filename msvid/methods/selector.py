@@ -10,6 +10,8 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from ..core.records import InputError
+
 # %% auto #0
 __all__ = ['ContrastiveSelector', 'select', 'clip_similarity_scores']
 
@@ -46,6 +48,13 @@ class ContrastiveSelector(nn.Module, PyTorchModelHubMixin):
         cand_text = cand_text.expand_as(cand_image)
         context = self.past(past_text, past_image).sum(0)
         return self.current(cand_text, cand_image) @ context
+
+    @classmethod
+    def _load_as_pickle(cls, model, model_file: str, map_location: str, strict: bool):
+        "Refuse the mixin's fallback to a pickled `pytorch_model.bin`: weights load from safetensors only."
+        raise InputError(
+            f"selector {model_file!r}: not a safetensors file (model.safetensors); pickled weights are refused"
+        )
 
 # %% ../../nbs/60_methods/61_selector.ipynb #e3b43332
 @torch.no_grad()

@@ -18,7 +18,7 @@ from ..core.records import InputError
 from .loading import loading
 
 # %% auto #0
-__all__ = ['ClipEncoder', 'open_clip_encoder', 'hf_clip_encoder', 'load_clip', 'tiny_open_clip']
+__all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'load_clip', 'tiny_open_clip']
 
 # %% ../../nbs/20_models/22_encoders.ipynb #228be5a6
 @dataclass
@@ -48,6 +48,30 @@ class ClipEncoder:
         return F.normalize(torch.cat(out), dim=-1)
 
 # %% ../../nbs/20_models/22_encoders.ipynb #0f4b367a
+def safetensors_checkpoint(
+    name: str,  # open_clip model name
+    pretrained: str | None,  # pretrained tag or checkpoint path
+) -> str | None:
+    "The local `.safetensors` file of `pretrained` (a tag is downloaded); `InputError` for any other format."
+    if not pretrained:
+        return None
+    import open_clip
+
+    if not (Path(pretrained).suffix or '/' in pretrained or Path(pretrained).exists()):
+        cfg = open_clip.get_pretrained_cfg(name, pretrained)
+        if not cfg:
+            raise InputError(f"CLIP {name!r}: no pretrained weights tagged {pretrained!r}")
+        with loading(f"CLIP {name!r} ({pretrained})", (RuntimeError, OSError, ValueError)):
+            pretrained = str(open_clip.download_pretrained(cfg))
+    if not pretrained.endswith('.safetensors'):
+        raise InputError(
+            f"CLIP {name!r}: {pretrained!r} is not a .safetensors file (weights load from safetensors only, never pickle)"
+        )
+    if not Path(pretrained).is_file():
+        raise InputError(f"CLIP {name!r}: no such file {pretrained!r}")
+    return pretrained
+
+
 def open_clip_encoder(
     name: str,  # open_clip model name, e.g. 'ViT-B-32'
     pretrained: str | None = None,  # pretrained tag or checkpoint path (None: random weights)
@@ -56,6 +80,7 @@ def open_clip_encoder(
     "A `ClipEncoder` over `open_clip.create_model_and_transforms(name, pretrained)`."
     import open_clip
 
+    pretrained = safetensors_checkpoint(name, pretrained)
     with loading(f"CLIP {name!r} ({pretrained})", (RuntimeError, OSError)):
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
     model.eval()
