@@ -13,8 +13,9 @@ from .offline import fit_caption, offline_scripts
 from ..models.loading import loading
 
 # %% auto #0
-__all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'CHAT_TEMPLATE', 'task_block', 'build_messages', 'first_json',
-           'validate_script', 'chat_generator', 'llm_scripts', 'tiny_chat_lm']
+__all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'MAX_REPLY_CHARS', 'MAX_JSON_STARTS', 'MAX_ENTITIES', 'MAX_NAME_CHARS',
+           'MAX_CAPTION_CHARS', 'CHAT_TEMPLATE', 'task_block', 'build_messages', 'first_json', 'validate_script',
+           'chat_generator', 'llm_scripts', 'tiny_chat_lm']
 
 # %% ../../nbs/40_script/43_llm.ipynb #bb38da19
 REPLY_SCHEMA = (
@@ -87,34 +88,75 @@ def build_messages(
     return msgs + [{'role': 'user', 'content': task_block(task)}]
 
 # %% ../../nbs/40_script/43_llm.ipynb #1fcb98a3
+MAX_REPLY_CHARS = 65_536  # longest reply read
+MAX_JSON_STARTS = 64  # most '{' tried as the start of the object
+
+
 def first_json(
     text: str,  # a model's reply
 ) -> dict:
     "The first complete JSON object in `text`; `ValueError` if there is none."
+    text = text[:MAX_REPLY_CHARS]
     dec, start = json.JSONDecoder(), text.find('{')
-    while start != -1:
+    for _ in range(MAX_JSON_STARTS):
+        if start == -1:
+            break
         try:
             obj, _ = dec.raw_decode(text, start)
             if isinstance(obj, dict):
                 return obj
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             pass
         start = text.find('{', start + 1)
     raise ValueError('no JSON object in the reply')
 
 # %% ../../nbs/40_script/43_llm.ipynb #996c97f7
-def _str(x, where: str) -> str:
-    "A non-empty string or a `ValueError` naming `where`."
-    if not isinstance(x, str) or not x.strip():
-        raise ValueError(f"{where}: expected a non-empty string")
-    return x.strip()
+MAX_ENTITIES = 16  # most entities in one scene
+MAX_NAME_CHARS = 80  # longest entity name or background
+MAX_CAPTION_CHARS = 1000  # longest caption (before fitting it to the token budget)
+
+
+def _str(x, where: str, limit: int = MAX_CAPTION_CHARS, empty: bool = False) -> str:
+    "A string of at most `limit` characters without control characters, or a `ValueError` naming `where`."
+    if not isinstance(x, str) or not (empty or x.strip()):
+        raise ValueError(f"{where}: expected a {'' if empty else 'non-empty '}string")
+    x = x.strip()
+    if len(x) > limit:
+        raise ValueError(f"{where}: {len(x)} characters, more than {limit}")
+    if not x.isprintable():
+        raise ValueError(f"{where}: contains control characters")
+    return x
+
+
+def _entities(s: dict, w: str) -> list[str]:
+    "The scene's entity names, checked."
+    ents = s.get('entities', [])
+    if not isinstance(ents, list) or not all(isinstance(e, str) for e in ents):
+        raise ValueError(f"{w}.entities: expected a list of strings")
+    if len(ents) > MAX_ENTITIES:
+        raise ValueError(f"{w}.entities: {len(ents)} entities, more than {MAX_ENTITIES}")
+    for k, e in enumerate(ents):
+        _str(e, f"{w}.entities[{k}]", MAX_NAME_CHARS, empty=True)
+    return [e.strip() for e in ents if e.strip()]
+
+
+def _camera(s: dict, w: str) -> CameraMove:
+    "The scene's camera move, checked."
+    cam = s.get('camera', {'direction': 'static'})
+    if not isinstance(cam, dict):
+        raise ValueError(f"{w}.camera: expected an object with direction and speed")
+    if cam.get('direction') not in CAMERA_DIRECTIONS:
+        raise ValueError(f"{w}.camera.direction: {cam.get('direction')!r} is not one of {', '.join(CAMERA_DIRECTIONS)}")
+    if cam.get('speed', 'medium') not in CAMERA_SPEEDS:
+        raise ValueError(f"{w}.camera.speed: {cam.get('speed')!r} is not one of {', '.join(CAMERA_SPEEDS)}")
+    return CameraMove(cam['direction'], cam.get('speed', 'medium'))
 
 
 def validate_script(
     data: dict,  # the parsed reply
     task: Task,  # the task it should describe
 ) -> list[SceneScript]:
-    "Check `data` against the script schema and build one `SceneScript` per step."
+    "Check `data` against the script schema (types, counts, lengths, characters) and build one `SceneScript` per step."
     scenes = data.get('scenes') if isinstance(data, dict) else None
     if not isinstance(scenes, list):
         raise ValueError("expected an object with a 'scenes' list")
@@ -125,33 +167,15 @@ def validate_script(
         w = f"scenes[{i}]"
         if not isinstance(s, dict):
             raise ValueError(f"{w}: expected an object")
-        ents = s.get('entities', [])
-        if not isinstance(ents, list) or not all(isinstance(e, str) for e in ents):
-            raise ValueError(f"{w}.entities: expected a list of strings")
-        cam = s.get('camera', {'direction': 'static'})
-        if not isinstance(cam, dict):
-            raise ValueError(f"{w}.camera: expected an object with direction and speed")
-        if cam.get('direction') not in CAMERA_DIRECTIONS:
-            raise ValueError(
-                f"{w}.camera.direction: {cam.get('direction')!r} is not one of {', '.join(CAMERA_DIRECTIONS)}"
-            )
-        if cam.get('speed', 'medium') not in CAMERA_SPEEDS:
-            raise ValueError(f"{w}.camera.speed: {cam.get('speed')!r} is not one of {', '.join(CAMERA_SPEEDS)}")
         deps = s.get('depends_on', [])
         if not isinstance(deps, list) or not all(
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < i for j in deps
         ):
             raise ValueError(f"{w}.depends_on: expected a list of earlier scene indices (0 to {i - 1})")
+        caption = _str(s.get('caption'), f"{w}.caption")
+        background = _str(s.get('background', ''), f"{w}.background", MAX_NAME_CHARS, empty=True)
         out.append(
-            SceneScript(
-                i,
-                task.steps[i].text,
-                _str(s.get('caption'), f"{w}.caption"),
-                [e.strip() for e in ents if e.strip()],
-                str(s.get('background', '')).strip(),
-                CameraMove(cam['direction'], cam.get('speed', 'medium')),
-                sorted(set(deps)),
-            )
+            SceneScript(i, task.steps[i].text, caption, _entities(s, w), background, _camera(s, w), sorted(set(deps)))
         )
     return out
 
