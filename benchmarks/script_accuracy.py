@@ -3,12 +3,17 @@
     python benchmarks/script_accuracy.py [--n 300] [--seed 0] [--captions offline|seq2seq|llm|identity] [--model M]
                                          [--real benchmarks/real_tasks] [--threads 1]
 
-Prints a markdown table. Toy world: `depends_on` exact match per step, and the share of steps whose caption
+Prints markdown tables. Toy world: `depends_on` exact match per step, and the share of steps whose caption
 contains the stated attributes (container, colour, contents, background) of the scene's entity and of every
 depended-on entity, counting an attribute only when the text of the step or of the steps it depends on
 (transitively) states it (a toy step may say "a bucket" while the ground truth draws a purple one: no
-decoder can know that colour). Real tasks: hand-labelled `depends_on`, exact match per step and
-precision / recall over dependency arrows. `--model` goes to the backend as `model=` (a chat LM for `llm`, a
+decoder can know that colour). Real tasks (`benchmarks/real_tasks`, hand-labelled `depends_on`, entities and
+domain): exact match per step and precision / recall / F1 over dependency arrows, reported separately on the
+tuning two thirds and on the held-out third (`HELD_OUT`, fixed before any rule was tuned), and on every real
+caption: grammar defects (`caption_defects`: doubled article or determiner, "a" before a plural), content
+words of the step the caption lost (`missing_words`), captions cut to the CLIP budget, and whether every
+scene's background fits the task's domain (no kitchen place for a DIY, repair or garden task, no workshop or
+garden place for a recipe). `--model` goes to the backend as `model=` (a chat LM for `llm`, a
 seq2seq folder or hub id for `seq2seq`; default: the shipped toy decoder). The shipped toy decoder trains on
 toy seeds below 10,000, so measure it with `--seed 10000` or higher. The backend's warnings (fallbacks,
 dropped dependencies) and the seconds spent are counted and printed to stderr.
@@ -25,6 +30,32 @@ from msvid.script.decode import decode
 from msvid.core.records import Step, Task
 from msvid.train.seq2seq import ancestors, colour_stated
 from msvid.io.taskfile import load_task
+from msvid.script.offline import caption_defects, missing_words
+from msvid.script.places import PLACES, place_domain, place_name
+
+# The held-out third of the real tasks: never looked at while the offline rules were tuned. Chosen before any
+# tuning, when the set grew from 11 to 33 files, as the 11 of the 22 new files whose names have the smallest
+# sha1 (hashlib.sha1(name.encode()).hexdigest()); the 11 older files (whose failures the issue quotes) all tune.
+HELD_OUT = (
+    'bathroom.json',
+    'bookcase.json',
+    'candle.json',
+    'clean-oven.json',
+    'leaky-tap.json',
+    'papier-mache.json',
+    'regrout.json',
+    'risotto.json',
+    'roast-veg.json',
+    'scones.json',
+    'sow-seeds.json',
+)
+NOT_AT = {  # task domain: place domains its scenes must never stand in
+    'diy': {'kitchen'},
+    'repair': {'kitchen'},
+    'garden': {'kitchen'},
+    'cooking': {'workshop', 'garden'},
+    'baking': {'workshop', 'garden'},
+}
 
 SYNONYMS = {
     'soil': ('soil', 'compost'),
@@ -103,28 +134,57 @@ def toy_scores(n: int, seed: int, backend: str, **kw) -> dict:
     }
 
 
-def real_scores(folder: str | Path, backend: str, **kw) -> dict:
-    "Dependency exact match, precision and recall on the hand-labelled real tasks in `folder`."
-    ok = n = tp = fp = fn = 0
-    files = sorted(Path(folder).glob('*.json'))
+def _place_domains() -> dict[str, str]:
+    "The domain of each background as a scene script names it ('kitchen counter' -> 'kitchen')."
+    return {place_name(p): place_domain(p) for p in PLACES}
+
+
+def real_scores(files: list[Path], backend: str, **kw) -> dict:
+    "Dependency exact match, precision, recall and F1, and caption checks, on the hand-labelled real task `files`."
+    ok = n = tp = fp = fn = cut = 0
+    defects, missing, bad_place, dom = [], [], [], _place_domains()
     for f in files:
         task = load_task(f)
         gold = task.meta['depends_on']
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter('always')
             sc = decode(task, backend, **kw)
+        cut += sum('CLIP tokens' in str(x.message) for x in ws)
         for s, g in zip(sc, gold):
             n += 1
             ok += sorted(s.depends_on) == sorted(g)
             tp += len(set(s.depends_on) & set(g))
             fp += len(set(s.depends_on) - set(g))
             fn += len(set(g) - set(s.depends_on))
+            defects += [(f.name, s.index, d) for d in caption_defects(s.caption)]
+            missing += [(f.name, s.index, w) for w in missing_words(s.step, s.caption)]
+        wrong = [s.background for s in sc if dom.get(s.background, '') in NOT_AT.get(task.meta.get('domain'), ())]
+        if wrong:
+            bad_place.append((f.name, wrong))
+    p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
     return {
         'tasks': len(files),
         'steps': n,
         'dep_acc': ok / max(1, n),
-        'precision': tp / max(1, tp + fp),
-        'recall': tp / max(1, tp + fn),
+        'precision': p,
+        'recall': r,
+        'f1': 2 * p * r / max(1e-9, p + r),
+        'defects': defects,
+        'missing': missing,
+        'cut': cut,
+        'bad_place': bad_place,
+    }
+
+
+def real_splits(folder: str | Path, backend: str, **kw) -> dict[str, dict]:
+    "`real_scores` on the tuning files, the held-out files, and all of them."
+    files = sorted(Path(folder).glob('*.json'))
+    tune = [f for f in files if f.name not in HELD_OUT]
+    held = [f for f in files if f.name in HELD_OUT]
+    return {
+        'tuning': real_scores(tune, backend, **kw),
+        'held-out': real_scores(held, backend, **kw),
+        'all': real_scores(files, backend, **kw),
     }
 
 
@@ -149,17 +209,30 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     kw = {'model': a.model} if a.model else {}
     toy = toy_scores(a.n, a.seed, a.backend, **kw)
-    real = real_scores(a.real, a.backend, **kw)
-    print(f"| data | backend | steps | depends_on exact | dep. precision | dep. recall | caption attribute coverage |")
-    print(f"| --- | --- | --- | --- | --- | --- | --- |")
+    real = real_splits(a.real, a.backend, **kw)
+    print(
+        f"| data | backend | steps | depends_on exact | dep. precision | dep. recall | dep. F1 | caption attribute coverage |"
+    )
+    print(f"| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(
         f"| toy world ({a.n} tasks, seeds {a.seed}..{a.seed + a.n - 1}) | {a.backend} | {toy['steps']} | "
-        f"{toy['dep_acc']:.1%} | | | {toy['cap_cov']:.1%} (of {toy['dep_steps']} steps with dependencies) |"
+        f"{toy['dep_acc']:.1%} | | | | {toy['cap_cov']:.1%} (of {toy['dep_steps']} steps with dependencies) |"
     )
-    print(
-        f"| real tasks ({real['tasks']} files) | {a.backend} | {real['steps']} | {real['dep_acc']:.1%} | "
-        f"{real['precision']:.1%} | {real['recall']:.1%} | |"
-    )
+    for name, r in real.items():
+        print(
+            f"| real tasks, {name} ({r['tasks']} files) | {a.backend} | {r['steps']} | {r['dep_acc']:.1%} | "
+            f"{r['precision']:.1%} | {r['recall']:.1%} | {r['f1']:.3f} | |"
+        )
+    r = real['all']
+    print(f"\n| real-task captions ({r['tasks']} files, {r['steps']} captions) | count |")
+    print(f"| --- | --- |")
+    print(f"| doubled article or determiner, 'a' before a plural | {len(r['defects'])} |")
+    print(f"| content words of the step missing from its caption | {len(r['missing'])} |")
+    print(f"| captions cut to the CLIP budget (77 tokens) | {r['cut']} |")
+    print(f"| tasks with a background outside their domain | {len(r['bad_place'])} of {r['tasks']} |")
+    for what in ('defects', 'missing', 'bad_place'):
+        if r[what]:
+            print(f"{what}: {r[what]}", file=sys.stderr)
     if toy['misses']:
         print(f"\ntoy caption misses by attribute: {toy['misses']}", file=sys.stderr)
     print(

@@ -4,15 +4,18 @@
 
 # %% ../../nbs/40_script/42_offline.ipynb #d1724898
 from __future__ import annotations
-import warnings
+import re, warnings
 from functools import lru_cache
 
 from ..core.records import CameraMove, SceneScript, Task
-from .tracker import FLAT, StepReading, World, join_words, read_step, tokens
-from .words import CAMERA_FOR, DIY_WORDS, KITCHEN_WORDS, PLACES
+from .places import home_of, place_name, place_phrase, task_domain
+from .tracker import FLAT, StepReading, World, join_words, read_step
+from .words import ADJECTIVES, BACK_REFS, CAMERA_FOR, COUNTS, DETERMINERS, STOP_WORDS, VESSELS
+from .words import is_plural, tokens
 
 # %% auto #0
-__all__ = ['compose_caption', 'fit_caption', 'home_place', 'place_name', 'offline_scripts']
+__all__ = ['ARTICLES', 'POSITION_WORDS', 'a_name', 'compose_caption', 'fit_caption', 'caption_defects', 'missing_words',
+           'home_place', 'offline_scripts']
 
 # %% ../../nbs/40_script/42_offline.ipynb #ed4c61ff
 def _article(name: str) -> str:
@@ -20,28 +23,38 @@ def _article(name: str) -> str:
     return 'an' if name[:1].lower() in 'aeiou' else 'a'
 
 
+def a_name(e) -> str:
+    "An entity as a new noun phrase: 'a large black skillet', 'metal brackets' (no article before a plural)."
+    return e.name if e.plural else f"{_article(e.name)} {e.name}"
+
+
+def _named_in_place(text: str, r: StepReading) -> str:
+    "The step as written, with each span `read_step` chose named in full ('the same pan' -> 'the large black skillet')."
+    out, pos = [], 0
+    for s, e, words in sorted(r.rewrites):
+        if s < pos:
+            continue
+        out += [text[pos:s], words]
+        pos = e
+    return (''.join(out) + text[pos:]).strip().rstrip('.!;: ')
+
+
 def compose_caption(
     text: str,  # the step
     r: StepReading,  # what `read_step` found
 ) -> str:
-    "A self-contained caption: references named in full, the focus, its contents and its background."
-    out, pos = [], 0
-    for s, e, ent in sorted(r.rewrites, key=lambda x: x[0]):
-        if s < pos:
-            continue
-        out += [text[pos:s], f"the {ent.name}"]
-        pos = e
-    sent = (''.join(out) + text[pos:]).strip().rstrip('.!;: ')
+    "A self-contained caption: the step's own words with references named in full, the focus, what it holds, where."
+    sent = _named_in_place(text, r)
     parts = [sent]
     if r.focus is not None and r.focus.kind == 'vessel':
         if not r.mentioned_focus:
             parts[0] += f" {'on' if r.focus.key in FLAT else 'in'} the {r.focus.name}"
         missing = [c for c in r.focus.contents[-3:] if c.lower() not in sent.lower()]
         if missing:
-            parts.append(f"{_article(r.focus.name)} {r.focus.name} with {join_words(missing)}")
+            parts.append(f"{a_name(r.focus)} with {join_words(missing)}")
     if r.transient and r.transient not in sent.lower():
-        parts.append(PLACES[r.transient][1])
-    parts.append(PLACES[r.place][1] if r.place in PLACES else r.place)
+        parts.append(place_phrase(r.transient))
+    parts.append(place_phrase(r.place))
     return ', '.join(p for p in parts if p)
 
 # %% ../../nbs/40_script/42_offline.ipynb #31cbb738
@@ -75,17 +88,51 @@ def fit_caption(
     )
     return keep.rstrip(',;: ')
 
+# %% ../../nbs/40_script/42_offline.ipynb #9d7d58ba
+ARTICLES = {'a', 'an', 'the'}
+POSITION_WORDS = set('front back side top bottom roof other same first second last next'.split())
+_BACK_REF = re.compile(r"\s*(?:that\s+)?(?:" + '|'.join(BACK_REFS) + r")\b", re.I)
+_VESSEL_OF: dict[str, set] = {}  # a word of a vessel noun -> the vessels it can name
+for _k, _ns in VESSELS.items():
+    for _w in {w for n in _ns for w in n.split()}:
+        _VESSEL_OF.setdefault(_w, set()).add(_k)
+
+
+def caption_defects(
+    caption: str,  # a caption
+) -> list[str]:
+    "The grammar slips in `caption`: a doubled article or determiner ('the front the panel'), 'a' before a plural."
+    toks, out = [w for w, *_ in tokens(caption)], []
+    for k, w in enumerate(toks):
+        nxt = toks[k + 1 : k + 5]
+        if w not in ARTICLES or not nxt:
+            continue
+        if nxt[0] in DETERMINERS and nxt[0] not in COUNTS | {'one', 'some', 'all'}:
+            out.append(f"doubled determiner: '{w} {nxt[0]}'")
+        elif len(nxt) > 1 and nxt[1] in ARTICLES and (nxt[0] in ADJECTIVES | POSITION_WORDS or nxt[0].endswith('ed')):
+            out.append(f"doubled article: '{w} {nxt[0]} {nxt[1]}'")
+        if w in ('a', 'an'):
+            head = next((x for x in nxt if x not in ADJECTIVES), '')
+            after = nxt[nxt.index(head) + 1 : nxt.index(head) + 2] if head in nxt else []
+            if is_plural(head) and after != ['of']:
+                out.append(f"'{w}' before a plural: '{w} ... {head}'")
+    return out
+
+
+def missing_words(
+    step: str,  # the step as written
+    caption: str,  # its caption
+) -> list[str]:
+    "The content words of `step` that `caption` lacks (resolved pronouns, 'same' and back references aside)."
+    have = {w for w, *_ in tokens(caption)}
+    keys = set().union(*[_VESSEL_OF[w] for w in have if w in _VESSEL_OF])
+    words = [w for w, *_ in tokens(_BACK_REF.sub('', step)) if w[:1].isalnum() and w not in STOP_WORDS | {'same'}]
+    return [w for w in words if w not in have and not _VESSEL_OF.get(w, set()) & keys]
+
 # %% ../../nbs/40_script/42_offline.ipynb #70188c95
 def home_place(task: Task) -> str:
-    "'counter' for a kitchen task, 'workbench' for a DIY task, by counting domain words."
-    words = [w for w, *_ in tokens(' '.join([task.title, *task.texts]))]
-    k, d = sum(w in KITCHEN_WORDS for w in words), sum(w in DIY_WORDS for w in words)
-    return 'workbench' if d > k else 'counter'
-
-# %% ../../nbs/40_script/42_offline.ipynb #7d2de1d8
-def place_name(place: str) -> str:
-    "The background of a scene as a noun phrase: 'stove', 'kitchen counter'."
-    return PLACES[place][1].split(' ', 2)[-1] if place in PLACES else place
+    "The place every new object of `task` starts on: the home place of the task's domain (`places.task_domain`)."
+    return home_of(task_domain(task.title, task.texts))
 
 # %% ../../nbs/40_script/42_offline.ipynb #61bb0093
 def offline_scripts(

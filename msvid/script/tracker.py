@@ -4,15 +4,16 @@
 
 # %% ../../nbs/40_script/41_tracker.ipynb #d1724898
 from __future__ import annotations
+import re
 from dataclasses import dataclass, field
 
-from .words import DEST_PREPS, PLACES, SOURCE_PREPS, STUFF_ADJ, STUFF_KEYS, VERBS
-from .words import COLOURS
+from .places import PLACES_BY_NOUN
+from .words import COLOURS, COUNTS, DEST_PREPS, DETERMINERS, SOURCE_PREPS, STUFF_ADJ, STUFF_KEYS, VERBS
 from .words import Mention, find_mentions, tokens
 
 # %% auto #0
-__all__ = ['FLAT', 'PLACES_BY_NOUN', 'VERB_GIVES', 'Entity', 'join_words', 'World', 'resolve', 'StepReading', 'verb_kind',
-           'read_step']
+__all__ = ['FLAT', 'STATE_WORDS', 'DISTINCT_WORDS', 'NOT_OBJECT_PREPS', 'CLAUSE_BREAK', 'VERB_GIVES', 'Entity', 'join_words',
+           'World', 'identity_words', 'resolve', 'StepReading', 'verb_kind', 'add_content', 'read_step', 'full_name']
 
 # %% ../../nbs/40_script/41_tracker.ipynb #fa145558
 FLAT = {'plate', 'board', 'tray', 'plank', 'shelf', 'rack', 'lid', 'panel', 'tile', 'table', 'bench', 'tray_paint'}
@@ -26,11 +27,12 @@ class Entity:
     noun: str  # noun as first written, e.g. 'skillet'
     adjs: list[str]  # adjectives as introduced, e.g. ['large', 'black']
     first: int  # step that introduced it
-    kind: str = 'vessel'  # 'vessel' or 'stuff'
+    kind: str = 'vessel'  # 'vessel', 'stuff' or 'thing'
     place: str = ''  # PLACES key where it stands
     contents: list[str] = field(default_factory=list)  # stuff it holds, as written
     holder: 'Entity|None' = None  # stuff: the vessel holding it
     last: int | None = None  # last step it was the object of
+    plural: bool = False  # 'brackets', 'eggs': "them", and no "a" before its name
 
     @property
     def name(self) -> str:
@@ -56,17 +58,39 @@ class World:
     entities: list[Entity] = field(default_factory=list)
     focus: Entity | None = None
     targets: list[Entity | None] = field(default_factory=list)  # focus of each step so far
+    places: dict[str, int] = field(default_factory=dict)  # place -> last step whose scene stood there
 
-    def find(self, key: str, kind: str = 'vessel') -> Entity | None:
-        "The most recently used entity with `key`."
-        hits = [e for e in self.entities if e.key == key and e.kind == kind]
-        return max(hits, key=lambda e: (e.last if e.last is not None else e.first, e.first)) if hits else None
+    def find(self, key: str, kind: str = 'vessel', adjs: tuple = ()) -> Entity | None:
+        "The most recently used entity with `key` that fits the modifiers `adjs` (None if none fits)."
+        hits = [e for e in self.entities if e.key == key and e.kind == kind and _fits(e, adjs)]
+        recent = lambda e: (sum(a in e.adjs for a in adjs), e.last if e.last is not None else e.first, e.first)
+        return max(hits, key=recent) if hits else None
 
     def add(self, e: Entity) -> Entity:
         self.entities.append(e)
         return e
 
 # %% ../../nbs/40_script/41_tracker.ipynb #1fa9d880
+STATE_WORDS = STUFF_ADJ | set(
+    'hot warm cold cool clean dirty dry wet empty full prepared reserved finished same whole fresh soft '
+    'smooth thick thin remaining leftover rest'.split()
+)
+DISTINCT_WORDS = {'other', 'second', 'third', 'another', 'spare', 'extra', 'new', 'larger', 'bigger', 'smaller'}
+
+
+def identity_words(adjs) -> list[str]:
+    "The modifiers that say which object is meant ('front', 'old', 'metal'), not what state it is in."
+    return [a for a in adjs if a not in STATE_WORDS and a not in COLOURS and not a.endswith(('ed', 'en'))]
+
+
+def _fits(e: Entity, adjs) -> bool:
+    "Whether entity `e` can be the object that modifiers `adjs` describe."
+    ids, own = identity_words(adjs), identity_words(e.adjs)
+    if any(a in DISTINCT_WORDS and a not in e.adjs for a in ids):
+        return False
+    return not ids or not own or all(a in e.adjs for a in ids)
+
+
 def resolve(
     m: Mention,  # the mention
     w: World,  # the entities so far
@@ -75,22 +99,23 @@ def resolve(
     "The entity `m` refers to and whether it is new (a new one is added to `w`)."
     if m.kind == 'pronoun':
         return w.focus, False
-    kind = 'stuff' if m.kind == 'stuff' else 'vessel'
+    kind = m.kind if m.kind in ('stuff', 'thing') else 'vessel'
     if m.step_ref is not None and 0 <= m.step_ref < len(w.targets):
         t = w.targets[m.step_ref]
         if t is not None and (t.key == m.key or kind == 'stuff'):
             return t, False
-    old = w.find(m.key, kind)
+    old = w.find(m.key, kind, tuple(m.adjs))
     if old is not None and (m.det != 'new' or m.same):
         return _update_adjs(old, m.adjs), False
-    adjs = [a for a in m.adjs if not (kind == 'vessel' and a in STUFF_ADJ)]
-    return w.add(Entity(m.key, m.noun, adjs, i, kind, last=None)), True
+    adjs = [a for a in m.adjs if not (kind != 'stuff' and a in STATE_WORDS) and a not in ('another',)]
+    noun = m.noun.split()[-1] if kind == 'thing' else m.noun
+    return w.add(Entity(m.key, noun, adjs, i, kind, last=None, plural=m.plural)), True
 
 # %% ../../nbs/40_script/41_tracker.ipynb #64391577
 def _update_adjs(e: Entity, adjs: list[str]) -> Entity:
     "Add the adjectives of a reference to `e`; a colour replaces its colour."
     for a in adjs:
-        if a in e.adjs or a in STUFF_ADJ and e.kind == 'vessel' or a in ('second', 'third', 'spare', 'other'):
+        if a in e.adjs or a in STATE_WORDS and e.kind != 'stuff' or a in DISTINCT_WORDS:
             continue
         if a in COLOURS:
             e.adjs = [x for x in e.adjs if x not in COLOURS]
@@ -98,8 +123,32 @@ def _update_adjs(e: Entity, adjs: list[str]) -> Entity:
     return e
 
 # %% ../../nbs/40_script/41_tracker.ipynb #5b48f901
-def _pronoun(m: Mention, ms: list[Mention], res: list, prev: Entity | None, vk: str) -> Entity | None:
-    "What the pronoun `m` refers to, given the mentions `ms` of its step and those resolved before it."
+NOT_OBJECT_PREPS = DEST_PREPS | SOURCE_PREPS | {'of', 'at', 'against', 'for', 'by', 'around', 'through'}
+
+
+CLAUSE_BREAK = re.compile(r",|;|\b(?:and|then|until|while|when|once|so)\b", re.I)
+
+
+def _acted_on(text: str, m: Mention, res: list) -> Entity | None:
+    "The last object of a verb in an earlier clause of the step than the pronoun `m` ('it', 'them'), of its number."
+    plural = m.key == 'them'
+    objs = [
+        x
+        for mm, x, _ in res
+        if x is not None
+        and mm.kind not in ('pronoun', 'place')
+        and mm.prep not in NOT_OBJECT_PREPS
+        and CLAUSE_BREAK.search(text[mm.end : m.start])
+    ]
+    objs = [x for x in objs if x.plural == plural]
+    return objs[-1] if objs else None
+
+
+def _pronoun(text: str, m: Mention, ms: list[Mention], res: list, prev: Entity | None, vk: str) -> Entity | None:
+    "What the pronoun `m` refers to, given the mentions `ms` of its step `text` and those resolved before it."
+    acted = _acted_on(text, m, res) if m.key in ('it', 'them') and m.prep not in NOT_OBJECT_PREPS else None
+    if acted is not None:
+        return acted
     before = [x for mm, x, _ in res if x is not None and x.kind == 'vessel' and mm.prep not in SOURCE_PREPS]
     if before:
         return before[-1]
@@ -109,7 +158,7 @@ def _pronoun(m: Mention, ms: list[Mention], res: list, prev: Entity | None, vk: 
         return None
     return prev
 
-# %% ../../nbs/40_script/41_tracker.ipynb #39e5763c
+# %% ../../nbs/40_script/41_tracker.ipynb #6da1113e
 @dataclass
 class StepReading:
     "What one step did: its focus, the entities it showed, the background, and its dependencies."
@@ -119,7 +168,7 @@ class StepReading:
     place: str
     depends_on: list[int]
     verb_kind: str
-    rewrites: list[tuple[int, int, Entity]]  # (start, end, entity) spans to name in the caption
+    rewrites: list[tuple[int, int, str]]  # (start, end, words): spans of the step to name in full in the caption
     mentioned_focus: bool
     transient: str = ''  # a place shown in this scene only ('oven')
 
@@ -132,7 +181,7 @@ def verb_kind(text: str) -> str:
     kinds = [VERBS[w] for w in words if w in VERBS]
     return next((k for k in kinds if k != 'wait'), kinds[0] if kinds else '')  # 'let it boil' heats
 
-# %% ../../nbs/40_script/41_tracker.ipynb #6da1113e
+# %% ../../nbs/40_script/41_tracker.ipynb #1ea1ef58
 def _pick_focus(res: list, w: World) -> Entity | None:
     "The focus among resolved `(mention, entity, new)`: destination vessel, else object, else holder, else previous."
     vessels = [(m, e) for m, e, _ in res if e is not None and e.kind == 'vessel' and m.prep not in SOURCE_PREPS]
@@ -149,23 +198,36 @@ def _pick_focus(res: list, w: World) -> Entity | None:
     if vessels:
         return vessels[0][1]
     held = [e.holder for m, e, _ in res if e is not None and e.kind == 'stuff' and e.holder is not None]
-    return held[0] if held else w.focus
+    return held[0] if held else _thing_focus(res) or w.focus
 
-# %% ../../nbs/40_script/41_tracker.ipynb #1ea1ef58
-def _resolved(text: str, ms: list[Mention], w: World, i: int) -> list[tuple]:
-    "Each non-place mention with the entity it refers to and whether that entity is new: `(mention, entity, new)`."
-    res = []
+
+def _thing_focus(res: list) -> Entity | None:
+    "In a step with no vessel or stuff, the known thing it puts something into, else the first thing it acts on."
+    if any(m.kind == 'stuff' for m, e, n in res):
+        return None
+    things = [(m, e, n) for m, e, n in res if e is not None and e.kind == 'thing']
+    dest = [e for m, e, n in things if not n and m.prep in DEST_PREPS - {'with'}]
+    acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and not n]
+    return (dest or acted or [None])[0]  # a new thing ('drill the holes') belongs to the object before
+
+# %% ../../nbs/40_script/41_tracker.ipynb #d594a364
+def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tuple], list[tuple]]:
+    """Each non-place mention with the entity it refers to and whether that entity is new, `(mention, entity, new)`,
+    and each pronoun with what it names, `(mention, entity)` (stuff, where the first list has its holder)."""
+    res, said = [], []
     for m in ms:
         if m.kind == 'place':
             continue
         e, n = resolve(m, w, i)
         if m.kind == 'pronoun':
-            e = _pronoun(m, ms, res, e, verb_kind(text))
+            e = _pronoun(text, m, ms, res, e, verb_kind(text))
+            said.append((m, e))
         res.append((m, e, n))
-    return [
+    held = [
         (m, e.holder if e is not None and e.kind == 'stuff' and m.kind == 'pronoun' and e.holder else e, n)
         for m, e, n in res
     ]
+    return held, said
 
 
 def _focus_of(res: list[tuple], w: World):
@@ -204,10 +266,21 @@ def _holders(res: list[tuple], focus) -> list:
     ]
 
 
+def add_content(v: Entity, name: str):
+    "Put stuff `name` into vessel `v`; a longer name of stuff it holds ('diced ripe tomato') replaces the shorter."
+    words = set(name.split())
+    same = [k for k, c in enumerate(v.contents) if words <= set(c.split()) or set(c.split()) <= words]
+    if not same:
+        v.contents.append(name)
+    elif len(words) > len(v.contents[same[0]].split()):
+        v.contents[same[0]] = name
+
+
 def _move_contents(res: list[tuple], focus, sources: list, held: list, w: World):
     "Contents of the sources (emptied) and of the holders go into the focus; named stuff moves into it."
     for s in sources + held:
-        focus.contents += [c for c in s.contents if c not in focus.contents]
+        for c in list(s.contents):
+            add_content(focus, c)
         if s in sources:
             s.contents = []
             for x in w.entities:
@@ -217,14 +290,12 @@ def _move_contents(res: list[tuple], focus, sources: list, held: list, w: World)
         if e is None or e.kind != 'stuff' or m.kind != 'stuff':
             continue
         if m.prep == 'with' and e.holder is not None:  # a material used, not moved: 'fix it with the screws'
-            if e.name not in focus.contents:
-                focus.contents.append(e.name)
+            add_content(focus, e.name)
             continue
         if e.holder is not None and e.holder is not focus and e.name in e.holder.contents:
             e.holder.contents.remove(e.name)
         e.holder = focus
-        if e.name not in focus.contents:
-            focus.contents.append(e.name)
+        add_content(focus, e.name)
 
 
 def _change_state(text: str, res: list[tuple], focus, sources: list, held: list, vk: str, w: World):
@@ -235,8 +306,8 @@ def _change_state(text: str, res: list[tuple], focus, sources: list, held: list,
     if vk == 'paint':
         _repaint(text, focus)
     give = VERB_GIVES.get(tokens(text)[0][0]) if text.strip() else None
-    if give and give not in focus.contents:
-        focus.contents.append(give)
+    if give:
+        add_content(focus, give)
 
 
 def read_step(
@@ -246,30 +317,76 @@ def read_step(
 ) -> StepReading:
     "Apply step `i` to `w` and return what its scene shows and depends on."
     ms = find_mentions(text)
-    res = _resolved(text, ms, w, i)
+    res, said = _resolved(text, ms, w, i)
     focus, vk = _focus_of(res, w), verb_kind(text)
     sources, held = _sources(res, focus, vk), _holders(res, focus)
-    named = [e for m, e, n in res if e is not None and e.kind == 'vessel']
-    implied = [w.focus] if w.focus is not None and any(_implies_focus(m, n, vk) for m, e, n in res) else []
-    shown = list(dict.fromkeys([x for x in [focus, *sources, *held, *named, *implied] if x is not None]))
-    deps = sorted({e.last for e in shown if e.last is not None and e.last < i})
+    shown = _shown(res, focus, sources, held, vk, w)
+    deps = {e.last for e in shown if e.last is not None and e.last < i}
     _change_state(text, res, focus, sources, held, vk, w)
+    rewrites = _rewrites(text, res, said)  # names as the scene shows them: 'paint the bucket black', a black bucket
     scene_place, transient = _move(text, ms, vk, focus, w)
+    deps = deps or _place_deps(ms, scene_place, w)  # a new object brought to a place worked on before
     for e in shown:
-        if e.last is None:
+        if e.last is None or e.kind == 'thing':
             e.last = i
     if focus is not None:
         focus.last = i
-    rewrites = [
-        (m.start, m.end, e) for m, e, n in res if e is not None and e.kind == 'vessel' and (m.det != 'new' or not n)
-    ]
+    w.places[scene_place] = i
     mentioned = any(e is focus for m, e, n in res)
-    w.focus = focus if focus is not None and focus.kind == 'vessel' else w.focus
+    w.focus = focus if focus is not None and focus.kind != 'stuff' else w.focus
     w.targets.append(focus)
-    return StepReading(focus, shown, scene_place, deps, vk, rewrites, mentioned, transient)
+    return StepReading(focus, shown, scene_place, sorted(deps), vk, rewrites, mentioned, transient)
 
 
-PLACES_BY_NOUN = {n: k for k, (ns, _) in PLACES.items() for n in ns}
+def _shown(res: list, focus, sources: list, held: list, vk: str, w: World) -> list[Entity]:
+    "What a scene shows: its focus, the sources and holders, every vessel and thing it names, the implied focus."
+    named = [e for m, e, n in res if e is not None and e.kind in ('vessel', 'thing')]
+    implied = [w.focus] if w.focus is not None and any(_implies_focus(m, n, vk) for m, e, n in res) else []
+    return list(dict.fromkeys([x for x in [focus, *sources, *held, *named, *implied] if x is not None]))
+
+
+def _place_deps(ms: list[Mention], place: str, w: World) -> set[int]:
+    "A step that names its place (the wall, the patio; not home, not the cooker) shows it as the last scene there did."
+    named = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'}
+    if place not in named or place in (w.home, 'stove', 'oven', 'fridge', 'counter', 'grill'):
+        return set()
+    return {w.places[place]} if place in w.places else set()
+
+
+def _rewrites(text: str, res: list, said: list) -> list[tuple[int, int, str]]:
+    """Spans of the step to name in full in its caption: references to a known vessel that open with a determiner
+    ("the same pan"), and "it"/"them" where the pronoun's number agrees with what it names."""
+    out = [
+        (m.start, m.end, full_name(text[m.start : m.head_end], m, e))
+        for m, e, n in res
+        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n)
+    ]
+    group = {id(e) for m, e in said if m.key not in ('it', 'them')}  # 'toss everything and serve it'
+    out += [
+        (m.start, m.end, f"the {e.name}")
+        for m, e in said
+        if e is not None and m.key in ('it', 'them') and e.plural == (m.key == 'them') and id(e) not in group
+    ]
+    return out
+
+
+def full_name(
+    written: str,  # the reference as written: 'the same pan', 'the varnished plank', 'the two brackets'
+    m: Mention,  # its mention
+    e: Entity,  # the entity it refers to
+) -> str:
+    "The reference with the entity's full name: its own determiner and state words kept; 'same', 'from step 2' dropped."
+    words = written.split()
+    lead = []
+    for x in words:
+        if x.lower() not in DETERMINERS and x.lower() not in COUNTS:
+            break
+        lead.append(x)
+    extra = [a for a in m.adjs if a not in e.adjs and a != 'same' and not (a in COLOURS and set(e.adjs) & COLOURS)]
+    rest = extra + e.adjs + [e.noun]
+    if lead and lead[-1].lower() in ('a', 'an'):
+        lead[-1] = ('An' if lead[-1][0] == 'A' else 'an') if rest[0][:1] in 'aeiou' else lead[-1][0] + ''
+    return ' '.join(lead + rest)
 
 
 def _move(text: str, ms: list[Mention], vk: str, focus: Entity | None, w: World) -> tuple[str, str]:

@@ -10,11 +10,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .places import PLACES
 
 # %% auto #0
-__all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'PLACES', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS',
-           'PRONOUNS', 'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE',
-           'KITCHEN_WORDS', 'DIY_WORDS', 'VERB_NOUNS', 'tokens', 'Mention', 'find_mentions']
+__all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS', 'PRONOUNS',
+           'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE', 'COUNTS',
+           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'VERB_NOUNS', 'tokens', 'Mention', 'is_plural', 'singular',
+           'find_mentions']
 
 # %% ../../nbs/40_script/40_words.ipynb #dbc40726
 VESSELS = {  # key: nouns that name it (first is the key's display noun)
@@ -91,18 +93,6 @@ STUFF_KEYS = {
     'veg': 'vegetables',
     'cheddar': 'cheese',
 }
-PLACES = {  # key: (nouns, how a caption says it)
-    'stove': (('stove', 'stovetop', 'hob', 'burner', 'heat', 'cooker'), 'on a stove'),
-    'oven': (('oven',), 'inside an oven'),
-    'counter': (('counter', 'worktop', 'countertop', 'kitchen counter'), 'on a kitchen counter'),
-    'workbench': (('workbench', 'work bench', 'bench top'), 'on a workbench'),
-    'wall': (('wall',), 'on a wall'),
-    'floor': (('floor', 'ground'), 'on the floor'),
-    'garden': (('garden', 'yard', 'flower bed', 'bed'), 'in a garden'),
-    'sink': (('sink',), 'in a sink'),
-    'fridge': (('fridge', 'refrigerator', 'freezer'), 'inside a fridge'),
-    'grill': (('grill', 'barbecue'), 'on a grill'),
-}
 MEASURES = set(
     (
         'pinch cup cups tablespoon tablespoons tbsp tsp teaspoon teaspoons handful handfuls knob '
@@ -124,7 +114,8 @@ ADJECTIVES = COLOURS | set(
         'glass wooden wood metal plastic clay terracotta oak pine plywood greased lined buttered oiled clean dry '
         'empty clear old new spare second third heatproof ovenproof shallow serving small-sized 20cm 23cm 9-inch '
         'ripe fresh chopped diced sliced grated minced beaten melted cooked boiled softened whole fine coarse '
-        'dried frozen raw hot cold warm crushed ground smooth thick thin olive vegetable sunflower brown'
+        'dried frozen raw hot cold warm crushed ground smooth thick thin olive vegetable sunflower brown larger bigger '
+        'smaller deeper wider taller'
     ).split()
 )
 STUFF_ADJ = set('chopped diced sliced grated minced beaten melted cooked boiled softened crushed'.split())
@@ -196,14 +187,6 @@ CAMERA_FOR = {
     'wait': 'static',
 }
 HEAT_PLACE = {'heat': 'stove'}
-KITCHEN_WORDS = set(
-    'pan pot bowl plate skillet oven stove bake cook fry boil egg eggs flour sugar butter oil salt '
-    'recipe sauce chop dice whisk stir dough pasta rice onion garlic tomato cheese chicken serve'.split()
-)
-DIY_WORDS = set(
-    'plank shelf wall drill screw screws nails paint sand sandpaper wood bucket toolbox flowerpot soil '
-    'bracket hammer saw glue varnish workbench plant pot hang mount'.split()
-)
 
 # %% ../../nbs/40_script/40_words.ipynb #6208b1d3
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
@@ -218,7 +201,7 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
 def _noun_table() -> list[tuple[tuple[str, ...], str, str]]:
     "Every noun phrase of the tables as `(words, kind, key)`, longest first."
     rows = [(tuple(n.split()), 'vessel', k) for k, ns in VESSELS.items() for n in ns]
-    rows += [(tuple(n.split()), 'place', k) for k, (ns, _) in PLACES.items() for n in ns]
+    rows += [(tuple(n.split()), 'place', k) for k, (ns, *_) in PLACES.items() for n in ns]
     rows += [((n,), 'stuff', STUFF_KEYS.get(n, n)) for n in STUFF]
     return sorted(rows, key=lambda r: -len(r[0]))
 
@@ -227,7 +210,7 @@ def _noun_table() -> list[tuple[tuple[str, ...], str, str]]:
 class Mention:
     "A noun (or pronoun) in a step, with the words around it that say how it refers."
 
-    kind: str  # 'vessel', 'stuff', 'place' or 'pronoun'
+    kind: str  # 'vessel', 'stuff', 'thing', 'place' or 'pronoun'
     key: str  # table key ('pan'), the stuff word, or the pronoun
     noun: str  # the noun as written ('skillet')
     start: int  # character span of the whole phrase (determiner .. back reference)
@@ -238,6 +221,8 @@ class Mention:
     same: bool = False  # 'the same X', 'X from before', 'X from step 3'...
     step_ref: int | None = None  # 0-based step named by 'from step N'
     measure: bool = False  # followed by 'of' ('a tin of paint'): an amount, not an object
+    plural: bool = False  # the noun is plural ('brackets', 'eggs')
+    head_end: int = -1  # character end of the noun itself (before any back reference)
 
 
 def _match_noun(toks: list, k: int) -> tuple | None:
@@ -248,8 +233,8 @@ def _match_noun(toks: list, k: int) -> tuple | None:
     return None
 
 # %% ../../nbs/40_script/40_words.ipynb #0c704cc8
-def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
-    "Walk back from the noun at `k`: `(first token index, determiner kind, adjectives, same)`."
+def _known_modifiers(toks: list, k: int) -> tuple[int, list[str], bool]:
+    "Walk back from the noun at `k` over table adjectives and 'same': `(first token index, adjectives, same)`."
     j, adjs, same = k, [], False
     while j > 0 and (
         toks[j - 1][0] in ADJECTIVES
@@ -265,10 +250,29 @@ def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
             same = True
         elif toks[j][0] != ',':
             adjs.insert(0, toks[j][0])
+    return j, adjs, same
+
+
+def _free_modifiers(toks: list, j: int) -> list[str]:
+    "Up to two words of any kind between a determiner and token `j` ('the *front* panel'): `[]` if none fit."
+    for n in (1, 2):
+        words = toks[j - n : j] if j - n > 0 else []
+        if words and all(_modifier_word(w) for w, *_ in words) and toks[j - n - 1][0] in DETERMINERS:
+            return [w for w, *_ in words]
+    return []
+
+
+def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
+    "Walk back from the noun at `k`: `(first token index, determiner kind, adjectives, same)`."
+    j, adjs, same = _known_modifiers(toks, k)
+    free = _free_modifiers(toks, j) if j > 0 and toks[j - 1][0] not in DETERMINERS else []
+    j, adjs = j - len(free), free + adjs
     det = ''
     if j > 0 and (toks[j - 1][0] in DETERMINERS or toks[j - 1][0].isdigit()):
         j -= 1
         det = DETERMINERS.get(toks[j][0], 'new')
+        if det == 'new' and toks[j][0] in COUNTS and j > 0 and DETERMINERS.get(toks[j - 1][0]) == 'def':
+            j, det = j - 1, 'def'  # 'the two brackets'
     return j, det, adjs, same
 
 
@@ -279,6 +283,85 @@ def _back_ref(text: str, end: int) -> tuple[int, bool, int | None]:
         return end, False, None
     n = re.search(r'step (\d+)', m.group(1))
     return end + m.end(), True, int(n.group(1)) - 1 if n else None
+
+# %% ../../nbs/40_script/40_words.ipynb #6511a307
+COUNTS = set('two three four five six seven eight nine ten twelve several both'.split())
+STOP_WORDS = (
+    set(DETERMINERS)
+    | SOURCE_PREPS
+    | DEST_PREPS
+    | PRONOUNS
+    | set(
+        'of and or but then at for by against until about out up down back off away so as than while when if '
+        'is are was were be been will can should must may has have do does it them they you your their its '
+        'each every any more most less very too just well not no all also again together here there where which '
+        'what who that this these those once after before around through along near below above beside behind '
+        'upright halfway gently thinly lightly firmly evenly'.split()
+    )
+)
+NON_OBJECTS = set(
+    'minute minutes hour hours second seconds day days night week time times while moment degrees degree inch '
+    'inches cm mm centimetre centimetres metre metres way end ends top tops bottom side sides middle centre center '
+    'edge edges rest surface inside outside front back half quarter boil heat grain layer layers coat coats section '
+    'sections bit amount size place position level spot lot few couple number thing things one ones kind sort '
+    'other others same first last next temperature direction angle colour color shape pattern mix'.split()
+)
+
+
+def is_plural(word: str) -> bool:
+    "Whether an English noun is plural, by its ending ('brackets', 'tomatoes'; not 'glass', 'asparagus')."
+    return len(word) > 3 and word.endswith('s') and not word.endswith(('ss', 'us', 'is', 'as', "'s"))
+
+
+def singular(word: str) -> str:
+    "The singular of a plural noun (or the noun itself): 'shelves' -> 'shelf', 'boxes' -> 'box'."
+    if not is_plural(word):
+        return word
+    for end, sub in (('ies', 'y'), ('ives', 'ife'), ('ves', 'f'), ('oes', 'o'), ('ches', 'ch'), ('shes', 'sh')):
+        if word.endswith(end):
+            return word[: -len(end)] + sub
+    return word[:-3] if word.endswith(('xes', 'sses')) else word[:-1]
+
+
+def _modifier_word(w: str) -> bool:
+    "Whether `w` can modify a noun ('front', 'varnished', 'tap'): a word, not a stop word."
+    return w[:1].isalpha() and w not in STOP_WORDS and w not in VERBS_OPENING
+
+
+VERBS_OPENING = set('add put place pour stir mix fill take set lay fix cut'.split())  # never a modifier
+
+
+def _thing_at(toks: list, k: int, text: str) -> Mention | None:
+    "A thing the tables do not know, introduced by the determiner at `k` ('the tap handle'), or None."
+    run, j = [], k + 1
+    while j < len(toks) and len(run) < 4 and _modifier_word(toks[j][0]) and not _match_noun(toks, j):
+        if run and toks[j][0].endswith(('ed', 'ing')):
+            break  # 'a rag soaked in degreaser': the noun came before
+        run.append(toks[j][0])
+        j += 1
+    nxt = toks[j][0] if j < len(toks) else ''
+    if not run or (nxt and _match_noun(toks, j) and _modifier_word(nxt)) or nxt == 'of':
+        return None  # a table noun owns these words, or an amount ('a stick of celery')
+    head = run[-1]
+    if head in NON_OBJECTS or head in ADJECTIVES or head in MEASURES or head.endswith('ly'):
+        return None
+    end, ref, step = _back_ref(text, toks[j - 1][2])
+    prep = toks[k - 1][0] if k > 0 else ''
+    det = DETERMINERS.get(toks[k][0], 'new')
+    return Mention(
+        'thing',
+        singular(head),
+        ' '.join(run),
+        toks[k][1],
+        end,
+        det,
+        run[:-1],
+        prep,
+        ref,
+        step,
+        plural=is_plural(head),
+        head_end=toks[j - 1][2],
+    )
 
 # %% ../../nbs/40_script/40_words.ipynb #ff838289
 VERB_NOUNS = set(
@@ -295,10 +378,27 @@ def _is_verb(toks: list, k: int) -> bool:
     return k == 0 or toks[k - 1][0] in {',', 'and', 'then', ';', 'to', '.', 'or', 'gently', 'lightly', 'well'}
 
 # %% ../../nbs/40_script/40_words.ipynb #30be9475
+def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
+    "The mention of the table noun `hit` (`(n_words, kind, key)`) at token `k`, with its modifiers and back reference."
+    n, kind, key = hit
+    j, det, adjs, same = _modifiers(toks, k)
+    end, ref, step = _back_ref(text, toks[k + n - 1][2])
+    prep = toks[j - 1][0] if j > 0 else ''
+    if prep == 'of' and j > 1 and toks[j - 2][0] == 'out':
+        prep = 'from'  # 'out of the oven'
+    measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
+    noun = ' '.join(t[0] for t in toks[k : k + n])
+    plural = is_plural(toks[k + n - 1][0])
+    return Mention(
+        kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, toks[k + n - 1][2]
+    )
+
+
+#| export
 def find_mentions(
     text: str,  # one step
 ) -> list[Mention]:
-    "The vessels, stuff, places and pronouns that `text` mentions, in order."
+    "The vessels, stuff, things, places and pronouns that `text` mentions, in order."
     toks, out, k = tokens(text), [], 0
     while k < len(toks):
         w = toks[k][0]
@@ -309,29 +409,13 @@ def find_mentions(
             k += 1
             continue  # 'lemon juice', 'chicken stock': the first noun is a modifier
         if hit:
-            n, kind, key = hit
-            j, det, adjs, same = _modifiers(toks, k)
-            end, ref, step = _back_ref(text, toks[k + n - 1][2])
-            prep = toks[j - 1][0] if j > 0 else ''
-            if prep == 'of' and j > 1 and toks[j - 2][0] == 'out':
-                prep = 'from'  # 'out of the oven'
-            measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
-            out.append(
-                Mention(
-                    kind,
-                    key,
-                    ' '.join(t[0] for t in toks[k : k + n]),
-                    toks[j][1],
-                    end,
-                    det,
-                    adjs,
-                    prep,
-                    same or ref,
-                    step,
-                    measure,
-                )
-            )
-            k += n
+            out.append(_table_mention(toks, k, hit, text))
+            k += hit[0]
+            continue
+        thing = _thing_at(toks, k, text) if w in DETERMINERS else None
+        if thing is not None:
+            out.append(thing)
+            k += len(thing.noun.split()) + 1
             continue
         if w in PRONOUNS and not (w in ('all', 'this', 'these') and k + 1 < len(toks) and toks[k + 1][0].isalpha()):
             if w in ('mixture', 'contents') and not (k > 0 and toks[k - 1][0] in DETERMINERS):
