@@ -11,7 +11,7 @@ from ..core.records import CameraMove, SceneScript, Task
 from .places import home_of, place_name, place_phrase, task_domain
 from .tracker import FLAT, StepReading, World, join_words, read_step
 from .words import ADJECTIVES, BACK_REFS, CAMERA_FOR, COUNTS, DETERMINERS, STOP_WORDS, VESSELS
-from .words import is_plural, tokens
+from .words import is_plural, singular, tokens
 
 # %% auto #0
 __all__ = ['ARTICLES', 'POSITION_WORDS', 'a_name', 'compose_caption', 'fit_caption', 'caption_defects', 'missing_words',
@@ -140,7 +140,7 @@ def offline_scripts(
     max_tokens: int = 77,  # caption budget in CLIP tokens (0: no limit)
 ) -> list[SceneScript]:
     "Scene scripts from an entity tracker built on word tables and rules (no model)."
-    w, out = World(home_place(task)), []
+    w, out = World(home_place(task), title={singular(x) for x, *_ in tokens(task.title)}), []
     for i, step in enumerate(task.steps):
         r = read_step(step.text, w, i)
         cap = step.caption or compose_caption(step.text, r)

@@ -56,6 +56,7 @@ class World:
 
     home: str = 'counter'
     entities: list[Entity] = field(default_factory=list)
+    title: set[str] = field(default_factory=set)  # words of the task's title: what the task makes
     focus: Entity | None = None
     targets: list[Entity | None] = field(default_factory=list)  # focus of each step so far
     places: dict[str, int] = field(default_factory=dict)  # place -> last step whose scene stood there
@@ -91,6 +92,13 @@ def _fits(e: Entity, adjs) -> bool:
     return not ids or not own or all(a in e.adjs for a in ids)
 
 
+def _by_head(m: Mention, w: World) -> Entity | None:
+    "The most recent entity whose noun ends with the noun of `m`: 'the tin' is the loaf tin, 'the shirt' the t-shirt."
+    hits = [e for e in w.entities if e.noun.endswith(m.key) and e.noun[: -len(m.key)][-1:] in ('', ' ', '-')]
+    hits = [e for e in hits if _fits(e, tuple(m.adjs))]
+    return max(hits, key=lambda e: (e.last if e.last is not None else e.first, e.first)) if hits else None
+
+
 def resolve(
     m: Mention,  # the mention
     w: World,  # the entities so far
@@ -104,7 +112,9 @@ def resolve(
         t = w.targets[m.step_ref]
         if t is not None and (t.key == m.key or kind == 'stuff'):
             return t, False
-    old = w.find(m.key, kind, tuple(m.adjs))
+    old = w.find(m.key, kind, tuple(m.adjs)) or (_by_head(m, w) if kind == 'thing' else None)
+    if kind == 'stuff' and not m.det and not m.same:
+        old = None  # a bare 'water', 'salt': a new portion, not the one before
     if old is not None and (m.det != 'new' or m.same):
         return _update_adjs(old, m.adjs), False
     adjs = [a for a in m.adjs if not (kind != 'stuff' and a in STATE_WORDS) and a not in ('another',)]
@@ -124,6 +134,7 @@ def _update_adjs(e: Entity, adjs: list[str]) -> Entity:
 
 # %% ../../nbs/40_script/41_tracker.ipynb #5b48f901
 NOT_OBJECT_PREPS = DEST_PREPS | SOURCE_PREPS | {'of', 'at', 'against', 'for', 'by', 'around', 'through'}
+NOT_OBJECT_PREPS |= {'until', 'while', 'when', 'once', 'as', 'if', 'so', 'where'}  # a subject follows these
 
 
 CLAUSE_BREAK = re.compile(r",|;|\b(?:and|then|until|while|when|once|so)\b", re.I)
@@ -198,17 +209,20 @@ def _pick_focus(res: list, w: World) -> Entity | None:
     if vessels:
         return vessels[0][1]
     held = [e.holder for m, e, _ in res if e is not None and e.kind == 'stuff' and e.holder is not None]
-    return held[0] if held else _thing_focus(res) or w.focus
+    return held[0] if held else _thing_focus(res, w.focus is None) or w.focus
 
 
-def _thing_focus(res: list) -> Entity | None:
-    "In a step with no vessel or stuff, the known thing it puts something into, else the first thing it acts on."
-    if any(m.kind == 'stuff' for m, e, n in res):
+def _thing_focus(res: list, first: bool = False) -> Entity | None:
+    """In a step with no vessel or stuff acted on, the known thing it puts something into, else the known thing it acts
+    on (or the new one when nothing came before, `first`)."""
+    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res):
         return None
     things = [(m, e, n) for m, e, n in res if e is not None and e.kind == 'thing']
     dest = [e for m, e, n in things if not n and m.prep in DEST_PREPS - {'with'}]
-    acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and not n]
-    return (dest or acted or [None])[0]  # a new thing ('drill the holes') belongs to the object before
+    acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and (not n or first)]
+    return (dest or acted or [None])[
+        0
+    ]  # a new thing ('drill the holes', 'add the peppers') belongs to what came before
 
 # %% ../../nbs/40_script/41_tracker.ipynb #d594a364
 def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tuple], list[tuple]]:
@@ -231,11 +245,27 @@ def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tupl
 
 
 def _focus_of(res: list[tuple], w: World):
-    "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go."
-    focus = _pick_focus(res, w)
+    "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go, else a source."
+    focus = _product_dest(res, w) or _pick_focus(res, w)
     if focus is None and any(m.kind == 'stuff' for m, e, n in res):
         focus = next(e for m, e, n in res if m.kind == 'stuff')
-    return focus
+    sources = [e for m, e, n in res if e is not None and e.kind == 'vessel' and m.prep in SOURCE_PREPS]
+    return focus or (sources[0] if sources else None)  # 'cut six pieces from a pine board'
+
+
+def _product_dest(res: list[tuple], w: World) -> Entity | None:
+    """Where 'over the salad', 'into the sauce' go when nothing before was called that: what the task makes (a title
+    word) or a made stuff is the contents of the vessel used last that holds something (not a source of the step)."""
+    new = [
+        m
+        for m, e, n in res
+        if n and m.det == 'def' and m.prep in DEST_PREPS - {'with'} and (m.kind == 'stuff' or m.key in w.title)
+    ]
+    if not new or any(m.kind == 'vessel' and m.prep in DEST_PREPS - {'with'} for m, e, n in res):
+        return None
+    skip = {id(e) for m, e, n in res if e is not None and (m.prep in SOURCE_PREPS or n)}
+    full = [e for e in w.entities if e.kind == 'vessel' and e.contents and id(e) not in skip and e.last is not None]
+    return max(full, key=lambda e: e.last) if full else None
 
 
 def _sources(res: list[tuple], focus, vk: str) -> list:

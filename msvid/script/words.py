@@ -335,15 +335,15 @@ def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     "A thing the tables do not know, introduced by the determiner at `k` ('the tap handle'), or None."
     run, j = [], k + 1
     while j < len(toks) and len(run) < 4 and _modifier_word(toks[j][0]) and not _match_noun(toks, j):
-        if run and toks[j][0].endswith(('ed', 'ing')):
-            break  # 'a rag soaked in degreaser': the noun came before
+        if run and (toks[j][0].endswith(('ed', 'ing')) or toks[j][0] in VERBS):
+            break  # 'a rag soaked in degreaser', 'let the loaf cool': the noun came before
         run.append(toks[j][0])
         j += 1
     nxt = toks[j][0] if j < len(toks) else ''
     if not run or (nxt and _match_noun(toks, j) and _modifier_word(nxt)) or nxt == 'of':
         return None  # a table noun owns these words, or an amount ('a stick of celery')
     head = run[-1]
-    if head in NON_OBJECTS or head in ADJECTIVES or head in MEASURES or head.endswith('ly'):
+    if head in NON_OBJECTS or head in ADJECTIVES or head.endswith('ly'):
         return None
     end, ref, step = _back_ref(text, toks[j - 1][2])
     prep = toks[k - 1][0] if k > 0 else ''
