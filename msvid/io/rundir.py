@@ -5,7 +5,7 @@ atomic, and an interrupted run resumes without redoing finished scenes."""
 
 # %% ../../nbs/10_io/11_rundir.ipynb #01da7be3
 from __future__ import annotations
-import fcntl, hashlib, io, json, os, tempfile, time
+import errno, fcntl, hashlib, io, json, os, tempfile, time
 from pathlib import Path
 
 import torch
@@ -188,7 +188,12 @@ class RunDir:
     def open(self, task: Task, config: RunConfig, resume: bool = False) -> RunDir:
         "Start a new run in this folder, or resume the one there (`resume`); the folder is locked until `close`."
         self._check_folder()
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
+                raise
+            raise InputError(f"{self.path}: cannot create the run folder ({e.strerror or e})") from None
         self.lock_fd = acquire_lock(self.path / LOCK_NAME)
         try:
             if self.manifest_path.exists():

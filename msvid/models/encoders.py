@@ -65,7 +65,8 @@ def safetensors_checkpoint(
             pretrained = str(open_clip.download_pretrained(cfg))
     if not pretrained.endswith('.safetensors'):
         raise InputError(
-            f"CLIP {name!r}: {pretrained!r} is not a .safetensors file (weights load from safetensors only, never pickle)"
+            f"CLIP {name!r}: {pretrained!r} is not a .safetensors file "
+            "(weights load from safetensors only, never from pickle)"
         )
     if not Path(pretrained).is_file():
         raise InputError(f"CLIP {name!r}: no such file {pretrained!r}")
