@@ -28,7 +28,7 @@ class TaskLimits:
     max_step_chars: int = 2000  # longest step text
     max_title_chars: int = 200  # longest title
     max_file_bytes: int = 1_000_000  # largest task file
-    max_nodes: int = 100_000  # most values in the parsed file (a value reached through YAML aliases counts each time)
+    max_nodes: int = 20_000  # most values in the parsed file (a value reached through YAML aliases counts each time)
     max_depth: int = 32  # deepest nesting of lists and objects
     max_int_digits: int = 30  # longest integer
     max_image_bytes: int = 50_000_000  # largest step or reference image file
@@ -91,18 +91,20 @@ def parse_json(
 
 # %% ../../nbs/10_io/14_limits.ipynb #bbd8417e
 class BoundedLoader(yaml.SafeLoader):
-    "PyYAML's `SafeLoader` with a nesting bound in the composer and an integer-length bound in the constructor."
+    "PyYAML's `SafeLoader`, its composer bounded in nodes and depth, its integer constructor in length."
 
-    limits, where, depth = TaskLimits(), 'task file', 0
+    limits, where, depth, nodes = TaskLimits(), 'task file', 0, 0
 
     def compose_node(self, parent, index):
-        self.depth += 1
+        self.depth, self.nodes = self.depth + 1, self.nodes + 1
         try:
+            mark = self.peek_event().start_mark
             if self.depth > self.limits.max_depth:
-                mark = self.peek_event().start_mark
                 raise InputError(
                     f"{self.where}: nested more than {self.limits.max_depth} levels deep (line {mark.line + 1})"
                 )
+            if self.nodes > self.limits.max_nodes:
+                raise InputError(f"{self.where}: more than {self.limits.max_nodes:,} values (line {mark.line + 1})")
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
