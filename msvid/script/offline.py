@@ -9,7 +9,8 @@ from functools import lru_cache
 
 from ..core.records import CameraMove, SceneScript, Task
 from .places import home_of, place_name, place_phrase, task_domain
-from .tracker import FLAT, StepReading, World, join_words, read_step
+from .references import FLAT, World, join_words
+from .tracker import StepReading, read_step
 from .words import ADJECTIVES, BACK_REFS, CAMERA_FOR, COUNTS, DETERMINERS, STOP_WORDS, VESSELS
 from .words import is_plural, singular, tokens
 

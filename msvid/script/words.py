@@ -15,8 +15,8 @@ from .places import PLACES
 # %% auto #0
 __all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS', 'PRONOUNS',
            'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE', 'COUNTS',
-           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'VERB_NOUNS', 'tokens', 'Mention', 'is_plural', 'singular',
-           'find_mentions']
+           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'POSSESSIVES', 'VERB_NOUNS', 'tokens', 'Mention', 'is_plural',
+           'singular', 'find_mentions']
 
 # %% ../../nbs/40_script/40_words.ipynb #dbc40726
 VESSELS = {  # key: nouns that name it (first is the key's display noun)
@@ -109,7 +109,7 @@ COLOURS = set(
 )
 ADJECTIVES = COLOURS | set(
     (
-        'large big small little medium tiny huge heavy deep shallow wide tall short round '
+        'large big small medium tiny huge heavy deep shallow wide tall short round '
         'square rectangular oval long flat nonstick non-stick cast-iron iron steel stainless enamel enamelled ceramic '
         'glass wooden wood metal plastic clay terracotta oak pine plywood greased lined buttered oiled clean dry '
         'empty clear old new spare second third heatproof ovenproof shallow serving small-sized 20cm 23cm 9-inch '
@@ -223,6 +223,7 @@ class Mention:
     measure: bool = False  # followed by 'of' ('a tin of paint'): an amount, not an object
     plural: bool = False  # the noun is plural ('brackets', 'eggs')
     head_end: int = -1  # character end of the noun itself (before any back reference)
+    own: bool = False  # opened by a possessive ('its tin', 'your bucket')
 
 
 def _match_noun(toks: list, k: int) -> tuple | None:
@@ -296,7 +297,7 @@ STOP_WORDS = (
         'is are was were be been will can should must may has have do does it them they you your their its '
         'each every any more most less very too just well not no all also again together here there where which '
         'what who that this these those once after before around through along near below above beside behind '
-        'upright halfway gently thinly lightly firmly evenly'.split()
+        'upright halfway gently thinly lightly firmly evenly little'.split()
     )
 )
 NON_OBJECTS = set(
@@ -361,7 +362,11 @@ def _thing_at(toks: list, k: int, text: str) -> Mention | None:
         step,
         plural=is_plural(head),
         head_end=toks[j - 1][2],
+        own=toks[k][0] in POSSESSIVES,
     )
+
+
+POSSESSIVES = {'its', 'your', 'their', 'his', 'her', 'my', 'our'}
 
 # %% ../../nbs/40_script/40_words.ipynb #ff838289
 VERB_NOUNS = set(
@@ -395,6 +400,19 @@ def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
 
 
 #| export
+def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
+    "'the bracket holes': a vessel noun `m` before a plural noun at `k` the tables do not know is its modifier."
+    w = toks[k][0] if k < len(toks) else ''
+    if m.kind != 'vessel' or not is_plural(w) or not _modifier_word(w) or w in VERBS or _match_noun(toks, k):
+        return None
+    end, ref, step = _back_ref(text, toks[k][2])
+    adjs = m.adjs + m.noun.split()
+    return Mention(
+        'thing', singular(w), w, m.start, end, m.det, adjs, m.prep, ref, step, plural=True, head_end=toks[k][2]
+    )
+
+
+#| export
 def find_mentions(
     text: str,  # one step
 ) -> list[Mention]:
@@ -409,8 +427,9 @@ def find_mentions(
             k += 1
             continue  # 'lemon juice', 'chicken stock': the first noun is a modifier
         if hit:
-            out.append(_table_mention(toks, k, hit, text))
-            k += hit[0]
+            m = _table_mention(toks, k, hit, text)
+            out.append(_compound(toks, k + hit[0], m, text) or m)
+            k += hit[0] + (out[-1] is not m)
             continue
         thing = _thing_at(toks, k, text) if w in DETERMINERS else None
         if thing is not None:
