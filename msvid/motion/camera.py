@@ -14,17 +14,17 @@ import torch.nn.functional as F
 from ..core.records import CameraMove, InputError
 
 # %% auto #0
-__all__ = ['SPEED_STEP', 'DIRECTION_FLOW', 'LATENT_LAYOUTS', 'content_motion', 'camera_grid', 'warp_frames', 'latent_layout',
-           'to_frames', 'from_frames', 'CameraWarp', 'phase_shift', 'estimate_motion', 'classify_motion',
-           'motion_speed']
+__all__ = ['CAMERA_SPEED', 'DIRECTION_FLOW', 'LATENT_LAYOUTS', 'content_velocity', 'content_motion', 'camera_grid', 'warp_frames',
+           'covered', 'latent_layout', 'temporal_stride', 'to_frames', 'from_frames', 'CameraWarp', 'phase_shift',
+           'estimate_motion', 'classify_motion', 'motion_speed']
 
 # %% ../../nbs/70_motion/70_camera.ipynb #df682579
-SPEED_STEP = {
-    'slow': 1 / 64,
-    'medium': 1 / 32,
-    'fast': 1 / 16,
-}  # per-frame step: fraction of the frame (pan) or scale (zoom)
-DIRECTION_FLOW = {  # content motion per unit step: (dx right, dy down, zoom in)
+CAMERA_SPEED = {
+    'slow': 0.08,
+    'medium': 0.16,
+    'fast': 0.25,
+}  # viewer units: fraction of the frame (pan) or of its scale (zoom) per second of video
+DIRECTION_FLOW = {  # content motion per unit speed: (dx right, dy down, zoom in)
     'static': (0, 0, 0),
     'left': (1, 0, 0),
     'right': (-1, 0, 0),
@@ -35,16 +35,27 @@ DIRECTION_FLOW = {  # content motion per unit step: (dx right, dy down, zoom in)
 }
 
 
-def content_motion(
+def content_velocity(
     move: CameraMove,  # the camera move
-    gain: float = 1.0,  # multiplies the per-frame step
+    gain: float = 1.0,  # multiplies the speed
 ) -> tuple[float, float, float]:
-    "Per-frame content motion of `move`: (dx, dy) as fractions of the frame, and the log of the zoom factor."
+    "Content motion of `move` per second: (dx, dy) as fractions of the frame, and the log of the zoom factor."
     if not isinstance(move, CameraMove):
         raise InputError(f"move: expected a CameraMove, got {type(move).__name__}")
     ux, uy, uz = DIRECTION_FLOW[move.direction]
-    step = SPEED_STEP[move.speed] * gain
-    return (ux * step, uy * step, uz * math.log1p(step))
+    v = CAMERA_SPEED[move.speed] * gain
+    return (ux * v, uy * v, uz * v)
+
+
+def content_motion(
+    move: CameraMove,  # the camera move
+    fps: float = 8.0,  # frames per second the clip is played at
+    gain: float = 1.0,  # multiplies the speed
+) -> tuple[float, float, float]:
+    "Per-frame content motion of `move` in a clip played at `fps`: `content_velocity` / `fps`."
+    if not fps > 0:
+        raise InputError(f"fps: expected a number > 0, got {fps}")
+    return tuple(c / fps for c in content_velocity(move, gain))
 
 # %% ../../nbs/70_motion/70_camera.ipynb #9f3ec604
 def camera_grid(
@@ -52,12 +63,14 @@ def camera_grid(
     n_frames: int,  # frames in the clip
     height: int,
     width: int,  # frame size (latent or pixel)
-    gain: float = 1.0,  # multiplies the per-frame step
+    fps: float = 8.0,  # frames per second of the video
+    gain: float = 1.0,  # multiplies the speed
+    stride: int = 1,  # video frames per frame here (a latent frame of CogVideoX holds 4)
     device=None,
 ) -> torch.Tensor:
-    "`grid_sample` grids (n_frames, height, width, 2) that displace frame f by f per-frame steps of `move`."
-    dx, dy, lz = content_motion(move, gain)
-    f = torch.arange(n_frames, dtype=torch.float32, device=device).view(-1, 1, 1)
+    "`grid_sample` grids (n_frames, height, width, 2) that displace frame f by `stride * f` video-frame steps."
+    dx, dy, lz = content_motion(move, fps, gain)
+    f = torch.arange(n_frames, dtype=torch.float32, device=device).view(-1, 1, 1) * stride
     ys = (torch.arange(height, dtype=torch.float32, device=device) + 0.5) / height * 2 - 1
     xs = (torch.arange(width, dtype=torch.float32, device=device) + 0.5) / width * 2 - 1
     gy, gx = torch.meshgrid(ys, xs, indexing='ij')
@@ -68,16 +81,18 @@ def camera_grid(
 def warp_frames(
     frames: torch.Tensor,  # (B, F, C, H, W) frame latents or images
     move: CameraMove,  # the camera move
-    gain: float = 1.0,  # multiplies the per-frame step
+    fps: float = 8.0,  # frames per second of the video
+    gain: float = 1.0,  # multiplies the speed
     padding: str = 'reflection',  # how uncovered borders are filled: 'reflection', 'border' or 'zeros'
+    stride: int = 1,  # video frames per frame of `frames`
 ) -> torch.Tensor:
-    "Warp frame f of every clip in `frames` by f per-frame steps of `move` (bilinear, sub-pixel)."
+    "Warp frame f of every clip in `frames` by the camera's motion after `stride * f` frames (bilinear, sub-pixel)."
     if frames.ndim != 5:
         raise InputError(f"frames: expected a (B, F, C, H, W) tensor, got shape {tuple(frames.shape)}")
     if move.direction == 'static':
         return frames.clone()
     b, n, c, h, w = frames.shape
-    grid = camera_grid(move, n, h, w, gain, frames.device).unsqueeze(0).expand(b, -1, -1, -1, -1)
+    grid = camera_grid(move, n, h, w, fps, gain, stride, frames.device).unsqueeze(0).expand(b, -1, -1, -1, -1)
     out = F.grid_sample(
         frames.reshape(b * n, c, h, w).float(),
         grid.reshape(b * n, h, w, 2),
@@ -86,6 +101,19 @@ def warp_frames(
         align_corners=False,
     )
     return out.reshape(b, n, c, h, w).to(frames.dtype)
+
+
+def covered(
+    move: CameraMove,  # the camera move
+    n_frames: int,
+    height: int,
+    width: int,  # frame size
+    fps: float = 8.0,
+    gain: float = 1.0,
+) -> torch.Tensor:
+    "(n_frames, 1, H, W): 1 where frame f shows content of frame 0, 0 where it shows what entered from outside."
+    ones = torch.ones(1, n_frames, 1, height, width)
+    return warp_frames(ones, move, fps, gain, padding='zeros')[0].clamp(0, 1)
 
 # %% ../../nbs/70_motion/70_camera.ipynb #aad55f9a
 LATENT_LAYOUTS = {
@@ -111,6 +139,14 @@ def latent_layout(pipe) -> str:
     return LATENT_LAYOUTS[name]
 
 
+def temporal_stride(pipe) -> int:
+    "Video frames per latent frame of `pipe` (4 for CogVideoX and Wan, 1 for SVD and AnimateDiff)."
+    r = getattr(pipe, 'vae_scale_factor_temporal', None)
+    if r is None:
+        r = getattr(getattr(getattr(pipe, 'vae', None), 'config', None), 'temporal_compression_ratio', None)
+    return int(r or 1)
+
+
 def to_frames(latents: torch.Tensor, layout: str) -> torch.Tensor:
     "View `latents` in `layout` as (B, F, C, H, W)."
     return latents if layout == 'BFCHW' else latents.transpose(1, 2)
@@ -129,9 +165,11 @@ class CameraWarp:
         move: CameraMove,  # the camera move
         t_m: int = 5,  # warp after this many sampling steps (VideoStudio: 5)
         blend: float = 0.5,  # weight of the warped video in the new x0 (VideoStudio: 0.5)
-        gain: float = 1.0,  # multiplies the per-frame step
+        gain: float = 1.0,  # multiplies the speed
         layout: str | None = None,  # 'BFCHW' or 'BCFHW'; None = look up the pipeline's class
         padding: str = 'reflection',
+        fps: float = 8.0,  # frames per second the clip is played at (speeds are per second)
+        stride: int | None = None,  # video frames per latent frame; None = `temporal_stride(pipe)`
     ):
         if t_m < 1:
             raise InputError(f"t_m: expected >= 1, got {t_m}")
@@ -139,7 +177,10 @@ class CameraWarp:
             raise InputError(f"blend: expected a value in [0, 1], got {blend}")
         if layout not in (None, 'BFCHW', 'BCFHW'):
             raise InputError(f"layout {layout!r}: expected 'BFCHW' or 'BCFHW'")
+        if not fps > 0:
+            raise InputError(f"fps: expected a number > 0, got {fps}")
         self.move, self.t_m, self.blend, self.gain, self.layout, self.padding = move, t_m, blend, gain, layout, padding
+        self.fps, self.stride = fps, stride
         self.applied, self._x0, self._sched, self._prev = None, None, None, None
 
     def _capture(self, scheduler):
@@ -174,9 +215,9 @@ class CameraWarp:
         one = torch.ones(like.shape[0], 1, device=like.device, dtype=torch.float32)
         return scheduler.add_noise(one, torch.zeros_like(one), t).view(-1, *[1] * (like.ndim - 1))
 
-    def warp(self, x: torch.Tensor) -> torch.Tensor:
-        "Warp (B, F, C, H, W) frames by the camera move."
-        return warp_frames(x, self.move, self.gain, self.padding)
+    def warp(self, x: torch.Tensor, stride: int = 1) -> torch.Tensor:
+        "Warp (B, F, C, H, W) frames by the camera move (`stride` video frames per frame)."
+        return warp_frames(x, self.move, self.fps, self.gain, self.padding, self.stride or stride)
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
         k = i + 1
@@ -186,15 +227,15 @@ class CameraWarp:
             self._capture(pipe.scheduler)
             return kwargs
         if k == self.t_m:
-            layout = self.layout or latent_layout(pipe)
+            layout, stride = self.layout or latent_layout(pipe), temporal_stride(pipe)
             lat = kwargs['latents']
             x = to_frames(lat, layout).float()
             x0 = to_frames(self._x0, layout).float() if self._x0 is not None and self._x0.shape == lat.shape else None
             if x0 is None:
-                new, self.applied = (1 - self.blend) * x + self.blend * self.warp(x), 'latents'
+                new, self.applied = (1 - self.blend) * x + self.blend * self.warp(x, stride), 'latents'
             else:
                 a = self._signal(pipe.scheduler, i, x)
-                new, self.applied = x + a * self.blend * (self.warp(x0) - x0), 'x0'
+                new, self.applied = x + a * self.blend * (self.warp(x0, stride) - x0), 'x0'
             kwargs['latents'] = from_frames(new.to(lat.dtype), layout).contiguous()
         self._release()
         self._x0 = None

@@ -9,17 +9,18 @@ from __future__ import annotations
 import inspect
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
-from .camera import CameraWarp, warp_frames
+from .camera import CameraWarp, covered, warp_frames
 from ..models.components import latent_shift_scale
 from ..core.records import CameraMove, InputError
 from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent',
-           'img2img_input', 'warped_latents', 'warp_denoise_clip', 'has_accelerator', 'load_video_pipeline',
-           'video_clip', 'make_clip', 'save_clip']
+           'img2img_input', 'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'has_accelerator',
+           'load_video_pipeline', 'video_clip', 'make_clip', 'save_clip']
 
 # %% ../../nbs/70_motion/71_clips.ipynb #65266ea6
 def svd_euler():
@@ -123,15 +124,79 @@ def img2img_input(
     return (pipe.vae.decode(latents / scale + shift).sample.clamp(-1, 1) + 1) / 2
 
 # %% ../../nbs/70_motion/71_clips.ipynb #3663d9fe
-def warped_latents(pipe, keyframe: Image.Image, move: CameraMove, n_frames: int, gain: float, space: str,
-                   max_batch: int) -> torch.Tensor:  # fmt: skip
-    "The latents of `n_frames` frames of the keyframe moved by `move`, warped in latent or pixel `space`."
+def warp_keyframe(
+    pipe,  # a diffusers pipeline with an `image_processor`
+    keyframe: Image.Image,
+    move: CameraMove,
+    n_frames: int,
+    fps: float = 8.0,  # frames per second of the clip (speeds are per second)
+    gain: float = 1.0,  # multiplies the speed
+    padding: str = 'border',  # how entering content is filled before denoising: 'border' or 'reflection'
+) -> tuple[torch.Tensor, torch.Tensor]:
+    "(frames (n_frames, 3, H, W) in [-1, 1], covered (n_frames, 1, H, W)): the keyframe moved by `move`."
+    img = pipe.image_processor.preprocess(keyframe).float()
+    frames = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, fps, gain, padding)[0]
+    return frames, covered(move, n_frames, img.shape[-2], img.shape[-1], fps, gain)
+
+
+def keep_known(
+    frames: torch.Tensor,  # (N, 3, H, W) the warped keyframe
+    denoised: torch.Tensor,  # (N, 3, H, W) the same frames after denoising
+    cover: torch.Tensor,  # (N, 1, H, W) from `covered`
+    feather: int = 2,  # pixels over which the two are joined (inside the covered part)
+) -> torch.Tensor:
+    "`frames` where they show the keyframe, `denoised` where content entered, blended over `feather` pixels."
+    m = (cover > 0.999).float()
+    if feather > 0:
+        k = 2 * feather + 1
+        m = -F.max_pool2d(-m, k, 1, feather)  # shrink the kept part by `feather` pixels
+        m = F.avg_pool2d(F.pad(m, (feather,) * 4, mode='replicate'), k, 1)  # and ramp it over `feather` more
+    return m * frames + (1 - m) * denoised.to(frames)
+
+
+def warped_latents(pipe, frames: torch.Tensor, keyframe: Image.Image, move: CameraMove, fps: float, gain: float,
+                   space: str, max_batch: int) -> torch.Tensor:  # fmt: skip
+    "The latents the denoiser starts from: of the warped `frames` ('pixel'), or the keyframe's latent warped."
     if space == 'latent':
         lat = keyframe_latent(pipe, keyframe).float()
-        return warp_frames(lat[:, None].repeat(1, n_frames, 1, 1, 1), move, gain)[0]
-    img = pipe.image_processor.preprocess(keyframe).float()
-    imgs = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, gain)[0]
-    return torch.cat([keyframe_latent(pipe, imgs[s : s + max_batch]).float() for s in range(0, n_frames, max_batch)])
+        return warp_frames(lat[:, None].repeat(1, len(frames), 1, 1, 1), move, fps, gain)[0]
+    return torch.cat(
+        [keyframe_latent(pipe, frames[s : s + max_batch]).float() for s in range(0, len(frames), max_batch)]
+    )
+
+# %% ../../nbs/70_motion/71_clips.ipynb #c4e2a9b7
+def _denoise(i2i, pipe, latents: torch.Tensor, prompt: str, strength: float, seed: int, steps: int, guidance: float,
+             negative_prompt: str, max_batch: int) -> torch.Tensor:  # fmt: skip
+    "img2img of every frame's latents with the same noise: images (N, 3, H, W) in [-1, 1]."
+    out = []
+    for s in range(0, len(latents), max_batch):
+        chunk = latents[s : s + max_batch]
+        b = len(chunk)
+        kw = dict(negative_prompt=[negative_prompt] * b) if negative_prompt else {}
+        gens = [torch.Generator('cpu').manual_seed(seed) for _ in range(b)]  # the same noise for every frame
+        out.append(
+            i2i(
+                prompt=[prompt] * b,
+                image=img2img_input(pipe, chunk.to(pipe.device, pipe.dtype)),
+                strength=strength,
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                generator=gens,
+                output_type='pt',
+                **kw,
+            )
+            .images.float()
+            .cpu()
+            * 2
+            - 1
+        )
+    return torch.cat(out)
+
+
+def _to_pil(frames: torch.Tensor) -> list[Image.Image]:
+    "(N, 3, H, W) in [-1, 1] to PIL images."
+    a = ((frames.permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+    return [Image.fromarray(f) for f in a]
 
 
 def warp_denoise_clip(
@@ -145,41 +210,36 @@ def warp_denoise_clip(
     num_inference_steps: int = 25,
     guidance_scale: float = 5.0,
     negative_prompt: str = '',
-    gain: float = 1.0,  # multiplies the camera's per-frame step
-    space: str = 'latent',  # warp the keyframe's 'latent' or its 'pixel's
+    gain: float = 1.0,  # multiplies the camera's speed
+    space: str = 'pixel',  # warp the keyframe's 'pixel's or its 'latent' for the denoiser
     max_batch: int = 16,  # frames denoised together
+    fps: float = 8.0,  # frames per second the clip is played at (camera speeds are per second)
+    keep: bool = True,  # show the warped keyframe wherever it is in view (False: every frame re-painted)
+    padding: str = 'border',  # how entering content is filled before denoising
+    feather: int = 2,  # pixels over which kept and painted parts are joined
 ) -> list[Image.Image]:
-    "A clip that moves by `move`: warp the keyframe per frame, re-noise with shared noise, denoise each frame."
+    "A clip that moves by `move`: warp the keyframe per frame, re-noise with shared noise, denoise, keep the known."
     from diffusers import AutoPipelineForImage2Image
 
     if n_frames < 1:
         raise InputError(f"n_frames: expected >= 1, got {n_frames}")
     if not 0 < strength <= 1:
         raise InputError(f"strength: expected a value in (0, 1], got {strength}")
-    strength = max(strength, 1 / num_inference_steps)  # at least one denoising step
     if space not in ('latent', 'pixel'):
         raise InputError(f"space {space!r}: expected 'latent' or 'pixel'")
-    i2i = AutoPipelineForImage2Image.from_pipe(pipe)
-    i2i.set_progress_bar_config(**getattr(pipe, '_progress_bar_config', {}))
+    if padding not in ('border', 'reflection'):
+        raise InputError(f"padding {padding!r}: expected 'border' or 'reflection'")
+    strength = max(strength, 1 / num_inference_steps)  # at least one denoising step
     with torch.no_grad():
-        frames = warped_latents(pipe, keyframe, move, n_frames, gain, space, max_batch)
-        out = []
-        for s in range(0, n_frames, max_batch):
-            chunk = frames[s : s + max_batch]
-            b = len(chunk)
-            kw = dict(negative_prompt=[negative_prompt] * b) if negative_prompt else {}
-            gens = [torch.Generator('cpu').manual_seed(seed) for _ in range(b)]  # the same noise for every frame
-            out += i2i(
-                prompt=[prompt] * b,
-                image=img2img_input(pipe, chunk.to(pipe.device, pipe.dtype)),
-                strength=strength,
-                num_inference_steps=num_inference_steps,
-                guidance_scale=guidance_scale,
-                generator=gens,
-                output_type='pil',
-                **kw,
-            ).images
-    return out
+        frames, cover = warp_keyframe(pipe, keyframe, move, n_frames, fps, gain, padding)
+        if keep and bool((cover > 0.999).all()):
+            return _to_pil(frames)  # nothing entered the frame: nothing to paint
+        i2i = AutoPipelineForImage2Image.from_pipe(pipe)
+        i2i.set_progress_bar_config(**getattr(pipe, '_progress_bar_config', {}))
+        lat = warped_latents(pipe, frames, keyframe, move, fps, gain, space, max_batch)
+        out = _denoise(i2i, pipe, lat, prompt, strength, seed, num_inference_steps, guidance_scale, negative_prompt,
+                       max_batch)  # fmt: skip
+    return _to_pil(keep_known(frames, out, cover, feather) if keep else out)
 
 # %% ../../nbs/70_motion/71_clips.ipynb #c36f1db2
 VIDEO_MODELS = {  # short names for `RunConfig.video_model`
@@ -229,9 +289,9 @@ def video_clip(
     num_inference_steps: int = 25,
     t_m: int = 5,  # warp after this many steps (VideoStudio: 5)
     blend: float = 0.5,  # weight of the warped video (VideoStudio: 0.5)
-    gain: float = 1.0,  # multiplies the camera's per-frame step
+    gain: float = 1.0,  # multiplies the camera's speed
     motion_bucket_id: int = 127,  # SVD: amount of motion
-    fps: int = 7,  # SVD: frame-rate conditioning
+    fps: int = 7,  # frames per second of the clip: the camera's speeds are per second (and SVD's conditioning)
     noise_aug_strength: float = 0.02,  # SVD: noise added to the conditioning image
     decode_chunk_size: int = 8,  # SVD: frames decoded at once (lower = less memory)
     guidance_scale: float | None = None,  # None = the pipeline's default
@@ -258,7 +318,8 @@ def video_clip(
         kw['max_guidance_scale'] = guidance_scale
     if move.direction != 'static':
         kw.update(
-            callback_on_step_end=CameraWarp(move, t_m, blend, gain), callback_on_step_end_tensor_inputs=['latents']
+            callback_on_step_end=CameraWarp(move, t_m, blend, gain, fps=fps),
+            callback_on_step_end_tensor_inputs=['latents'],
         )
     out = pipe(
         image=keyframe.convert('RGB').resize((w, h)),
@@ -316,6 +377,7 @@ def make_clip(
         cfg.camera_gain,
         cfg.clip_space,
         cfg.max_batch,
+        cfg.fps,
     )
 
 
