@@ -137,7 +137,7 @@ def test_script_table_and_real_task_files():
     from msvid.io.taskfile import load_task
 
     files = sorted((Path(__file__).parent.parent / 'benchmarks' / 'real_tasks').glob('*.json'))
-    assert len(files) >= 10
+    assert len(files) >= 30
     for f in files:
         t = load_task(f)
         assert len(t.meta['depends_on']) == len(t.steps)
