@@ -141,7 +141,7 @@ def _sources(res: list[tuple], focus, vk: str) -> list:
         if e is not None
         and e is not focus
         and e.kind == 'vessel'
-        and (m.prep in SOURCE_PREPS or vk == 'transfer' or m.kind == 'pronoun')
+        and (m.prep in SOURCE_PREPS or vk == 'transfer' or m.kind == 'pronoun' and m.prep in DEST_PREPS)
     ]
 
 
@@ -291,7 +291,7 @@ def full_name(
 
 def _move(text: str, ms: list[Mention], vk: str, focus: Entity | None, w: World) -> tuple[str, str]:
     "Move `focus` to the place the step names (or the stove when it heats); `(place, transient place)`."
-    to = [PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place' and m.prep in DEST_PREPS | {'at', 'under'}]
+    to = [PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place' and m.prep in DEST_PREPS | {'at', 'under', 'against'}]
     off = [m for m in ms if m.kind == 'place' and m.prep in SOURCE_PREPS]
     transient = 'oven' if 'oven' in to or vk == 'bake' and 'oven' in text.lower() else ''
     moved = next((p for p in reversed(to) if p != 'oven'), '')

@@ -75,7 +75,7 @@ STUFF = (
     'dressing filling topping syrup custard gravy vegetables veg fruit apples apple berries banana bananas '
     'nuts almonds yogurt yoghurt mayonnaise mustard spices cumin paprika chilli chili ginger '
     'paint primer varnish stain glue wood filler putty grout mortar cement plaster soil compost seedling plant '
-    'seeds screws nails bolts dowels sandpaper caulk sealant tape wallpaper paste'
+    'seeds screws nails bolts dowels caulk sealant tape wallpaper paste'
 ).split()
 STUFF_KEYS = {
     'egg': 'eggs',
