@@ -196,13 +196,15 @@ class RunConfig(Record):
     video_model: str = ''  # clips: svd, cogvideox-i2v, hub id or folder ('' = warp-then-denoise with `model`)
     motion_bucket_id: int = 127  # SVD motion strength
     decode_chunk_size: int = 8  # SVD frames decoded at once
+    offload: bool = False  # model CPU offload on a GPU: only the model in use on it (set by the memory plan)
+    vae_tiling: bool = False  # decode images in tiles (set by the memory plan)
     crossfade: float = 0.0  # seconds of crossfade between scenes in video.mp4
     device: str = 'cpu'  # cpu, cuda, cuda:N or mps
     dtype: str = 'float32'  # model precision: float32, float16 (real models on a GPU) or bfloat16
     quiet: bool = False  # no progress bars
     save_candidates: bool = False  # also write scenes/NN/candidates/KK.png (every candidate, for the viewer)
 
-    RUNTIME_ONLY = ('device', 'quiet', 'save_candidates')
+    RUNTIME_ONLY = ('device', 'quiet', 'save_candidates', 'offload')
 
     def __post_init__(self):
         "Check every field, then the combinations; the first problem is an `InputError`."

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from ..core.records import InputError, Task
 from ..core.config import RunConfig
 from ..pipeline.generate import generate
-from ..models.pipelines import load_pipeline
+from ..models.pipelines import pipeline_for
 from ..io.rundir import RunDir, atomic_write_bytes
 
 # %% auto #0
@@ -116,7 +116,7 @@ def run_bench(
     "Generate every task with every method (same seeds) and return one row per (task, method)."
     out, (i, n) = Path(out), shard
     rows = []
-    pipe = load_pipeline(config.model, config.device, config.dtype, quiet=True, scheduler=config.scheduler)
+    pipe = pipeline_for(config)
     pipe.set_progress_bar_config(disable=True)
     resources, mine = {}, [(k, t) for k, t in enumerate(tasks) if k % n == i]
     for method in methods:

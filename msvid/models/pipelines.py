@@ -9,10 +9,11 @@ import torch
 
 from ..io.assets import asset_path
 from .loading import loading
+from .memory import place_pipeline
 from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['dtype_kwargs', 'load_pipeline', 'use_scheduler', 'denoiser', 'latent_area', 'EvalCounter']
+__all__ = ['dtype_kwargs', 'load_pipeline', 'pipeline_for', 'use_scheduler', 'denoiser', 'latent_area', 'EvalCounter']
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #c9ae7a12
 def dtype_kwargs(dtype: str) -> dict:
@@ -28,6 +29,8 @@ def load_pipeline(
     dtype: str = 'float32',  # 'float32', 'float16' or 'bfloat16'
     quiet: bool = False,  # hide the per-step progress bar
     scheduler: str = '',  # diffusers scheduler class to use instead of the pipeline's own ('' = keep it)
+    offload: bool = False,  # model CPU offload on a GPU (`msvid.models.memory.place_pipeline`)
+    vae_tiling: bool = False,  # decode images in tiles
 ):
     "Load a diffusers text-to-image pipeline onto `device`."
     from diffusers import AutoPipelineForText2Image
@@ -43,7 +46,13 @@ def load_pipeline(
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)
-    return pipe.to(device)
+    return place_pipeline(pipe, device, offload, vae_tiling)
+
+
+def pipeline_for(config):
+    "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says."
+    c = config
+    return load_pipeline(c.model, c.device, c.dtype, c.quiet, c.scheduler, c.offload, c.vae_tiling)
 
 
 def use_scheduler(pipe, name: str):

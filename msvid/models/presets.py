@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 
 from ..core.records import InputError
 from ..core.config import RunConfig
+from .memory import free_gib, memory_plan
 
 # %% auto #0
 __all__ = ['PRESETS', 'Preset', 'resolve_device', 'resolve_config']
@@ -98,6 +99,15 @@ def resolve_device(device: str = 'auto') -> str:
     return device
 
 
+def _memory_settings(preset: str, device: str) -> dict:
+    "A real preset on a GPU: offload, VAE tiling and video decoding from the memory plan for its free memory."
+    free = free_gib(device) if preset != 'toy' else None
+    if free is None:
+        return {}
+    plan = memory_plan(free)
+    return dict(offload=plan.offload, vae_tiling=plan.vae_tiling, decode_chunk_size=plan.decode_chunk_size)
+
+
 def resolve_config(
     preset: str = 'toy',  # a name in `PRESETS`
     device: str = 'auto',  # auto, cpu, cuda, cuda:N, mps
@@ -125,6 +135,7 @@ def resolve_config(
         device=dev,
         dtype='float16' if dev.startswith('cuda') and preset != 'toy' else 'float32',
     )
+    cfg.update(_memory_settings(preset, dev))
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     if overrides.get('window') is None and isinstance(cfg['num_inference_steps'], int):
         # the default window fits a short run: the indices below the number of steps (else the last step)

@@ -18,7 +18,7 @@ from ..core.config import RunConfig, check_video_length
 from ..models.presets import resolve_config
 from ..io.rundir import RunDir, atomic_save_image, atomic_save_tensors
 from ..io.video import clips_video, keyframe_video, read_video
-from ..models.pipelines import EvalCounter, denoiser, load_pipeline
+from ..models.pipelines import EvalCounter, denoiser, pipeline_for
 from ..scene.context import RunContext, SceneOutput, run_scripts
 from ..methods.registry import get_method
 from ..motion.clips import make_clip, save_clip
@@ -117,7 +117,7 @@ def generate(
         scripts = scripts or run_scripts(task, config)
         todo = [i for i in range(len(scripts)) if not run.done(i)]
         if todo and pipe is None:
-            pipe = load_pipeline(config.model, config.device, config.dtype, config.quiet, config.scheduler)
+            pipe = pipeline_for(config)
         if todo:
             _make_scenes(RunContext(pipe, config, scripts, run, task, {} if resources is None else resources), todo)
         run.finish(run.rel(make_video(run, config)))
