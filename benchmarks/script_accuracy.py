@@ -103,7 +103,7 @@ def toy_scores(n: int, seed: int, backend: str, **kw) -> dict:
     "Dependency exact match and caption attribute coverage on `n` toy tasks."
     from msvid.toy.tasks import make_task
 
-    dep_ok = dep_n = cap_ok = cap_n = 0
+    dep_ok = dep_n = cap_ok = cap_n = tp = fp = fn = 0
     misses = {}
     warned = 0
     t0 = time.time()
@@ -116,6 +116,9 @@ def toy_scores(n: int, seed: int, backend: str, **kw) -> dict:
         for i, s in enumerate(sc):
             dep_n += 1
             dep_ok += s.depends_on == t.depends_on[i]
+            tp += len(set(s.depends_on) & set(t.depends_on[i]))
+            fp += len(set(s.depends_on) - set(t.depends_on[i]))
+            fn += len(set(t.depends_on[i]) - set(s.depends_on))
             if not t.depends_on[i]:
                 continue
             cap_n += 1
@@ -123,9 +126,13 @@ def toy_scores(n: int, seed: int, backend: str, **kw) -> dict:
             cap_ok += not missing
             for m in missing:
                 misses[m] = misses.get(m, 0) + 1
+    p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
     return {
         'steps': dep_n,
         'dep_acc': dep_ok / dep_n,
+        'precision': p,
+        'recall': r,
+        'f1': 2 * p * r / max(1e-9, p + r),
         'dep_steps': cap_n,
         'cap_cov': cap_ok / max(1, cap_n),
         'misses': misses,
@@ -216,7 +223,8 @@ def main(argv=None):
     print(f"| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(
         f"| toy world ({a.n} tasks, seeds {a.seed}..{a.seed + a.n - 1}) | {a.backend} | {toy['steps']} | "
-        f"{toy['dep_acc']:.1%} | | | | {toy['cap_cov']:.1%} (of {toy['dep_steps']} steps with dependencies) |"
+        f"{toy['dep_acc']:.1%} | {toy['precision']:.1%} | {toy['recall']:.1%} | {toy['f1']:.3f} | "
+        f"{toy['cap_cov']:.1%} (of {toy['dep_steps']} steps with dependencies) |"
     )
     for name, r in real.items():
         print(

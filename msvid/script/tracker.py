@@ -112,12 +112,12 @@ def _product_dest(res: list[tuple], w: World) -> Entity | None:
     """What 'over the salad', 'into the sauce', 'simmer the soup' mean when nothing before was called that: the dish the
     task makes (a title word), or stuff a step goes into, is in the vessel used last that holds something (not a source
     of the step)."""
-    new = [
+    new = [  # not after 'in'/'on', which may be particles: 'crack in the eggs'
         m
         for m, e, n in res
         if n
         and m.det == 'def'
-        and (m.prep in DEST_PREPS - {'with'} and m.kind == 'stuff' or m.key in w.title and m.kind != 'vessel')
+        and (m.prep in ('into', 'onto', 'over') and m.kind == 'stuff' or m.key in w.title and m.kind != 'vessel')
     ]
     if not new or any(m.kind == 'vessel' and m.prep in DEST_PREPS - {'with'} for m, e, n in res):
         return None
