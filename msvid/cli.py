@@ -287,9 +287,23 @@ def _limits(a) -> TaskLimits:
     )
 
 
+def _check_weights(cfg: RunConfig) -> RunConfig:
+    "Refuse at once weights that would only fail later: a CLIP or selector that is not safetensors."
+    from msvid.io.assets import asset_path
+    from msvid.models.encoders import check_clip_spec
+
+    check_clip_spec(cfg.clip)
+    sel = Path(asset_path(cfg.selector)) if cfg.selector else None
+    if sel and sel.is_dir() and not (sel / 'model.safetensors').is_file():
+        raise InputError(
+            f"selector {cfg.selector!r}: no model.safetensors in the folder (weights load from safetensors only)"
+        )
+    return cfg
+
+
 def _run_config(a, names, **fixed) -> RunConfig:
-    "The run's `RunConfig`: the preset, the flags of `names`, and `fixed` settings."
-    return resolve_config(a.preset, a.device, **{**config_overrides(a, names), **fixed})
+    "The run's `RunConfig`: the preset, the flags of `names`, and `fixed` settings, its weights checked."
+    return _check_weights(resolve_config(a.preset, a.device, **{**config_overrides(a, names), **fixed}))
 
 
 def cmd_validate(a) -> int:
@@ -386,7 +400,7 @@ def cmd_train_selector(a) -> int:
 
     if a.epochs < 1 or a.batch_tasks < 2:
         raise InputError("--epochs must be >= 1 and --batch-tasks >= 2")
-    cfg = resolve_config(a.preset, a.device, **config_overrides(a, TRAIN_SELECTOR_FIELDS))
+    cfg = _check_weights(resolve_config(a.preset, a.device, **config_overrides(a, TRAIN_SELECTOR_FIELDS)))
     if not Path(a.data).is_dir():
         raise InputError(f"--data {a.data}: not a folder")
     tasks = load_image_tasks(a.data)

@@ -322,7 +322,7 @@ def test_pickle_checkpoints_are_refused(capsys, tmp_path, tiny_model_dir):
     torch.save(ContrastiveSelector(16).state_dict(), sel / 'pytorch_model.bin')
     (sel / 'model.safetensors').unlink()
     refused(capsys, 'generate', tmp_path / 't.txt', '--out', tmp_path / 'run2', '--model', tiny_model_dir, *FAST,
-            *COSED, '--clip', spec, '--selector', sel, message='cannot be loaded')  # fmt: skip
+            *COSED, '--clip', spec, '--selector', sel, message='no model.safetensors')  # fmt: skip
     with pytest.raises(ValueError, match='pickled weights are refused'):
         ContrastiveSelector._load_as_pickle(ContrastiveSelector(16), 'pytorch_model.bin', 'cpu', False)
 

@@ -18,7 +18,8 @@ from ..core.records import InputError
 from .loading import loading
 
 # %% auto #0
-__all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'load_clip', 'tiny_open_clip']
+__all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'check_clip_spec', 'load_clip',
+           'tiny_open_clip']
 
 # %% ../../nbs/20_models/22_encoders.ipynb #228be5a6
 @dataclass
@@ -55,9 +56,9 @@ def safetensors_checkpoint(
     "The local `.safetensors` file of `pretrained` (a tag is downloaded); `InputError` for any other format."
     if not pretrained:
         return None
-    import open_clip
-
     if not (Path(pretrained).suffix or '/' in pretrained or Path(pretrained).exists()):
+        import open_clip
+
         cfg = open_clip.get_pretrained_cfg(name, pretrained)
         if not cfg:
             raise InputError(f"CLIP {name!r}: no pretrained weights tagged {pretrained!r}")
@@ -117,6 +118,16 @@ def hf_clip_encoder(
     return ClipEncoder(enc_text, enc_image, model.config.projection_dim, model_id)
 
 # %% ../../nbs/20_models/22_encoders.ipynb #cc27e95d
+def check_clip_spec(
+    spec: str,  # as for `load_clip`
+) -> None:
+    "Refuse at once (before any model loads) an open_clip spec whose checkpoint is a local file other than safetensors."
+    if spec.startswith('open_clip:'):
+        name, _, pretrained = spec.removeprefix('open_clip:').partition(':')
+        if pretrained and (Path(pretrained).suffix or '/' in pretrained):
+            safetensors_checkpoint(name, pretrained)
+
+
 def load_clip(
     spec: str,  # 'toy', 'open_clip:NAME[:PRETRAINED]', or a Hugging Face CLIPModel id/folder
     device: str = 'cpu',
