@@ -6,6 +6,9 @@ earlier scene at once."""
 
 # %% ../../nbs/60_methods/61_selector.ipynb #79f62080
 from __future__ import annotations
+import contextlib
+import io
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
@@ -48,6 +51,12 @@ class ContrastiveSelector(nn.Module, PyTorchModelHubMixin):
         cand_text = cand_text.expand_as(cand_image)
         context = self.past(past_text, past_image).sum(0)
         return self.current(cand_text, cand_image) @ context
+
+    @classmethod
+    def _from_pretrained(cls, **kwargs):
+        "The hub mixin's loader, without the note it prints on stdout for a local folder."
+        with contextlib.redirect_stdout(io.StringIO()):
+            return super()._from_pretrained(**kwargs)
 
     @classmethod
     def _load_as_pickle(cls, model, model_file: str, map_location: str, strict: bool):
