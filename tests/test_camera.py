@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from msvid.motion.camera import CameraWarp, estimate_motion, classify_motion, to_frames, warp_frames, latent_layout
+from msvid.motion.camera import CAMERA_SPEED, content_motion, temporal_stride
 from msvid.motion.clips import tiny_animatediff_pipeline, tiny_svd_pipeline
 from msvid.core.records import CameraMove, InputError
 
@@ -32,7 +33,7 @@ def _check(pipe, spy, frame_axis):
     assert delta[:, 0].abs().max() < 1e-5  # frame 0 is not displaced
     assert delta[:, 1:].abs().mean() > 1e-3  # the others are
     x0 = to_frames(spy.x0, layout).float()
-    expect = spy.a * spy.blend * (warp_frames(x0, spy.move) - x0)
+    expect = spy.a * spy.blend * (warp_frames(x0, spy.move, spy.fps, stride=temporal_stride(pipe)) - x0)
     assert torch.allclose(delta, expect, atol=1e-4)
     assert spy.before.shape[frame_axis] == 4
 
@@ -123,3 +124,43 @@ def test_measured_direction_of_a_warped_texture(direction):
     clip = warp_frames(tex[:, None].repeat(1, 6, 1, 1, 1), CameraMove(direction, 'slow'))
     m = np.median(estimate_motion(list(clip[0])), axis=0)
     assert classify_motion(m) == direction
+
+
+def test_speeds_are_per_second_of_video():
+    "The same move covers the same fraction of the frame per second at any fps; zoom is log scale per second."
+    for fps in (4, 8, 24):
+        for d, axis in (('left', 0), ('down', 1), ('backward', 2)):
+            per_second = np.array(content_motion(CameraMove(d, 'medium'), fps=fps)) * fps
+            assert abs(abs(per_second[axis]) - CAMERA_SPEED['medium']) < 1e-9
+    assert CAMERA_SPEED['slow'] < CAMERA_SPEED['medium'] < CAMERA_SPEED['fast']
+    with pytest.raises(InputError, match='fps'):
+        CameraWarp(CameraMove('left'), fps=0)
+
+
+def test_warp_fps_and_latent_stride():
+    "A clip at 16 fps moves half as far per frame as at 8 fps; a latent frame that holds 4 video frames moves 4 steps."
+    g = torch.Generator().manual_seed(2)
+    tex = torch.nn.functional.interpolate(torch.randn(1, 1, 8, 8, generator=g), size=(64, 64), mode='bicubic')
+    clip = tex[:, None].repeat(1, 5, 1, 1, 1)
+    step = lambda **kw: np.median(estimate_motion(list(warp_frames(clip, CameraMove('left', 'fast'), **kw)[0])), 0)[0]
+    assert abs(step(fps=8) - 0.25 / 8) < 0.003 and abs(step(fps=16) - 0.25 / 16) < 0.003
+    assert abs(step(fps=8, stride=4) - 4 * 0.25 / 8) < 0.01
+
+
+def test_cogvideox_like_stride_inside_the_callback():
+    "CameraWarp reads the temporal compression of the pipeline's VAE and moves latent frames by it."
+    from types import SimpleNamespace
+    from diffusers import DDIMScheduler
+
+    sched = DDIMScheduler(beta_schedule='scaled_linear', clip_sample=False, set_alpha_to_one=True, steps_offset=1)
+    sched.set_timesteps(4)
+    pipe = SimpleNamespace(scheduler=sched, vae_scale_factor_temporal=4)
+    x0 = torch.randn(1, 3, 2, 16, 16, generator=torch.Generator().manual_seed(0))  # (B, F, C, H, W) latent frames
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(1))
+    cb = CameraWarp(CameraMove('up', 'fast'), t_m=2, blend=1.0, layout='BFCHW')
+    x = sched.add_noise(x0, eps, sched.timesteps[:1])
+    for i, t in enumerate(sched.timesteps):
+        x = cb(pipe, i, t, {'latents': sched.step(eps, t, x).prev_sample})['latents']
+    assert cb.applied == 'x0'
+    assert torch.allclose(x, warp_frames(x0, cb.move, stride=4), atol=1e-3)
+    assert not torch.allclose(x, warp_frames(x0, cb.move, stride=1), atol=1e-3)

@@ -1,5 +1,7 @@
 "Scene clips: warp-then-denoise with any SD pipeline, image-to-video by folder, clip files and the final video."
 
+import importlib.util
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -7,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from msvid.motion.camera import warp_frames
 from msvid.motion.clips import load_video_pipeline, make_clip, save_clip, tiny_svd_pipeline, warp_denoise_clip
 from msvid.models.components import tiny_sd_pipeline
 from msvid.core.records import CameraMove, InputError, SceneScript, Step, Task
@@ -26,11 +29,55 @@ def pipe():
     return p
 
 
+ROOT = Path(__file__).parent.parent
+
+
+def _bench():
+    "benchmarks/camera_motion.py: the motion measurement that does not use msvid's own (NumPy only)."
+    spec = importlib.util.spec_from_file_location('camera_motion', ROOT / 'benchmarks' / 'camera_motion.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def test_shapes_seed_and_static(pipe):
-    a = warp_denoise_clip(pipe, KEY, 'a pan', CameraMove('up', 'fast'), n_frames=3, num_inference_steps=4, seed=1)
-    b = warp_denoise_clip(pipe, KEY, 'a pan', CameraMove('up', 'fast'), n_frames=3, num_inference_steps=4, seed=2)
+    clip = lambda seed, **kw: warp_denoise_clip(
+        pipe, KEY, 'a pan', CameraMove('up', 'fast'), n_frames=3, num_inference_steps=4, seed=seed, fps=2, **kw
+    )
+    a, b = clip(1, paint=True), clip(2, paint=True)
     assert [f.size for f in a] == [(16, 16)] * 3
-    assert not np.array_equal(np.asarray(a[1]), np.asarray(b[1]))  # the seed matters
+    assert not np.array_equal(np.asarray(a[1]), np.asarray(b[1]))  # the seed matters where the model paints
+    assert np.array_equal(np.asarray(a[1])[8:], np.asarray(b[1])[8:])  # and only there
+    assert np.array_equal(np.asarray(clip(1)[1]), np.asarray(clip(2)[1]))  # nothing painted: no noise
+
+
+def test_keep_shows_the_keyframe_moved_exactly(pipe):
+    "Wherever a frame shows the keyframe it is the keyframe warped; the re-painting clip (keep=False) is not."
+    mv = CameraMove('left', 'fast')
+    kept = warp_denoise_clip(pipe, KEY, 'a pan', mv, n_frames=4, num_inference_steps=4, fps=4, paint=True)
+    x = torch.from_numpy(np.asarray(KEY)).permute(2, 0, 1).float()[None, None].repeat(1, 4, 1, 1, 1)
+    want = warp_frames(x, mv, fps=4, padding='border')[0].permute(0, 2, 3, 1).round().numpy()
+    got = np.stack([np.asarray(f, float) for f in kept])
+    inner = (slice(None), slice(None), slice(8, None))  # 1 px per frame enters from the left: columns >= 8 are kept
+    assert np.abs(got[inner] - want[inner]).max() <= 1
+    old = warp_denoise_clip(pipe, KEY, 'a pan', mv, n_frames=4, num_inference_steps=4, fps=4, keep=False)
+    assert np.abs(np.stack([np.asarray(f, float) for f in old])[inner] - want[inner]).mean() > 5
+
+
+@pytest.mark.parametrize('direction', ['left', 'right', 'up', 'down', 'forward', 'backward'])
+def test_moves_measured_independently(pipe, direction, tmp_path):
+    "Every direction at every speed, through an .mp4: measured (NumPy phase correlation) in its direction, in order."
+    from msvid.io.video import write_video
+
+    bench, key = _bench(), Image.fromarray(np.asarray(KEY.resize((64, 64), Image.BICUBIC)))
+    speeds = []
+    for sp in ('slow', 'medium', 'fast'):
+        clip = warp_denoise_clip(pipe, key, 'a pan', CameraMove(direction, sp), n_frames=8, fps=8)
+        frames = read_video(write_video(tmp_path / f'{sp}.mp4', clip, 8))
+        v = bench.clip_velocity(bench.pair_motions(frames), (64, 64), 8)
+        assert bench.classify(v, 0.02) == direction, (sp, v)
+        speeds.append(bench.along(dict(d=direction, v=v)))
+    assert speeds[0] < speeds[1] < speeds[2], speeds
 
 
 def test_bad_args(pipe):
@@ -61,6 +108,25 @@ def test_make_clip_toy_route_and_files(pipe, tmp_path):
         tmp_path / 'video.mp4', [[KEY], frames], ['Cut.', 'Fry.'], seconds=1, fps=8, size=64, crossfade=0.25
     )
     assert len(read_video(v)) == 8 + 8 - 2
+
+
+def test_readme_example_shows_every_requested_move(tmp_path):
+    "`msvid generate examples/toy-kitchen.json --clips` on the toy preset: each clip.mp4 moves as its scene asks."
+    from msvid.cli import main
+    from msvid.io.assets import assets_dir
+
+    if not (assets_dir() / 'toy-sd').exists():
+        pytest.skip('toy-sd not shipped')
+    out, bench = tmp_path / 'run', _bench()
+    args = ['generate', str(ROOT / 'examples' / 'toy-kitchen.json'), '--out', str(out), '--clips']
+    assert main([*args, '--method', 'independent', '--steps', '6', '--quiet', '--device', 'cpu']) == 0
+    scenes = RunDir(out).read()['scenes']
+    asked = [s['script']['camera']['direction'] for s in scenes]
+    assert any(d != 'static' for d in asked)
+    for s, d in zip(scenes, asked):
+        frames = read_video(out / s['clip'])
+        v = bench.clip_velocity(bench.pair_motions(frames), frames[0].shape[:2], RunConfig().fps)
+        assert bench.classify(v, 0.02) == d, (s['script']['caption'], d, v)
 
 
 def test_make_clip_video_model_route(pipe, tmp_path):

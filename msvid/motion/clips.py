@@ -215,10 +215,11 @@ def warp_denoise_clip(
     max_batch: int = 16,  # frames denoised together
     fps: float = 8.0,  # frames per second the clip is played at (camera speeds are per second)
     keep: bool = True,  # show the warped keyframe wherever it is in view (False: every frame re-painted)
-    padding: str = 'border',  # how entering content is filled before denoising
+    paint: bool = False,  # with `keep`: the denoiser paints what enters the frame (False: it repeats the edge)
+    padding: str = 'border',  # how entering content is filled (before denoising)
     feather: int = 2,  # pixels over which kept and painted parts are joined
 ) -> list[Image.Image]:
-    "A clip that moves by `move`: warp the keyframe per frame, re-noise with shared noise, denoise, keep the known."
+    "A clip that moves by `move`: the keyframe warped per frame; what enters painted by the denoiser if `paint`."
     from diffusers import AutoPipelineForImage2Image
 
     if n_frames < 1:
@@ -232,8 +233,8 @@ def warp_denoise_clip(
     strength = max(strength, 1 / num_inference_steps)  # at least one denoising step
     with torch.no_grad():
         frames, cover = warp_keyframe(pipe, keyframe, move, n_frames, fps, gain, padding)
-        if keep and bool((cover > 0.999).all()):
-            return _to_pil(frames)  # nothing entered the frame: nothing to paint
+        if keep and (not paint or bool((cover > 0.999).all())):
+            return _to_pil(frames)  # nothing to paint: the keyframe seen by a moving camera
         i2i = AutoPipelineForImage2Image.from_pipe(pipe)
         i2i.set_progress_bar_config(**getattr(pipe, '_progress_bar_config', {}))
         lat = warped_latents(pipe, frames, keyframe, move, fps, gain, space, max_batch)
