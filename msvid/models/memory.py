@@ -7,8 +7,6 @@ how many video frames are decoded at once."""
 from __future__ import annotations
 from dataclasses import dataclass
 
-import torch
-
 # %% auto #0
 __all__ = ['PLANS', 'MemoryPlan', 'memory_plan', 'free_gib', 'place_pipeline']
 
@@ -39,6 +37,8 @@ def memory_plan(free_gib: float) -> MemoryPlan:
 
 def free_gib(device: str) -> float | None:
     "Free memory of a CUDA `device` in GiB (None for other devices, which need no plan)."
+    import torch  # here, not at the top: resolving a config (every CLI call) must not wait for torch
+
     if not device.startswith('cuda') or not torch.cuda.is_available():
         return None
     return torch.cuda.mem_get_info(torch.device(device))[0] / 2**30
@@ -46,6 +46,8 @@ def free_gib(device: str) -> float | None:
 # %% ../../nbs/20_models/26_memory.ipynb #946cf86f
 def place_pipeline(pipe, device: str, offload: bool = False, vae_tiling: bool = False):
     "Move `pipe` to `device`, or offload its models to the CPU between uses; tile (and slice) VAE decoding."
+    import torch
+
     if offload and device != 'cpu' and torch.cuda.is_available():
         pipe.enable_model_cpu_offload(device=device)
     else:

@@ -12,7 +12,7 @@ from ..core.config import RunConfig
 from .memory import free_gib, memory_plan
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'resolve_device', 'resolve_config']
+__all__ = ['SCRIPT_LLM', 'PRESETS', 'Preset', 'resolve_device', 'resolve_config']
 
 # %% ../../nbs/20_models/23_presets.ipynb #0f3da7eb
 @dataclass(frozen=True)
@@ -29,7 +29,11 @@ class Preset:
     guidance_scale: float
     description: str
     scheduler: str = ''  # diffusers scheduler class to swap in ('' = the pipeline's own)
+    caption_backend: str = 'offline'  # how scene scripts are written (msvid.script.decode)
+    caption_model: str = ''  # the LLM that writes them, for caption_backend 'llm'
 
+
+SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
 
 PRESETS = {
     p.name: p
@@ -56,6 +60,8 @@ PRESETS = {
             7.5,
             'Stable Diffusion 1.5 + open_clip ViT-B-32; GPU',
             'DDIMScheduler',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
         ),
         Preset(
             'sd21',
@@ -68,6 +74,8 @@ PRESETS = {
             7.5,
             'Stable Diffusion 2.1 (base, 512 px) + open_clip ViT-B-32, as in CoSeD (DDIM); GPU',
             'DDIMScheduler',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
         ),
         Preset(
             'sdxl',
@@ -79,6 +87,9 @@ PRESETS = {
             30,
             6.0,
             'Stable Diffusion XL base + open_clip ViT-B-32; GPU with >= 16 GB',
+            '',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
         ),
     ]
 }
@@ -132,6 +143,8 @@ def resolve_config(
         num_inference_steps=p.num_inference_steps,
         guidance_scale=p.guidance_scale,
         scheduler=p.scheduler,
+        caption_backend=p.caption_backend,
+        caption_model=p.caption_model if overrides.get('caption_backend') in (None, p.caption_backend) else '',
         device=dev,
         dtype='float16' if dev.startswith('cuda') and preset != 'toy' else 'float32',
     )

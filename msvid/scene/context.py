@@ -61,7 +61,8 @@ def run_scripts(task: Task, config: RunConfig) -> list[SceneScript]:
     "The scene scripts of `task` from the configured caption backend."
     from msvid.script.decode import decode
 
-    return decode(task, config.caption_backend, config.caption_model)
+    on = {'device': config.device} if config.caption_backend == 'llm' else {}  # the LLM runs where the models do
+    return decode(task, config.caption_backend, config.caption_model, **on)
 
 # %% ../../nbs/50_scene/50_context.ipynb #37aa7e1e
 @dataclass

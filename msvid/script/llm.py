@@ -14,8 +14,8 @@ from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'MAX_REPLY_CHARS', 'MAX_JSON_STARTS', 'MAX_ENTITIES', 'MAX_NAME_CHARS',
-           'MAX_CAPTION_CHARS', 'CHAT_TEMPLATE', 'task_block', 'build_messages', 'first_json', 'validate_script',
-           'chat_generator', 'llm_scripts', 'tiny_chat_lm']
+           'MAX_CAPTION_CHARS', 'CHAT_TEMPLATE', 'task_block', 'tracker_hints', 'build_messages', 'first_json',
+           'validate_script', 'chat_generator', 'llm_scripts', 'tiny_chat_lm']
 
 # %% ../../nbs/40_script/43_llm.ipynb #bb38da19
 REPLY_SCHEMA = (
@@ -74,9 +74,19 @@ def task_block(task: Task) -> str:
     )
 
 
+def tracker_hints(task: Task) -> str:
+    "What the offline entity tracker read from the steps (entities, places, dependencies), for the model to keep."
+    rows = [dict(entities=s.entities, background=s.background, depends_on=s.depends_on) for s in offline_scripts(task)]
+    return (
+        "An entity tracker read these objects, places and dependencies from the steps (one entry per step). "
+        "Keep them unless the steps clearly say otherwise:\n```json\n" + json.dumps(rows, ensure_ascii=False) + "\n```"
+    )
+
+
 def build_messages(
     task: Task,  # the task
     examples: tuple = (FEW_SHOT,),  # (task dict, script dict) pairs shown as earlier turns
+    hints: bool = True,  # add the offline tracker's reading of the task (`tracker_hints`)
 ) -> list[dict]:
     "Chat messages asking for the script of `task`."
     msgs = [{'role': 'system', 'content': SYSTEM_PROMPT}]
@@ -85,7 +95,8 @@ def build_messages(
             {'role': 'user', 'content': task_block(Task(ex_task['title'], [Step(x) for x in ex_task['steps']]))},
             {'role': 'assistant', 'content': json.dumps(ex_script)},
         ]
-    return msgs + [{'role': 'user', 'content': task_block(task)}]
+    ask = task_block(task) + ('\n\n' + tracker_hints(task) if hints else '')
+    return msgs + [{'role': 'user', 'content': ask}]
 
 # %% ../../nbs/40_script/43_llm.ipynb #1fcb98a3
 MAX_REPLY_CHARS = 65_536  # longest reply read
@@ -184,6 +195,7 @@ def chat_generator(
     model,  # a causal LM, or a hub id / local folder
     tokenizer=None,  # its tokenizer (loaded with the model when `model` is a string)
     max_new_tokens: int = 1024,  # reply budget
+    device: str = 'cpu',  # where a model given by name runs (half precision on a GPU)
 ) -> Callable[[list[dict]], str]:
     "A function `messages -> reply text` for a Hugging Face causal LM with a chat template."
     import torch
@@ -191,14 +203,16 @@ def chat_generator(
     if isinstance(model, str):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        dtype = torch.float16 if device.startswith('cuda') else torch.float32
         with loading(f"LLM {model!r}"):
             tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
-            model = AutoModelForCausalLM.from_pretrained(model, use_safetensors=True)
+            model = AutoModelForCausalLM.from_pretrained(model, use_safetensors=True, dtype=dtype).to(device)
     if tokenizer is None or not getattr(tokenizer, 'chat_template', None):
         raise InputError('LLM backend: the tokenizer needs a chat template')
 
     def generate(messages: list[dict]) -> str:
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors='pt', return_dict=True)
+        ids = {k: v.to(model.device) for k, v in ids.items()}
         with torch.no_grad():
             out = model.generate(
                 **ids,
@@ -219,14 +233,15 @@ def llm_scripts(
     max_tries: int = 3,  # replies to ask for before falling back
     max_tokens: int = 77,  # caption budget in CLIP tokens (0: no limit)
     max_new_tokens: int = 1024,  # reply budget
+    device: str = 'cpu',  # where a model given by name runs
 ) -> list[SceneScript]:
     "Scene scripts written by an LLM, validated, with retries and a fallback to the offline decoder."
-    if generate is None:
-        if model is None:
-            raise InputError(
-                "LLM backend: give a model (hub id, folder or object), e.g. --caption-model Qwen/Qwen2.5-1.5B-Instruct"
-            )
-        generate = chat_generator(model, tokenizer, max_new_tokens)
+    if generate is None and model is None:
+        warnings.warn(
+            "LLM script: no model given (--caption-model, e.g. Qwen/Qwen2.5-1.5B-Instruct); using the offline decoder"
+        )
+        return offline_scripts(task, max_tokens)
+    generate = generate or chat_generator(model, tokenizer, max_new_tokens, device)
     msgs, err = build_messages(task), ''
     for attempt in range(max_tries):
         reply = generate(msgs)
