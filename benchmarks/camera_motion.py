@@ -156,7 +156,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> str:
     if n == 0:
         return 'n/a'
     p = k / n
-    c, h = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    c, h = (
+        (p + z * z / (2 * n)) / (1 + z * z / n),
+        z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n),
+    )
     return f'{k}/{n} ({p:.0%}, {max(0, c - h):.0%}-{min(1, c + h):.0%})'
 
 
@@ -224,7 +227,9 @@ def keyframe(pipe, seed: int, steps: int):
 
 def moves():
     "Static once, then every direction x speed."
-    return [CameraMove('static')] + [CameraMove(d, s) for d, s in itertools.product(CAMERA_DIRECTIONS[1:], CAMERA_SPEEDS)]
+    return [CameraMove('static')] + [
+        CameraMove(d, s) for d, s in itertools.product(CAMERA_DIRECTIONS[1:], CAMERA_SPEEDS)
+    ]
 
 
 def run(a, pipe, probe, enc) -> list[dict]:
@@ -273,7 +278,11 @@ def _order(mov: list[dict]) -> tuple[int, str]:
     "Directions whose mean measured speeds order slow < medium < fast, and the share of (task, direction) in order."
     sp = {(r['task'], r['d'], r['sp']): along(r) for r in mov}
     dirs = CAMERA_DIRECTIONS[1:]
-    means = {(d, s): np.mean([v for (t, dd, ss), v in sp.items() if dd == d and ss == s]) for d in dirs for s in CAMERA_SPEEDS}
+    means = {
+        (d, s): np.mean([v for (t, dd, ss), v in sp.items() if dd == d and ss == s])
+        for d in dirs
+        for s in CAMERA_SPEEDS
+    }
     n_dir = sum(means[d, 'slow'] < means[d, 'medium'] < means[d, 'fast'] for d in dirs)
     tasks = sorted({t for t, _, _ in sp})
     ok = [sp[t, d, 'slow'] < sp[t, d, 'medium'] < sp[t, d, 'fast'] for t in tasks for d in dirs]
@@ -294,7 +303,10 @@ def per_direction(rows: list[dict]) -> list[tuple]:
 
 
 def table(head: list[str], rows: list[tuple]) -> str:
-    return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
+    return '\n'.join(
+        ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+        + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows]
+    )
 
 
 def main():
