@@ -203,5 +203,7 @@ def test_early_selection_on_sdxl(tmp_path, tiny_clip_and_selector):
     last = json.loads((tmp_path / 'r' / 'manifest.json').read_text())['scenes'][2]
     assert last['script']['depends_on'] == [0, 1] and last['extra']['select_at'] == 4
     starts = [0] + [c['latent_index'] for c in last['candidates'][1:]]  # the task seed starts at step 0
-    assert len(starts) == 7 and last['candidates'][0]['mode'] == 'task-seed'
+    # the pan's scene (stove, like this one) at steps 1-3; the bowl's (kitchen counter) at step 1 only
+    assert [(c['source_step'], c['latent_index']) for c in last['candidates'][1:]] == [(1, 1), (0, 1), (0, 2), (0, 3)]
+    assert last['candidates'][0]['mode'] == 'task-seed'
     assert last['unet_evals'] == 2 * (sum(4 - k for k in starts) + (6 - 4))
