@@ -337,8 +337,7 @@ def test_full_disk_is_one_line(capsys, tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'run' / 'manifest.json'))
 
     monkeypatch.setattr(rundir.tempfile, 'mkstemp', full)
-    refused(capsys, 'generate', tmp_path / 't.txt', '--out', tmp_path / 'run', *FAST, message='no space left on the device writing',
-            code=1)  # fmt: skip
+    refused(capsys, 'generate', tmp_path / 't.txt', '--out', tmp_path / 'run', *FAST, message='no space left on the device writing')
 
 
 def test_error_log_is_made_safely(capsys, tmp_path, monkeypatch):

@@ -56,7 +56,7 @@ def report_failure(
     out: str | Path | None = None,  # its run folder, if any
     command: str = '',  # its subcommand
 ) -> int:
-    "Print `e` as one `error:` line and return the exit code: 2 bad input, 1 internal failure, 130 interrupted."
+    "Print `e` as one `error:` line and return the exit code: 2 bad input or a full disk, 1 internal failure, 130 interrupted."
     if isinstance(e, InputError):
         say(str(e))
         return 2
@@ -66,6 +66,6 @@ def report_failure(
     if isinstance(e, OSError) and e.errno in NO_SPACE:
         where = f" writing {e.filename}" if e.filename else ''
         say(f"no space left on the device{where}; free some space and run again (generate: with --resume)")
-        return 1
+        return 2  # like bad input: the user can fix it, and the run resumes
     say(f"internal failure: {type(e).__name__}: {e} (traceback in {write_error_log(out)})")
     return 1
