@@ -10,7 +10,8 @@ import msvid
 from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['assets_dir', 'shipped', 'asset_path']
+__all__ = ['EXAMPLE_SUFFIXES', 'assets_dir', 'shipped', 'asset_path', 'examples_dir', 'example_names', 'example_path',
+           'task_path', 'copy_examples']
 
 # %% ../../nbs/10_io/13_assets.ipynb #31f22200
 def assets_dir() -> Path:
@@ -31,3 +32,49 @@ def asset_path(model: str) -> str:
     if not path.exists():
         raise InputError(f"model {model!r}: not shipped in this install ({path} is missing)")
     return str(path)
+
+# %% ../../nbs/10_io/13_assets.ipynb #1be8a745
+EXAMPLE_SUFFIXES = ('.json', '.yaml', '.yml', '.md', '.txt')  # the task file formats
+
+
+def examples_dir() -> Path:
+    "The folder of the example task files shipped inside the package."
+    return Path(msvid.__file__).parent / 'examples'
+
+
+def example_names() -> list[str]:
+    "The file names of the bundled examples, sorted."
+    d = examples_dir()
+    return sorted(p.name for p in d.iterdir() if p.suffix in EXAMPLE_SUFFIXES) if d.is_dir() else []
+
+
+def example_path(name: str) -> Path:
+    "The bundled example `name` ('toy-kitchen' or 'toy-kitchen.json'); `InputError` listing them when none matches."
+    names = example_names()
+    hits = [n for n in names if n == name or Path(n).stem == name]
+    if len(hits) != 1:
+        why = 'names several' if hits else 'is not one'
+        raise InputError(f"example:{name}: {why} of the bundled examples ({', '.join(names) or 'none installed'})")
+    return examples_dir() / hits[0]
+
+
+def task_path(task: str | Path) -> Path:
+    "The file a task argument names: `example:NAME` is a bundled example, anything else a path."
+    text = str(task)
+    return example_path(text.removeprefix('example:')) if text.startswith('example:') else Path(task)
+
+
+def copy_examples(dest: str | Path) -> list[Path]:
+    "Copy the bundled examples into the folder `dest` (made if missing); existing files are not overwritten."
+    import shutil
+
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise InputError(f"{dest}: exists and is not a folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in example_names():
+        if (dest / n).exists():
+            raise InputError(f"{dest / n}: already exists (copy into an empty folder)")
+        out.append(Path(shutil.copyfile(examples_dir() / n, dest / n)))
+    return out

@@ -5,7 +5,7 @@ atomic, and an interrupted run resumes without redoing finished scenes."""
 
 # %% ../../nbs/10_io/11_rundir.ipynb #01da7be3
 from __future__ import annotations
-import errno, fcntl, hashlib, io, json, os, tempfile, time
+import errno, fcntl, hashlib, io, json, os, shutil, tempfile, time
 from pathlib import Path
 
 import torch
@@ -17,20 +17,34 @@ from ..core.config import RunConfig, show_value
 from .limits import inside, parse_json, read_limited
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'atomic_write_bytes', 'atomic_write_json', 'atomic_save_image',
-           'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock', 'read_manifest',
-           'RunDir']
+__all__ = ['LOCK_NAME', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'umask', 'atomic_write_bytes', 'atomic_write_json',
+           'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock',
+           'read_manifest', 'RunDir']
+
+# %% ../../nbs/10_io/11_rundir.ipynb #ca8b75e5
+def umask() -> int:
+    "The process's umask (read from /proc on Linux, so no other thread sees it changed)."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ae67518e
 def atomic_write_bytes(
     path: str | Path,  # destination
     data: bytes,  # full contents
 ) -> Path:
-    "Write `data` to `path` through a temporary file in the same folder and `os.replace`."
+    "Write `data` to `path` through a temporary file in the same folder and `os.replace`, readable as the umask allows."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes 0600; a plain open() would give what the umask allows
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
@@ -92,7 +106,7 @@ def acquire_lock(path: str | Path) -> int:
     path = Path(path)
     for _ in range(5):
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         except OSError as e:
             raise InputError(f"{path}: cannot create the lock file ({e.strerror or e})") from None
         try:
@@ -139,6 +153,15 @@ def read_manifest(run_dir: str | Path) -> dict:
     return m
 
 
+def _unstarted(manifest: Path) -> bool:
+    "Whether the manifest is of a run that finished no scene (nothing to keep: a new run may replace it)."
+    try:
+        scenes = read_manifest(manifest.parent)['scenes']
+    except InputError:
+        return False
+    return all(s is None for s in scenes)
+
+
 def _differences(a: dict, b: dict) -> list[str]:
     "Keys whose values differ between two dicts."
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
@@ -161,7 +184,7 @@ class RunDir:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.manifest, self.lock_fd, self.regenerated = None, None, None
+        self.manifest, self.lock_fd, self.regenerated, self.made = None, None, None, False
 
     @property
     def manifest_path(self) -> Path:
@@ -188,6 +211,7 @@ class RunDir:
     def open(self, task: Task, config: RunConfig, resume: bool = False) -> RunDir:
         "Start a new run in this folder, or resume the one there (`resume`); the folder is locked until `close`."
         self._check_folder()
+        self.made = not self.path.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -196,7 +220,7 @@ class RunDir:
             raise InputError(f"{self.path}: cannot create the run folder ({e.strerror or e})") from None
         self.lock_fd = acquire_lock(self.path / LOCK_NAME)
         try:
-            if self.manifest_path.exists():
+            if self.manifest_path.exists() and not _unstarted(self.manifest_path):
                 self._resume(task, config, resume)
             else:
                 self.manifest = dict(
@@ -213,6 +237,16 @@ class RunDir:
             self.close()
             raise
         return self
+
+    def discard(self):
+        "After a failure before the first scene: remove the folder when this run made it, else its manifest."
+        if self.manifest is None or any(s is not None for s in self.manifest['scenes']):
+            return
+        self.close()
+        if self.made:
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            self.manifest_path.unlink(missing_ok=True)
 
     def close(self):
         "Release the folder's lock (the manifest on disk is already complete)."

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.records import InputError, Step, Task, CameraMove, STEP_OVERRIDES
 from ..core.config import show_value
+from .assets import task_path
 from msvid.io.limits import (
     TaskLimits,
     check_image,
@@ -200,11 +201,11 @@ def _local_image(image: str, folder: Path, where: str, limits: TaskLimits) -> st
 
 
 def load_task(
-    path: str | Path,  # a .json, .yaml/.yml or .txt/.md task file
+    path: str | Path,  # a .json, .yaml/.yml or .txt/.md task file, or `example:NAME` (a bundled example)
     limits: TaskLimits = TaskLimits(),  # step count, length, size and nesting limits
 ) -> Task:
     "Read and validate a task file; step `image` and `meta.references` paths are taken relative to its folder."
-    path = Path(path)
+    path = task_path(path)
     task = task_from_data(_parse(_read_text(path, limits), path.suffix.lower(), path, limits), limits)
     for i, s in enumerate(task.steps):
         if s.image:

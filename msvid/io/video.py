@@ -82,6 +82,9 @@ def write_video(
         ) as w:
             for fr in frames:
                 w.append_data(np.asarray(fr.convert('RGB')))
+        from msvid.io.rundir import umask
+
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

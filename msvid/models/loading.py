@@ -4,30 +4,125 @@
 
 # %% ../../nbs/20_models/25_loading.ipynb #9f0d8fa6
 from __future__ import annotations
+import os, re, socket, threading
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
 
 from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['LOAD_ERRORS', 'first_line', 'loading']
+__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'hub_host', 'hub_name', 'hub_offline', 'why_not_loaded', 'cut_words', 'first_line',
+           'loading']
+
+# %% ../../nbs/20_models/25_loading.ipynb #38257db0
+HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
+              'EntryNotFoundError', 'HfHubHTTPError'}  # fmt: skip
+_HUB = {}  # the probe's answer, once per process: offline, and whether msvid turned offline mode on
+
+
+def hub_host() -> str:
+    "The host of the hub models load from (`HF_ENDPOINT`, default huggingface.co)."
+    return urlparse(os.environ.get('HF_ENDPOINT') or 'https://huggingface.co').hostname or 'huggingface.co'
+
+
+def hub_name(what: str) -> str | None:
+    "The model `what` names (its first quoted text) when it is not a local path or a shipped `msvid:` model."
+    m = re.search(r"'([^']+)'", what)
+    name = m.group(1) if m else ''
+    if not name or name.startswith('msvid:') or Path(name.partition(':')[0]).expanduser().exists():
+        return None
+    return name
+
+
+def _reachable(host: str, timeout: float) -> bool:
+    "Whether a TCP connection to `host`:443 opens within `timeout` seconds, the name lookup included."
+    ok = []
+
+    def probe():
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return bool(ok)
+
+
+def hub_offline(timeout: float = 3.0) -> bool:
+    "Whether the hub is out of reach (`HF_HUB_OFFLINE`, or a quick probe; behind a proxy: no probe, online)."
+    if 'offline' not in _HUB:
+        import huggingface_hub.constants as hub
+
+        proxy = any(os.environ.get(k) for k in ('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'))
+        _HUB.update(offline=bool(hub.HF_HUB_OFFLINE), set=False)
+        if not (_HUB['offline'] or proxy or _reachable(hub_host(), timeout)):
+            hub.HF_HUB_OFFLINE = True
+            os.environ['HF_HUB_OFFLINE'] = '1'
+            _HUB.update(offline=True, set=True)
+    return _HUB['offline']
+
+
+def _kinds(e: BaseException) -> set[str]:
+    "The class names of `e` and the exceptions it was raised from."
+    out, seen = set(), 0
+    while e is not None and seen < 10:
+        out |= {c.__name__ for c in type(e).__mro__}
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return out
+
+
+def why_not_loaded(e: BaseException, name: str | None = None) -> str:
+    "Why a loader failed, in a few words: gated, not found, offline, no safetensors, or the error's first line."
+    kinds, text = _kinds(e), str(e).lower()
+    if 'GatedRepoError' in kinds:
+        return f"gated on the hub: accept its terms on https://{hub_host()}/{name or ''} and log in (hf auth login)"
+    if 'RepositoryNotFoundError' in kinds:
+        return "not found, neither on the hub nor as a local folder (check the id; a private model needs hf auth login)"
+    offline = _HUB.get('offline') and kinds & {'LocalEntryNotFoundError', 'OfflineModeIsEnabled', 'ConnectionError'}
+    if offline or "couldn't connect" in text:
+        why = (
+            f'{hub_host()} cannot be reached' if _HUB.get('set') or not _HUB.get('offline') else 'HF_HUB_OFFLINE is set'
+        )
+        return f"offline ({why}) and not in the local cache; connect once to download it, or give a local folder"
+    if 'safetensors' in text:
+        return f"no safetensors weights (msvid loads safetensors only; {first_line(e, 200)})"
+    return f"cannot be loaded ({first_line(e)})"
 
 # %% ../../nbs/20_models/25_loading.ipynb #f1969b5b
 LOAD_ERRORS = (OSError, ValueError, KeyError)
 
 
+def cut_words(text: str, limit: int) -> str:
+    "`text` cut to at most `limit` characters at a word boundary, ending in '...' when cut."
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 3]
+    space = head.rfind(' ')
+    return (head[:space] if space > 0 else head).rstrip(' ,;:') + '...'
+
+
 def first_line(e: BaseException, limit: int = 300) -> str:
-    "The first non-empty line of `e`'s message, at most `limit` characters."
+    "The first non-empty line of `e`'s message, at most `limit` characters (cut between words)."
     lines = [l.strip() for l in str(e).splitlines() if l.strip()]
-    return (lines[0] if lines else type(e).__name__)[:limit]
+    return cut_words(lines[0] if lines else type(e).__name__, limit)
 
 
 @contextmanager
 def loading(
     what: str,  # the setting and the model, e.g. "model 'org/name'"
-    errors: tuple = LOAD_ERRORS,  # the exceptions that mean "cannot be loaded"
+    errors: tuple = LOAD_ERRORS,  # the exceptions that mean "cannot be loaded" (the hub's errors always do)
 ):
-    "Turn an exception of `errors` raised inside the block into one `InputError` naming `what`."
+    "Turn an exception of `errors` raised inside the block into one `InputError` naming `what` and the cause."
+    name = hub_name(what)
+    if name:
+        hub_offline()  # an unreachable hub: loaders go to the cache at once instead of retrying for a minute
     try:
         yield
-    except errors as e:
-        raise InputError(f"{what}: cannot be loaded ({first_line(e)})") from None
+    except Exception as e:
+        if not isinstance(e, errors) and not _kinds(e) & HUB_ERRORS:
+            raise
+        raise InputError(f"{what}: {why_not_loaded(e, name)}") from None
