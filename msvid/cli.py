@@ -22,8 +22,8 @@ from .models.presets import Preset, resolve_config
 # %% auto #0
 __all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'RUN_FIELDS', 'GENERATE_FIELDS',
            'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'config_flags',
-           'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'parse_shard', 'env_shard', 'cmd_bench',
-           'cmd_script', 'cmd_train_selector', 'cmd_toy_tasks', 'main']
+           'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
+           'cmd_train_selector', 'cmd_examples', 'cmd_toy_tasks', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
 class _Parser(argparse.ArgumentParser):
@@ -135,7 +135,7 @@ SCRIPT_FIELDS = ('caption_backend', 'caption_model')
 TRAIN_SELECTOR_FIELDS = ('clip',)
 
 EXAMPLES = """examples:
-  msvid generate examples/toy-kitchen.json --out runs/toy        # toy preset, CPU, offline
+  msvid generate example:toy-kitchen --out runs/toy              # a bundled example (msvid examples); toy preset, CPU
   msvid generate recipe.txt --out runs/r --preset sd21 --device cuda --method cosed --selector runs/selector/selector
   msvid generate recipe.txt --out runs/r --resume                 # continue an interrupted run
   msvid generate examples/toy-kitchen.json --out runs/clips --clips  # moving scene clips (camera moves)
@@ -149,7 +149,7 @@ EXAMPLES = """examples:
 
 def _task_args(p: argparse.ArgumentParser):
     "Arguments shared by the commands that read a task file."
-    p.add_argument('task', help='task file: .json, .yaml/.yml, or a numbered/bulleted list in .txt/.md')
+    p.add_argument('task', help='task file (.json, .yaml/.yml, a numbered list in .txt/.md) or example:NAME')
     p.add_argument(
         '--max-steps',
         type=bounded(int, 1, 100_000),
@@ -274,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--seed', type=bounded(int, 0, 2**31 - 1), default=0, help='first seed (default 0)')
     t.add_argument('--out', required=True, help='output folder')
     t.add_argument('--size', type=int, default=64, help='image size (default 64, at most 256)')
+    e = sub.add_parser('examples', help='list the bundled example task files (give one as example:NAME)')
+    e.add_argument('--copy', metavar='DIR', help='copy them into the folder DIR to edit')
     return p
 
 # %% ../nbs/99_cli/98_cli.ipynb #c6719341
@@ -288,17 +290,10 @@ def _limits(a) -> TaskLimits:
 
 
 def _check_weights(cfg: RunConfig) -> RunConfig:
-    "Refuse at once weights that would only fail later: a CLIP or selector that is not safetensors."
-    from msvid.io.assets import asset_path
-    from msvid.models.encoders import check_clip_spec
+    "Refuse at once weights that would only fail later (`pipeline.generate.check_weights`)."
+    from msvid.pipeline.generate import check_weights
 
-    check_clip_spec(cfg.clip)
-    sel = Path(asset_path(cfg.selector)) if cfg.selector else None
-    if sel and sel.is_dir() and not (sel / 'model.safetensors').is_file():
-        raise InputError(
-            f"selector {cfg.selector!r}: no model.safetensors in the folder (weights load from safetensors only)"
-        )
-    return cfg
+    return check_weights(cfg)
 
 
 def _run_config(a, names, **fixed) -> RunConfig:
@@ -322,35 +317,24 @@ def cmd_validate(a) -> int:
 
 # %% ../nbs/99_cli/98_cli.ipynb #a7283aab
 def cmd_generate(a) -> int:
-    "Generate a task's scenes and video into `--out`."
-    from msvid.pipeline.generate import generate
+    "Generate a task's scenes and video into `--out`, then say what it made and where."
+    import contextlib, sys, time
+    from msvid.eval.bench import save_storyboard
+    from msvid.pipeline.generate import generate, run_summary
 
     task = load_task(a.task, _limits(a))
     seed = a.seed if a.seed is not None else (task.seed or 0)
-    cfg = _run_config(a, GENERATE_FIELDS, seed=seed, quiet=a.quiet)
-    run = generate(task, a.out, cfg, resume=a.resume)
-    print(run.path / 'video.mp4')
+    cfg, t0 = _run_config(a, GENERATE_FIELDS, seed=seed, quiet=a.quiet), time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):  # what libraries print goes beside the progress bar
+        run = generate(task, a.out, cfg, resume=a.resume)
+        board = save_storyboard(run.path)
+    print(run_summary(run, time.perf_counter() - t0) + f"\n  storyboard: {board}")
     return 0
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    "'I/N' -> (I, N), with 0 <= I < N."
-    i, sep, n = text.partition('/')
-    if not (sep and i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
-        raise InputError(f"shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/2")
-    return int(i), int(n)
-
-
-def env_shard() -> tuple[int, int]:
-    "This process's shard under `accelerate launch` / torchrun (RANK, WORLD_SIZE), else (0, 1)."
-    import os
-
-    return parse_shard(f"{os.environ.get('RANK', 0)}/{os.environ.get('WORLD_SIZE', 1)}")
 
 
 def cmd_bench(a) -> int:
     "Run a benchmark suite with several methods and print the results table."
-    from msvid.eval.bench import merged_rows, run_bench, suite_tasks, toy_suite, write_results
+    from msvid.eval.bench import env_shard, merged_rows, parse_shard, run_bench, suite_tasks, toy_suite, write_results
     from msvid.methods.registry import get_method
 
     methods = [m.strip() for m in a.methods.split(',') if m.strip()]
@@ -371,6 +355,8 @@ def cmd_bench(a) -> int:
 
     clip = load_clip(a.metrics_clip or cfg.clip, cfg.device)
     shard = parse_shard(a.shard) if a.shard else env_shard()
+    scenes = sum(len(t.steps) for k, t in enumerate(tasks) if k % shard[1] == shard[0]) * len(methods)
+    print(f"{len(tasks)} tasks x {len(methods)} methods ({scenes} scenes here); runs in {Path(a.out) / 'runs'}")
     rows = run_bench(tasks, methods, a.out, cfg, probe, quiet=a.quiet, clip=clip, shard=shard)
     if shard[1] > 1:
         rows = merged_rows(a.out, shard[1])
@@ -416,6 +402,19 @@ def cmd_train_selector(a) -> int:
     return 0
 
 
+def cmd_examples(a) -> int:
+    "List the bundled example task files (`example:NAME`), or copy them into a folder."
+    from msvid.io.assets import copy_examples, example_names
+
+    if a.copy:
+        print(f"copied {len(copy_examples(a.copy))} examples to {a.copy}")
+        return 0
+    for n in example_names():
+        t = load_task(f'example:{n}')
+        print(f"example:{Path(n).stem:<16} {len(t.steps):2} steps  {t.title}")
+    return 0
+
+
 def cmd_toy_tasks(a) -> int:
     "Write toy-world tasks with their step images and ground truth."
     if not 1 <= a.n <= 100_000:
@@ -436,6 +435,7 @@ COMMANDS = {
     'bench': cmd_bench,
     'train-selector': cmd_train_selector,
     'toy-tasks': cmd_toy_tasks,
+    'examples': cmd_examples,
 }
 
 # %% ../nbs/99_cli/98_cli.ipynb #1044ffb9

@@ -68,7 +68,10 @@ def test_too_many_steps_can_be_raised(capsys, tmp_path):
         (['generate', '{task}', '--out', '{out}', '--preset', 'nope'], "preset 'nope'"),
         (['generate', '{task}', '--out', '{out}', '--method', 'nope'], "method 'nope'"),
         (['generate', '{task}', '--out', '{out}', '--steps', '0'], 'argument --steps: num_inference_steps 0: expected'),
-        (['generate', '{task}', '--out', '{out}', '--model', '{out}/missing-model'], 'cannot be loaded'),
+        (['generate', '{task}', '--out', '{out}', '--model', '{out}/missing-model'], "missing-model': no such folder"),
+        (['generate', '{task}', '--out', '{out}', '--method', 'ip-refs'], "method 'ip-refs': give the IP-Adapter"),
+        (['generate', '{task}', '--out', '{out}', '--ip-adapter', 'h94/IP-Adapter:m/x.bin'], 'safetensors only'),
+        (['generate', 'example:nope', '--out', '{out}'], 'is not one of the bundled examples'),
         (['toy-tasks', '--n', '0', '--out', '{out}'], '--n: must be at least 1'),
     ],
 )
@@ -77,6 +80,7 @@ def test_bad_arguments_exit_2(capsys, tmp_path, task_file, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2, err
     assert err.startswith('error: ') and message in err and err.count('\n') == 1
+    assert not (tmp_path / 'run').exists()  # refused before a run folder, or it failed before a scene and left none
 
 
 def test_existing_run_needs_resume(capsys, tmp_path, task_file, tiny_model_dir):

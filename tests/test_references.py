@@ -69,3 +69,26 @@ def test_rolling_refs_with_user_photo(tmp_path, tiny_model_dir):
     (tmp_path / 't.json').write_text(json.dumps(task))
     args[args.index('--out') + 1] = str(tmp_path / 'r2')
     assert main(args) == 2
+
+
+def test_ip_refs_from_the_command_line(tmp_path, tiny_model_dir):
+    "`--method ip-refs --ip-adapter SPEC`: the adapter is loaded like any model, safetensors only (tiny random one)."
+    import torch
+    from diffusers import UNet2DConditionModel
+    from msvid.methods.references import tiny_ip_adapter
+
+    unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / 'unet', dtype=torch.float32)
+    spec = tiny_ip_adapter(unet, tmp_path / 'ip')
+    task = {'title': 'Pan', 'steps': ['Heat the red pan.', 'Chop an onion.', 'Fry the onion in the red pan.']}
+    (tmp_path / 't.json').write_text(json.dumps(task))
+    args = ['generate', str(tmp_path / 't.json'), '--out', str(tmp_path / 'r'), '--model', str(tiny_model_dir)]
+    args += ['--method', 'ip-refs', '--size', '16', '--steps', '3', '--quiet', '--device', 'cpu']
+    args += ['--scene-seconds', '0.25', '--ip-adapter-scale', '0.8']
+    assert main(args + ['--ip-adapter', spec]) == 0
+    m = json.loads((tmp_path / 'r' / 'manifest.json').read_text())
+    assert m['config']['ip_adapter'] == spec and m['config']['ip_adapter_scale'] == 0.8
+    scales = [s['extra']['ip_adapter_scale'] for s in m['scenes']]
+    assert 0.8 in scales and set(scales) <= {0.0, 0.8}  # scenes with a shared entity are conditioned
+    assert main(args + ['--out', str(tmp_path / 'r2'), '--ip-adapter', spec.replace('.safetensors', '.bin')]) == 2
+    assert main(args + ['--out', str(tmp_path / 'r3'), '--ip-adapter', f'{tmp_path}/none:models/ip.safetensors']) == 2
+    assert not (tmp_path / 'r2').exists() and not (tmp_path / 'r3').exists()

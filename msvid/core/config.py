@@ -74,6 +74,7 @@ RANGES = {  # field: (test, what is expected); the field's type is checked first
     'camera_gain': (lambda v: _finite(v) and abs(v) <= 100, 'a finite number from -100 to 100'),
     'motion_bucket_id': _count(1),
     'decode_chunk_size': _count(1),
+    'ip_adapter_scale': (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10'),
     'crossfade': (lambda v: _finite(v) and v >= 0, 'a finite number of seconds >= 0'),  # < scene_seconds
 }
 
@@ -179,6 +180,8 @@ class RunConfig(Record):
     context_length: int = 3  # rolling: most earlier keyframes on the canvas (0-3)
     canvas: str = 'row'  # rolling: canvas shape, 'row' or 'grid'
     canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)
+    ip_adapter: str = ''  # ip-refs: IP-Adapter REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors
+    ip_adapter_scale: float = 0.6  # ip-refs: how strongly the reference images condition a scene
     fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16  # candidates denoised together
@@ -202,9 +205,10 @@ class RunConfig(Record):
     device: str = 'cpu'  # cpu, cuda, cuda:N or mps
     dtype: str = 'float32'  # model precision: float32, float16 (real models on a GPU) or bfloat16
     quiet: bool = False  # no progress bars
+    verbose: bool = False  # also the inner progress bars (denoising steps, model loading)
     save_candidates: bool = False  # also write scenes/NN/candidates/KK.png (every candidate, for the viewer)
 
-    RUNTIME_ONLY = ('device', 'quiet', 'save_candidates', 'offload')
+    RUNTIME_ONLY = ('device', 'quiet', 'verbose', 'save_candidates', 'offload')
 
     def __post_init__(self):
         "Check every field, then the combinations; the first problem is an `InputError`."

@@ -19,8 +19,9 @@ from ..models.pipelines import pipeline_for
 from ..io.rundir import RunDir, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['PERSISTENT', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench', 'shard_path',
-           'merged_rows', 'bootstrap_ci', 'summarize', 'results_markdown', 'write_results', 'plot_summary']
+__all__ = ['PERSISTENT', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench', 'parse_shard',
+           'env_shard', 'save_storyboard', 'shard_path', 'merged_rows', 'bootstrap_ci', 'summarize', 'results_markdown',
+           'write_results', 'plot_summary']
 
 # %% ../../nbs/80_eval/83_bench.ipynb #93184ee6
 def toy_suite(
@@ -119,8 +120,11 @@ def run_bench(
     pipe = pipeline_for(config)
     pipe.set_progress_bar_config(disable=True)
     resources, mine = {}, [(k, t) for k, t in enumerate(tasks) if k % n == i]
+    total = len(methods) * sum(len(t.steps) for _, t in mine)  # the bar counts scenes: tasks differ in length
+    bar = tqdm(total=total, desc='bench', unit='scene', disable=quiet, dynamic_ncols=True)
     for method in methods:
-        for k, task in tqdm(mine, desc=method, disable=quiet):
+        for k, task in mine:
+            bar.set_description(f'{method} {k:04d}', refresh=False)
             cfg = RunConfig(**{**config.to_dict(), 'method': method, 'seed': task.seed or 0, 'quiet': True})
             d = out / 'runs' / method / f'{k:04d}'
             run = RunDir(d)
@@ -129,9 +133,33 @@ def run_bench(
             else:
                 run.manifest = run.read()
             rows.append(_run_row(task, run, method, k, probe, clip))
+            bar.update(len(task.steps))
+    bar.close()
     if n > 1:
         atomic_write_bytes(shard_path(out, shard), json.dumps(rows).encode())
     return rows
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    "'I/N' -> (I, N), with 0 <= I < N."
+    i, sep, n = text.partition('/')
+    if not (sep and i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
+        raise InputError(f"shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/2")
+    return int(i), int(n)
+
+
+def env_shard() -> tuple[int, int]:
+    "This process's shard under `accelerate launch` / torchrun (RANK, WORLD_SIZE), else (0, 1)."
+    import os
+
+    return parse_shard(f"{os.environ.get('RANK', 0)}/{os.environ.get('WORLD_SIZE', 1)}")
+
+
+def save_storyboard(run_dir: str | Path) -> Path:
+    "Write a run's storyboard (keyframes, captions, dependency arrows) as `storyboard.png` in the run folder."
+    from msvid.eval.widgets import figure_png, plot_storyboard
+
+    return atomic_write_bytes(Path(run_dir) / 'storyboard.png', figure_png(plot_storyboard(run_dir)))
 
 
 def shard_path(out: str | Path, shard: tuple[int, int]) -> Path:

@@ -22,7 +22,10 @@ def one_line(
     text = ''.join(
         c if c.isprintable() else c.encode('unicode_escape', 'backslashreplace').decode('ascii') for c in message
     )
-    return text if len(text) <= limit else text[: limit - 3] + '...'
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 3]
+    return (head[: head.rfind(' ')] if ' ' in head else head) + '...'  # cut between words
 
 
 def say(message: str) -> None:
@@ -56,7 +59,7 @@ def report_failure(
     out: str | Path | None = None,  # its run folder, if any
     command: str = '',  # its subcommand
 ) -> int:
-    "Print `e` as one `error:` line and return the exit code: 2 bad input or a full disk, 1 internal failure, 130 interrupted."
+    "Print `e` as one `error:` line; the exit code: 2 bad input or a full disk, 1 internal failure, 130 interrupted."
     if isinstance(e, InputError):
         say(str(e))
         return 2

@@ -18,9 +18,10 @@ from ..core.seeds import derive_seed
 from ..models.loading import loading
 
 # %% auto #0
-__all__ = ['BACKGROUND_LABELS', 'Entity', 'common_entities', 'toy_mask', 'saliency_mask', 'segmentation_mask', 'split_reference',
-           'Reference', 'user_references', 'has_ip_adapter', 'make_references', 'scene_references', 'run_references',
-           'rolling_refs', 'load_ip_adapter', 'ip_adapter_scene', 'ip_refs', 'tiny_ip_adapter']
+__all__ = ['BACKGROUND_LABELS', 'IP_ADAPTER_EXAMPLE', 'Entity', 'common_entities', 'toy_mask', 'saliency_mask',
+           'segmentation_mask', 'split_reference', 'Reference', 'user_references', 'has_ip_adapter', 'make_references',
+           'scene_references', 'run_references', 'rolling_refs', 'parse_ip_adapter', 'load_ip_adapter',
+           'ip_adapter_scene', 'ip_refs', 'tiny_ip_adapter']
 
 # %% ../../nbs/60_methods/65_references.ipynb #9a276256
 @dataclass
@@ -248,20 +249,29 @@ def rolling_refs(ctx: RunContext, i: int) -> SceneOutput:
     return rolling_scene(ctx, i, 'deps', extra=scene_references(run_references(ctx), ctx.scripts[i]))
 
 # %% ../../nbs/60_methods/65_references.ipynb #705e54a2
+IP_ADAPTER_EXAMPLE = 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'  # SD 1.5's; SDXL: sdxl_models/...
+
+
+def parse_ip_adapter(spec: str) -> tuple[str, str | None, str]:
+    "(repo or folder, subfolder, weight file) of 'REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors'; safetensors only."
+    repo, sep, rest = spec.rpartition(':') if spec.count(':') > 1 else spec.partition(':')
+    if not sep or not repo or not rest:
+        raise InputError(f"ip_adapter {spec!r}: expected REPO:SUBFOLDER/WEIGHT.safetensors, e.g. {IP_ADAPTER_EXAMPLE}")
+    if not rest.endswith('.safetensors'):
+        raise InputError(f"ip_adapter {spec!r}: weights load from .safetensors only, never from pickle")
+    sub, _, weight = rest.rpartition('/')
+    return repo, sub or None, weight
+
+
 def load_ip_adapter(
     pipe,  # an SD-family pipeline
     spec: str,  # 'REPO_OR_FOLDER:SUBFOLDER/WEIGHT_NAME'
     scale: float = 0.6,  # adapter strength
 ):
     "Load an IP-Adapter (safetensors) into `pipe` and set its scale; returns `pipe`."
-    repo, sep, rest = spec.partition(':')
-    if not sep or '/' not in rest and not rest.endswith('.safetensors'):
-        raise InputError(f"ip adapter {spec!r}: expected REPO:SUBFOLDER/WEIGHT.safetensors")
-    if not rest.endswith('.safetensors'):
-        raise InputError(f"ip adapter {spec!r}: weights must be .safetensors")
-    sub, _, weight = rest.rpartition('/')
-    with loading(f"ip adapter {spec!r}"):
-        pipe.load_ip_adapter(repo, subfolder=sub or None, weight_name=weight, use_safetensors=True)
+    repo, sub, weight = parse_ip_adapter(spec)
+    with loading(f"ip_adapter {spec!r}"):
+        pipe.load_ip_adapter(repo, subfolder=sub, weight_name=weight, use_safetensors=True)
     pipe.set_ip_adapter_scale(scale)
     return pipe
 
@@ -270,11 +280,10 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
     "Scene `i` rendered from its own seeded noise, conditioned on its references through the loaded IP-Adapter."
     from msvid.core.records import Candidate
 
+    if not has_ip_adapter(ctx.pipe) and ctx.config.ip_adapter:
+        ctx.shared('ip_adapter', lambda: load_ip_adapter(ctx.pipe, ctx.config.ip_adapter, scale))
     if not has_ip_adapter(ctx.pipe):
-        raise InputError(
-            "method 'ip-refs' needs an IP-Adapter in the pipeline "
-            "(load_ip_adapter(pipe, 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'))"
-        )
+        raise InputError(f"method 'ip-refs' needs an IP-Adapter: give --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
     panels = scene_references(run_references(ctx), ctx.scripts[i])
     imgs = [im for im, _ in panels] or [Image.new('RGB', (ctx.config.width, ctx.config.height))]
     ctx.pipe.set_ip_adapter_scale(scale if panels else 0.0)
@@ -289,8 +298,8 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
 
 @register_method('ip-refs')
 def ip_refs(ctx: RunContext, i: int) -> SceneOutput:
-    "Fresh noise per scene, conditioned on entity references through an IP-Adapter (load one first)."
-    return ip_adapter_scene(ctx, i)
+    "Fresh noise per scene, conditioned on entity references through the IP-Adapter `config.ip_adapter` names."
+    return ip_adapter_scene(ctx, i, ctx.config.ip_adapter_scale)
 
 # %% ../../nbs/60_methods/65_references.ipynb #78afc971
 def tiny_ip_adapter(

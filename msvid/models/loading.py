@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'hub_host', 'hub_name', 'hub_offline', 'why_not_loaded', 'cut_words', 'first_line',
-           'loading']
+__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'hub_host', 'quoted', 'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded',
+           'cut_words', 'first_line', 'loading']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -26,11 +26,21 @@ def hub_host() -> str:
     return urlparse(os.environ.get('HF_ENDPOINT') or 'https://huggingface.co').hostname or 'huggingface.co'
 
 
-def hub_name(what: str) -> str | None:
-    "The model `what` names (its first quoted text) when it is not a local path or a shipped `msvid:` model."
+def quoted(what: str) -> str:
+    "The first quoted text of `what`: the model it names."
     m = re.search(r"'([^']+)'", what)
-    name = m.group(1) if m else ''
-    if not name or name.startswith('msvid:') or Path(name.partition(':')[0]).expanduser().exists():
+    return m.group(1) if m else ''
+
+
+def looks_local(name: str) -> bool:
+    "Whether `name` is written as a path (/x, ./x, ~/x, a/b/c) rather than a hub id (org/name)."
+    return name.startswith(('/', '.', '~')) or name.partition(':')[0].count('/') > 1 or '\\' in name
+
+
+def hub_name(what: str) -> str | None:
+    "The model `what` names when it may come from the hub: not a path, not a shipped `msvid:` model."
+    name = quoted(what)
+    if not name or name.startswith('msvid:') or looks_local(name) or Path(name.partition(':')[0]).exists():
         return None
     return name
 
@@ -125,4 +135,6 @@ def loading(
     except Exception as e:
         if not isinstance(e, errors) and not _kinds(e) & HUB_ERRORS:
             raise
-        raise InputError(f"{what}: {why_not_loaded(e, name)}") from None
+        path = quoted(what).partition(':')[0]
+        missing = not name and looks_local(path) and not Path(path).expanduser().exists()
+        raise InputError(f"{what}: {'no such folder' if missing else why_not_loaded(e, name)}") from None

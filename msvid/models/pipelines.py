@@ -50,9 +50,9 @@ def load_pipeline(
 
 
 def pipeline_for(config):
-    "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says."
+    "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says (its own bars only if `verbose`)."
     c = config
-    return load_pipeline(c.model, c.device, c.dtype, c.quiet, c.scheduler, c.offload, c.vae_tiling)
+    return load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.offload, c.vae_tiling)
 
 
 def use_scheduler(pipe, name: str):

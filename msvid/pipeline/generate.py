@@ -7,13 +7,14 @@ directory."""
 # %% ../../nbs/75_pipeline/75_generate.ipynb #f40438f5
 from __future__ import annotations
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..core.records import SceneRecord, SceneScript, Task
+from ..core.records import InputError, SceneRecord, SceneScript, Task
 from ..core.config import RunConfig, check_video_length
 from ..models.presets import resolve_config
 from ..io.rundir import RunDir, atomic_save_image, atomic_save_tensors
@@ -24,7 +25,7 @@ from ..methods.registry import get_method
 from ..motion.clips import make_clip, save_clip
 
 # %% auto #0
-__all__ = ['make_video', 'generate']
+__all__ = ['make_video', 'library_bars', 'generate', 'check_weights', 'run_summary']
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #1ddf6b52
 def _save_scene(
@@ -81,8 +82,9 @@ def _make_scenes(ctx: RunContext, todo: list[int]):
     "Make scenes `todo` in order with the config's method (and clips), saving each as it is done."
     config, counter = ctx.config, EvalCounter(denoiser(ctx.pipe))
     method = get_method(config.method)
+    bar = tqdm(todo, desc='scenes', unit='scene', disable=config.quiet, dynamic_ncols=True)
     try:
-        for i in tqdm(todo, desc='scenes', disable=config.quiet):
+        for i in bar:
             counter.reset()
             t0 = time.perf_counter()
             with torch.no_grad():
@@ -94,9 +96,28 @@ def _make_scenes(ctx: RunContext, todo: list[int]):
                 out_i.extra.update(
                     clip_unet_evals=counter.n - cost[0], clip_latent_pixel_evals=counter.pixels - cost[1]
                 )
-            _save_scene(ctx.run, i, ctx.scripts[i], out_i, cost, time.perf_counter() - t0, frames, config.fps)
+            seconds = time.perf_counter() - t0
+            _save_scene(ctx.run, i, ctx.scripts[i], out_i, cost, seconds, frames, config.fps)
+            bar.set_postfix_str(f'scene {i + 1}: {seconds:.1f} s')
     finally:
         counter.close()
+        bar.close()
+
+
+@contextmanager
+def library_bars(on: bool = False):
+    "The loading bars of diffusers, transformers and huggingface_hub inside the block: shown only when `on`."
+    import diffusers.utils.logging as dl, transformers.utils.logging as tl, huggingface_hub.utils as hu
+
+    was = (dl.is_progress_bar_enabled(), tl.is_progress_bar_enabled(), not hu.are_progress_bars_disabled())
+    if not on:
+        dl.disable_progress_bar(), tl.disable_progress_bar(), hu.disable_progress_bars()
+    try:
+        yield
+    finally:
+        for enabled, enable in zip(was, (dl.enable_progress_bar, tl.enable_progress_bar, hu.enable_progress_bars)):
+            if enabled:
+                enable()
 
 
 def generate(
@@ -114,13 +135,56 @@ def generate(
     check_video_length(len(task.steps), config)
     run = RunDir(out).open(task, config, resume)
     try:
-        scripts = scripts or run_scripts(task, config)
-        todo = [i for i in range(len(scripts)) if not run.done(i)]
-        if todo and pipe is None:
-            pipe = pipeline_for(config)
-        if todo:
-            _make_scenes(RunContext(pipe, config, scripts, run, task, {} if resources is None else resources), todo)
+        with library_bars(config.verbose and not config.quiet):
+            scripts = scripts or run_scripts(task, config)
+            todo = [i for i in range(len(scripts)) if not run.done(i)]
+            if todo and pipe is None:
+                pipe = pipeline_for(config)
+            if todo:
+                ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
+                _make_scenes(ctx, todo)
         run.finish(run.rel(make_video(run, config)))
+    except BaseException:
+        run.discard()  # failed before its first scene: nothing to keep, nothing to block the next run
+        raise
     finally:
         run.close()
     return run
+
+
+def check_weights(cfg: RunConfig) -> RunConfig:
+    "Refuse at once weights that would only fail later: a CLIP, selector or IP-Adapter that is not safetensors."
+    from msvid.io.assets import asset_path
+    from msvid.models.encoders import check_clip_spec
+    from msvid.methods.references import IP_ADAPTER_EXAMPLE, parse_ip_adapter
+
+    check_clip_spec(cfg.clip)
+    sel = Path(asset_path(cfg.selector)) if cfg.selector else None
+    if sel and sel.is_dir() and not (sel / 'model.safetensors').is_file():
+        raise InputError(
+            f"selector {cfg.selector!r}: no model.safetensors in the folder (weights load from safetensors only)"
+        )
+    if cfg.ip_adapter:
+        parse_ip_adapter(cfg.ip_adapter)
+    elif cfg.method == 'ip-refs':
+        raise InputError(f"method 'ip-refs': give the IP-Adapter with --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
+    return cfg
+
+
+def run_summary(
+    run: RunDir,  # a finished run
+    seconds: float | None = None,  # how long it took
+) -> str:
+    "What a run made and where: scenes, method, time, cost (latent-pixel evaluations), video and manifest."
+    m = run.manifest
+    done = [s for s in m['scenes'] if s]
+    evals = sum(s['latent_pixel_evals'] + s['extra'].get('clip_latent_pixel_evals', 0) for s in done)
+    calls = sum(s['unet_evals'] + s['extra'].get('clip_unet_evals', 0) for s in done)
+    took = f" in {seconds:.1f} s" if seconds is not None else ''
+    lines = [
+        f"{len(done)} scenes with {m['config']['method']}{took}; "
+        f"cost {evals:,} latent-pixel evals ({calls:,} denoiser calls)",
+        f"  video:      {run.path / (m['video'] or 'video.mp4')}",
+        f"  manifest:   {run.manifest_path}",
+    ]
+    return '\n'.join(lines)
