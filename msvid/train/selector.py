@@ -30,12 +30,17 @@ __all__ = ['SceneSequence', 'scene_texts', 'load_image_tasks', 'toy_hard_negativ
 # %% ../../nbs/90_train/93_selector.ipynb #fb02a403
 @dataclass
 class SceneSequence:
-    "CLIP embeddings of one task's scenes (T, D), plus optional hard negatives (T, H, D)."
+    "CLIP embeddings of one task's scenes (T, D), optional hard negatives (T, H, D), and each scene's context."
 
     title: str
     text: torch.Tensor
     image: torch.Tensor
     negatives: torch.Tensor | None = None
+    deps: list[list[int]] | None = None  # per scene, the earlier scenes it is scored against (None: all earlier)
+
+    def context(self, n: int) -> list[int]:
+        "The earlier scenes scene `n` is scored against."
+        return list(range(n)) if self.deps is None else [d for d in self.deps[n] if d < n]
 
 # %% ../../nbs/90_train/93_selector.ipynb #6269bfcc
 def scene_texts(task: Task) -> list[str]:
@@ -86,8 +91,9 @@ def embed_tasks(
     clip: ClipEncoder,
     hard_negatives: int = 0,  # per step (toy-world tasks only)
     seed: int = 0,
+    context: str = 'all',  # score a scene against 'all' earlier scenes, or the ones it depends on ('deps', toy tasks)
 ) -> list[SceneSequence]:
-    "CLIP-embed every task's scene texts and images (and toy-world hard negatives)."
+    "CLIP-embed every task's scene texts and images (and toy-world hard negatives), with each scene's context."
     seqs = []
     for t in tqdm(tasks, desc='embedding', leave=False):
         images = [Image.open(s.image).convert('RGB') for s in t.steps]
@@ -95,7 +101,9 @@ def embed_tasks(
         if hard_negatives and 'toyworld' in t.meta:
             n = toy_hard_negatives(t, hard_negatives, images[0].width, seed)
             negs = clip.images([im for step in n for im in step]).view(len(t.steps), hard_negatives, -1)
-        seqs.append(SceneSequence(t.title, clip.texts(scene_texts(t)), clip.images(images), negs))
+        gt = t.meta.get('toyworld', {}).get('steps')
+        deps = [g['depends_on'] for g in gt] if context == 'deps' and gt else None
+        seqs.append(SceneSequence(t.title, clip.texts(scene_texts(t)), clip.images(images), negs, deps))
     return seqs
 
 # %% ../../nbs/90_train/93_selector.ipynb #56c489c6
@@ -103,15 +111,16 @@ def selection_loss(
     sel: ContrastiveSelector,
     batch: list[SceneSequence],
 ) -> tuple[torch.Tensor, dict]:
-    "Mean cross-entropy over (task, step >= 2) pairs of `batch`, and correct/total counts."
+    "Mean cross-entropy over the (task, step with a context) pairs of `batch`, and correct/total counts."
     dev = next(sel.parameters()).device
     losses, stats = [], dict(correct=0, total=0, hard_correct=0, hard_total=0)
     for n in range(1, max(len(s.text) for s in batch)):
-        idx = [j for j, s in enumerate(batch) if len(s.text) > n]
+        idx = [j for j, s in enumerate(batch) if len(s.text) > n and s.context(n)]
         if len(idx) < 2:
             continue
         seqs = [batch[j] for j in idx]
-        ctx = torch.stack([sel.past(s.text[:n].to(dev), s.image[:n].to(dev)).sum(0) for s in seqs])  # (M, D)
+        past = lambda s: sel.past(s.text[s.context(n)].to(dev), s.image[s.context(n)].to(dev)).sum(0)
+        ctx = torch.stack([past(s) for s in seqs])  # (M, D)
         own_t = torch.stack([s.text[n] for s in seqs]).to(dev)
         cands = sel.current(own_t, torch.stack([s.image[n] for s in seqs]).to(dev))  # (M, D)
         logits = ctx @ cands.T  # (M, M)
@@ -127,6 +136,8 @@ def selection_loss(
         losses.append(F.cross_entropy(logits, labels, reduction='sum'))
         stats['correct'] += int((logits.argmax(1) == labels).sum())
         stats['total'] += len(seqs)
+    if not losses:  # no step of this batch has a context: nothing to learn from it
+        return sum(p.sum() for p in sel.parameters()) * 0.0, stats
     return torch.stack(losses).sum() / max(stats['total'], 1), stats
 
 # %% ../../nbs/90_train/93_selector.ipynb #8979960a
