@@ -4,7 +4,7 @@
 
 # %% ../../nbs/20_models/25_loading.ipynb #9f0d8fa6
 from __future__ import annotations
-import os, re, socket, threading
+import os, re, socket, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -131,7 +131,9 @@ def loading(
     if name:
         hub_offline()  # an unreachable hub: loaders go to the cache at once instead of retrying for a minute
     try:
-        yield
+        with warnings.catch_warnings():  # diffusers passes the hub a deprecated argument: not the user's concern
+            warnings.filterwarnings('ignore', message='.*local_dir_use_symlinks')
+            yield
     except Exception as e:
         if not isinstance(e, errors) and not _kinds(e) & HUB_ERRORS:
             raise
