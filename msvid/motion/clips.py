@@ -19,8 +19,8 @@ from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent',
-           'img2img_input', 'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'has_accelerator',
-           'load_video_pipeline', 'video_clip', 'make_clip', 'save_clip']
+           'img2img_input', 'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'load_video_pipeline',
+           'video_clip', 'make_clip', 'save_clip']
 
 # %% ../../nbs/70_motion/71_clips.ipynb #65266ea6
 def svd_euler():
@@ -249,35 +249,25 @@ VIDEO_MODELS = {  # short names for `RunConfig.video_model`
 }
 
 
-def has_accelerator() -> bool:
-    "Whether a CUDA or MPS device exists (model CPU offload needs one)."
-    return torch.cuda.is_available() or (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available())
-
-
 def load_video_pipeline(
     model: str,  # a name in VIDEO_MODELS, hub id or local folder
     device: str = 'cpu',
     dtype: str = 'float32',  # 'float16' on a GPU
-    offload: bool = False,  # `enable_model_cpu_offload()` (only if an accelerator exists)
+    offload: bool = False,  # model CPU offload on a GPU (the run's memory plan, `msvid.models.memory`)
     quiet: bool = False,
+    vae_tiling: bool = False,  # decode in tiles and slices (the memory plan)
 ):
-    "Load a diffusers image-to-video pipeline."
+    "Load a diffusers image-to-video pipeline and place it as the memory plan says."
     from diffusers import DiffusionPipeline
     from msvid.io.assets import asset_path
-
-    path = asset_path(VIDEO_MODELS.get(model, model))
+    from msvid.models.memory import place_pipeline
     from msvid.models.pipelines import dtype_kwargs
 
+    path = asset_path(VIDEO_MODELS.get(model, model))
     with loading(f"video_model {model!r}"):
         pipe = DiffusionPipeline.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
     pipe.set_progress_bar_config(disable=quiet, leave=False)
-    if offload and has_accelerator():
-        pipe.enable_model_cpu_offload()
-    else:
-        pipe.to(device)
-    if hasattr(pipe, 'vae') and hasattr(pipe.vae, 'enable_slicing') and device != 'cpu':
-        pipe.vae.enable_slicing()
-    return pipe
+    return place_pipeline(pipe, device, offload, vae_tiling)
 
 # %% ../../nbs/70_motion/71_clips.ipynb #3541b3bd
 def video_clip(
@@ -347,8 +337,9 @@ def make_clip(
     seed = derive_seed(cfg.seed, i, CLIP_SEED_KEY)
     vm = cfg.video_model
     if vm:
-        offload = cfg.device != 'cpu'
-        vpipe = ctx.shared(f'video:{vm}', lambda: load_video_pipeline(vm, cfg.device, cfg.dtype, offload, cfg.quiet))
+        quiet = cfg.quiet or not cfg.verbose  # denoising bars only with --verbose, like the keyframes'
+        load = lambda: load_video_pipeline(vm, cfg.device, cfg.dtype, cfg.offload, quiet, cfg.vae_tiling)
+        vpipe = ctx.shared(f'video:{vm}', load)
         return video_clip(
             vpipe,
             keyframe,
