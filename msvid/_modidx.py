@@ -551,7 +551,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'msvid.motion.camera.warp_frames': ('70_motion/camera.html#warp_frames', 'msvid/motion/camera.py')},
             'msvid.motion.clips': { 'msvid.motion.clips._denoise': ('70_motion/clips.html#_denoise', 'msvid/motion/clips.py'),
                                     'msvid.motion.clips._to_pil': ('70_motion/clips.html#_to_pil', 'msvid/motion/clips.py'),
-                                    'msvid.motion.clips.has_accelerator': ('70_motion/clips.html#has_accelerator', 'msvid/motion/clips.py'),
                                     'msvid.motion.clips.img2img_input': ('70_motion/clips.html#img2img_input', 'msvid/motion/clips.py'),
                                     'msvid.motion.clips.keep_known': ('70_motion/clips.html#keep_known', 'msvid/motion/clips.py'),
                                     'msvid.motion.clips.keyframe_latent': ('70_motion/clips.html#keyframe_latent', 'msvid/motion/clips.py'),
