@@ -18,12 +18,13 @@ from .io.limits import bounded
 from .io.report import report_failure
 from .io.taskfile import TaskLimits, load_task
 from .models.presets import Preset, resolve_config
+from .commands import SUBCOMMANDS
 
 # %% auto #0
 __all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'RUN_FIELDS', 'GENERATE_FIELDS',
            'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'config_flags',
            'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
-           'cmd_train_selector', 'cmd_examples', 'cmd_toy_tasks', 'main']
+           'cmd_train_selector', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
 class _Parser(argparse.ArgumentParser):
@@ -142,6 +143,7 @@ EXAMPLES = """examples:
   msvid validate recipe.yaml
   msvid script recipe.yaml --captions seq2seq                     # the decoded scene scripts
   msvid toy-tasks --n 40 --seed 1 --out data/toy40
+  msvid match-actions captions.json actions.json --out pairs.json  # VideoAuteur's caption-action pairs
   msvid train-selector --data data/toy40 --out runs/selector --clip toy
   msvid bench --suite toy --tasks 40 --methods cosed,independent,linear --out runs/bench
 """
@@ -269,13 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     _task_args(sc)
     sc.add_argument('--json', action='store_true', help='print the scripts as JSON instead of a table')
     config_flags(sc, SCRIPT_FIELDS)
-    t = sub.add_parser('toy-tasks', help='write toy-world tasks (task files + step images + ground truth)')
-    t.add_argument('--n', type=int, required=True, help='number of tasks')
-    t.add_argument('--seed', type=bounded(int, 0, 2**31 - 1), default=0, help='first seed (default 0)')
-    t.add_argument('--out', required=True, help='output folder')
-    t.add_argument('--size', type=int, default=64, help='image size (default 64, at most 256)')
-    e = sub.add_parser('examples', help='list the bundled example task files (give one as example:NAME)')
-    e.add_argument('--copy', metavar='DIR', help='copy them into the folder DIR to edit')
+    for add, _ in SUBCOMMANDS.values():  # toy-tasks, examples, match-actions (msvid.commands)
+        add(sub)
     return p
 
 # %% ../nbs/99_cli/98_cli.ipynb #c6719341
@@ -402,40 +399,13 @@ def cmd_train_selector(a) -> int:
     return 0
 
 
-def cmd_examples(a) -> int:
-    "List the bundled example task files (`example:NAME`), or copy them into a folder."
-    from msvid.io.assets import copy_examples, example_names
-
-    if a.copy:
-        print(f"copied {len(copy_examples(a.copy))} examples to {a.copy}")
-        return 0
-    for n in example_names():
-        t = load_task(f'example:{n}')
-        print(f"example:{Path(n).stem:<16} {len(t.steps):2} steps  {t.title}")
-    return 0
-
-
-def cmd_toy_tasks(a) -> int:
-    "Write toy-world tasks with their step images and ground truth."
-    if not 1 <= a.n <= 100_000:
-        raise InputError("--n: must be at least 1" if a.n < 1 else "--n: at most 100000")
-    if not 8 <= a.size <= 256:
-        raise InputError("--size: expected 8 to 256")
-    from msvid.toy.tasks import write_toy_tasks
-
-    paths = write_toy_tasks(a.n, a.seed, a.out, size=a.size)
-    print(f"wrote {len(paths)} tasks to {a.out}")
-    return 0
-
-
 COMMANDS = {
     'generate': cmd_generate,
     'validate': cmd_validate,
     'script': cmd_script,
     'bench': cmd_bench,
     'train-selector': cmd_train_selector,
-    'toy-tasks': cmd_toy_tasks,
-    'examples': cmd_examples,
+    **{name: cmd for name, (_, cmd) in SUBCOMMANDS.items()},  # msvid.commands
 }
 
 # %% ../nbs/99_cli/98_cli.ipynb #1044ffb9

@@ -17,6 +17,7 @@ LAYERS = [
     ('pipeline',),
     ('eval',),
     ('train',),
+    ('commands',),
     ('cli',),
     ('__main__',),
 ]

@@ -1,0 +1,152 @@
+"""`msvid match-actions CAPTIONS ACTIONS --out PAIRS` (VideoAuteur's action-caption matching, issue #18): exit 0
+and PAIRS written atomically; bad timelines exit 2 with one `error:` line and write nothing."""
+
+import json, stat
+
+import pytest
+
+import msvid.cli as cli
+import msvid.io.rundir as rundir
+
+CAPTIONS = [
+    {'start': 0, 'end': 10, 'text': 'Two eggs are cracked into a glass bowl.'},
+    {'start': 10, 'end': 14, 'text': 'A fork whisks the yolks.'},
+    {'start': 14, 'end': 18, 'text': 'The eggs turn frothy.'},
+    {'start': 40, 'end': 44, 'text': 'A flame is lit under a pan.'},
+    {'start': 50, 'end': 71, 'text': 'The omelette is folded onto a plate.'},
+]
+ACTIONS = [
+    {'start': 1, 'end': 8, 'text': 'crack the eggs'},
+    {'start': 10, 'end': 17, 'text': 'whisk the eggs'},
+    {'start': 27, 'end': 38, 'text': 'heat butter'},
+    {'start': 52, 'end': 68, 'text': 'cook the omelette'},
+]
+PAIRS = [
+    {'caption': 0, 'action': 0, 'iou': 0.7},
+    {'caption': 1, 'action': 1, 'iou': 0.5714},
+    {'caption': 2, 'action': 1, 'iou': 0.375},
+    {'caption': 4, 'action': 3, 'iou': 0.7619},
+]
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path, obj):
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    return write(tmp_path / 'captions.json', CAPTIONS), write(tmp_path / 'actions.json', ACTIONS)
+
+
+def test_match_actions_writes_the_pairs(capsys, tmp_path, files):
+    out = tmp_path / 'sub' / 'pairs.json'
+    code, stdout, err = run(capsys, 'match-actions', *files, '--out', out)
+    assert (code, err) == (0, ''), err
+    assert json.loads(out.read_text()) == PAIRS
+    assert '4 captions matched to 3 actions' in stdout
+    assert sorted(p.name for p in out.parent.iterdir()) == ['pairs.json']  # no temporary file left
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~rundir.umask()
+
+
+def test_the_write_is_atomic(capsys, tmp_path, files, monkeypatch):
+    "PAIRS goes through rundir's atomic writer: a failed write leaves the old file whole and no temp file."
+    out = write(tmp_path / 'pairs.json', 'old')
+    calls = []
+    real = rundir.atomic_write_bytes
+    monkeypatch.setattr(rundir, 'atomic_write_bytes', lambda p, data: calls.append(p) or real(p, data))
+    assert run(capsys, 'match-actions', *files, '--out', out)[0] == 0
+    assert calls == [str(out)] and json.loads(out.read_text()) == PAIRS
+
+    def boom(self, *a, **k):
+        raise RuntimeError('disk on fire')
+
+    write(out, 'old')
+    monkeypatch.setattr(rundir.os, 'fsync', boom)
+    code, _, err = run(capsys, 'match-actions', *files, '--out', out)
+    assert code == 1 and err.startswith('error: internal failure') and err.count('\n') == 1
+    assert out.read_text() == 'old' and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ['actions.json', 'captions.json', 'pairs.json']
+    )
+
+
+def test_no_match_is_an_empty_list(capsys, tmp_path):
+    c = write(tmp_path / 'c.json', [{'start': 0, 'end': 5, 'text': 'x'}])
+    a = write(tmp_path / 'a.json', [])
+    assert run(capsys, 'match-actions', c, a, '--out', tmp_path / 'p.json')[0] == 0
+    assert json.loads((tmp_path / 'p.json').read_text()) == []
+
+
+@pytest.mark.parametrize(
+    'captions,message',
+    [
+        ({'start': 0, 'end': 1, 'text': 'x'}, 'captions.json: expected a JSON list of {start, end, text} objects'),
+        ('"just text"', 'captions.json: expected a JSON list'),
+        ([{'start': 0, 'text': 'x'}], 'captions.json[0]: missing end'),
+        ([{'end': 4, 'text': 'x'}], 'captions.json[0]: missing start'),
+        ([{'start': 0, 'end': 4}], 'captions.json[0]: missing text'),
+        ([{'start': -0.5, 'end': 4, 'text': 'x'}], 'captions.json[0].start: -0.5 is negative'),
+        ('[{"start": NaN, "end": 4, "text": "x"}]', 'NaN is not a JSON number'),
+        ('[{"start": 0, "end": Infinity, "text": "x"}]', 'Infinity is not a JSON number'),
+        ('[{"start": 0, "end": 1e400, "text": "x"}]', 'captions.json[0].end: inf is not a finite number'),
+        ([{'start': 0, 'end': 4, 'text': 'x'}, {'start': 9, 'end': 8, 'text': 'y'}], '[1]: end 8 is before start 9'),
+        ([{'start': '0', 'end': 4, 'text': 'x'}], "[0].start: expected a number of seconds, got '0'"),
+        ([{'start': 0, 'end': 4, 'text': None}], '[0].text: expected text, got None'),
+        ([{'start': 0, 'end': 4, 'text': {'en': 'x'}}], "[0].text: expected text, got {'en': 'x'}"),
+        ([7], '[0]: expected an object with start, end and text, got 7'),
+        ('[{"start": 0, "end": 4, "text": "x"', 'invalid JSON at line 1'),
+    ],
+)
+def test_bad_timelines_exit_2(capsys, tmp_path, files, captions, message):
+    bad = write(tmp_path / 'captions.json', captions)
+    out = tmp_path / 'pairs.json'
+    code, _, err = run(capsys, 'match-actions', bad, files[1], '--out', out)
+    assert code == 2 and err.startswith('error: ') and err.count('\n') == 1, err
+    assert message in err, err
+    assert not out.exists()
+
+
+def test_bad_actions_are_named(capsys, tmp_path, files):
+    bad = write(tmp_path / 'actions.json', [{'start': 3, 'end': 1, 'text': 'x'}])
+    code, _, err = run(capsys, 'match-actions', files[0], bad, '--out', tmp_path / 'p.json')
+    assert code == 2 and 'actions.json[0]: end 1 is before start 3' in err and err.count('\n') == 1
+
+
+@pytest.mark.parametrize(
+    'argv,message',
+    [
+        (['--out', 'P'], 'the following arguments are required: captions, actions'),
+        (['C', 'A'], 'the following arguments are required: --out'),
+        (['C', 'nope.json', '--out', 'P'], 'nope.json: no such file'),
+        (
+            ['C', 'A', '--out', 'P', '--max-file-bytes', '100'],
+            'more than 100 bytes (raise the limit with --max-file-bytes)',
+        ),
+        (['C', 'A', '--out', 'P', '--max-file-bytes', '0'], 'argument --max-file-bytes: 0: expected an integer'),
+        (['C', 'A', '--out', '.'], 'is a folder'),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, tmp_path, files, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    names = {'C': files[0].name, 'A': files[1].name, 'P': 'pairs.json'}
+    code, _, err = run(capsys, 'match-actions', *[names.get(x, x) for x in argv])
+    assert code == 2 and err.startswith('error: ') and err.count('\n') == 1, err
+    assert message in err, err
+    assert not (tmp_path / 'pairs.json').exists()
+
+
+def test_a_directory_as_input(capsys, tmp_path, files):
+    code, _, err = run(capsys, 'match-actions', tmp_path, files[1], '--out', tmp_path / 'p.json')
+    assert code == 2 and 'not a file' in err
+
+
+def test_listed_in_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(['--help'])
+    assert 'match-actions' in capsys.readouterr().out
