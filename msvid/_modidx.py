@@ -171,6 +171,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'msvid.io.annotations._best_action': ( '10_io/annotations.html#_best_action',
                                                                              'msvid/io/annotations.py'),
                                       'msvid.io.annotations._exact': ('10_io/annotations.html#_exact', 'msvid/io/annotations.py'),
+                                      'msvid.io.annotations._iou': ('10_io/annotations.html#_iou', 'msvid/io/annotations.py'),
+                                      'msvid.io.annotations._rule': ('10_io/annotations.html#_rule', 'msvid/io/annotations.py'),
                                       'msvid.io.annotations._seconds': ('10_io/annotations.html#_seconds', 'msvid/io/annotations.py'),
                                       'msvid.io.annotations._segment': ('10_io/annotations.html#_segment', 'msvid/io/annotations.py'),
                                       'msvid.io.annotations.check_timeline': ( '10_io/annotations.html#check_timeline',

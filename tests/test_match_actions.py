@@ -150,3 +150,50 @@ def test_listed_in_help(capsys):
     with pytest.raises(SystemExit):
         cli.main(['--help'])
     assert 'match-actions' in capsys.readouterr().out
+
+
+# The rule, one hand-built timeline per branch: (caption clip, action, the IoU, matched?)
+RULE = [
+    ((0, 10), (2, 6), 0.4, True),  # first clause: starts 2 s apart, clip ends later, IoU 0.4 > 0.25
+    ((0, 10), (4.9, 8), 0.31, True),  # first clause at 4.9 s apart
+    ((0, 10), (5, 8), 0.3, False),  # starts exactly 5 s apart: not < 5; IoU 0.3 <= 0.5
+    ((0, 10), (2, 10), 0.8, True),  # ends together (first clause fails on end >), second clause IoU 0.8
+    ((0, 10), (2, 4.5), 0.25, False),  # IoU exactly 0.25: not > 0.25
+    ((0.1, 0.5), (0.1, 0.2), 0.25, False),  # exactly 0.25 in decimal (floats would say 0.25000000000000006)
+    ((0, 10), (2, 4.6), 0.26, True),  # just above 0.25
+    ((0, 6), (1, 8), 0.625, True),  # clip ends before the action: the second clause alone
+    ((0, 4), (1, 6), 0.5, False),  # second clause at IoU exactly 0.5: not > 0.5
+    ((0, 20), (6, 17), 0.55, True),  # starts 6 s apart, second clause
+    ((0, 20), (6, 16), 0.5, False),  # starts 6 s apart, IoU 0.5
+    ((20, 30), (0, 18), 0.0, False),  # apart
+    ((0, 1), (1, 2), 0.0, False),  # touching
+    ((5, 5), (5, 5), 0.0, False),  # two instants: an empty union, IoU 0
+]
+
+
+@pytest.mark.parametrize('clip,action,iou,matched', RULE)
+def test_every_branch_of_the_rule(capsys, tmp_path, clip, action, iou, matched):
+    from msvid.io.annotations import Segment, interval_iou, is_match
+
+    assert float(interval_iou(clip, action)) == pytest.approx(iou, abs=1e-9)
+    assert is_match(Segment(*clip, 'c'), Segment(*action, 'a')) is matched
+    c = write(tmp_path / 'c.json', [{'start': clip[0], 'end': clip[1], 'text': 'c'}])
+    a = write(tmp_path / 'a.json', [{'start': action[0], 'end': action[1], 'text': 'a'}])
+    assert run(capsys, 'match-actions', c, a, '--out', tmp_path / 'p.json')[0] == 0
+    pairs = json.loads((tmp_path / 'p.json').read_text())
+    assert pairs == (
+        [{'caption': 0, 'action': 0, 'iou': round(float(interval_iou(clip, action)), 4)}] if matched else []
+    )
+
+
+def test_ties_go_to_the_earlier_action(capsys, tmp_path):
+    "Two actions at IoU 0.6: the earlier one wins wherever it is listed; an action may serve several captions."
+    c = write(tmp_path / 'c.json', [{'start': 0, 'end': 10, 'text': 'c'}, {'start': 1, 'end': 10, 'text': 'd'}])
+    late, early = {'start': 4, 'end': 10, 'text': 'late'}, {'start': 0, 'end': 6, 'text': 'early'}
+    for acts, j in [([late, early], 1), ([early, late], 0)]:
+        a = write(tmp_path / 'a.json', acts)
+        assert run(capsys, 'match-actions', c, a, '--out', tmp_path / 'p.json')[0] == 0
+        assert json.loads((tmp_path / 'p.json').read_text())[0] == {'caption': 0, 'action': j, 'iou': 0.6}
+    a = write(tmp_path / 'a.json', [{'start': 0, 'end': 9, 'text': 'long'}])
+    assert run(capsys, 'match-actions', c, a, '--out', tmp_path / 'p.json')[0] == 0
+    assert [p['action'] for p in json.loads((tmp_path / 'p.json').read_text())] == [0, 0]

@@ -77,14 +77,23 @@ def _exact(x) -> Fraction:
     return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
 
 
+def _iou(s1: Fraction, e1: Fraction, s2: Fraction, e2: Fraction) -> Fraction:
+    "The IoU of [s1, e1] and [s2, e2], given exactly."
+    inter, union = max(0, min(e1, e2) - max(s1, s2)), max(e1, e2) - min(s1, s2)
+    return inter / union if union > 0 else Fraction(0)
+
+
 def interval_iou(
     a,  # (start, end) of one interval
     b,  # (start, end) of the other
 ) -> Fraction:
     "Intersection over union of two time intervals, exact; 0 when the union is empty (two equal instants)."
-    (s1, e1), (s2, e2) = [(_exact(s), _exact(e)) for s, e in (a, b)]
-    inter, union = max(0, min(e1, e2) - max(s1, s2)), max(e1, e2) - min(s1, s2)
-    return inter / union if union > 0 else Fraction(0)
+    return _iou(*map(_exact, a), *map(_exact, b))
+
+
+def _rule(c: tuple, a: tuple, iou: Fraction, start_within: Fraction, min_iou: Fraction, good_iou: Fraction) -> bool:
+    "The matching rule on exact (start, end) pairs `c` and `a` and their IoU."
+    return (abs(c[0] - a[0]) < start_within and c[1] > a[1] and iou > min_iou) or iou > good_iou
 
 
 def is_match(
@@ -95,18 +104,17 @@ def is_match(
     good_iou=GOOD_IOU,  # second clause: any IoU above this
 ) -> bool:
     "Whether caption clip `c` and action `a` match (VideoAuteur sec. 3.2)."
-    iou = interval_iou((c.start, c.end), (a.start, a.end))
-    first = abs(_exact(c.start) - _exact(a.start)) < _exact(start_within) and _exact(c.end) > _exact(a.end)
-    return (first and iou > _exact(min_iou)) or iou > _exact(good_iou)
+    ce, ae = (_exact(c.start), _exact(c.end)), (_exact(a.start), _exact(a.end))
+    return _rule(ce, ae, _iou(*ce, *ae), *map(_exact, (start_within, min_iou, good_iou)))
 
 # %% ../../nbs/10_io/16_annotations.ipynb #cb354abf
-def _best_action(c: Segment, acts: list[Segment], order: list[int], starts: list, longest, rule: dict):
+def _best_action(c: tuple, acts: list[tuple], order: list[int], starts: list, longest, rule: tuple):
     "(j, iou) of the action that matches clip `c` with the highest IoU (ties: earlier start, then lower j), or None."
-    lo, hi = bisect_left(starts, _exact(c.start) - longest), bisect_left(starts, _exact(c.end))
+    lo, hi = bisect_left(starts, c[0] - longest), bisect_left(starts, c[1])
     best = None
     for j in order[lo:hi]:  # the actions that can overlap c, by start time then list order
-        iou = interval_iou((c.start, c.end), (acts[j].start, acts[j].end))
-        if (best is None or iou > best[1]) and is_match(c, acts[j], **rule):
+        iou = _iou(*c, *acts[j])
+        if (best is None or iou > best[1]) and _rule(c, acts[j], iou, *rule):
             best = (j, iou)
     return best
 
@@ -119,11 +127,12 @@ def match_actions(
     good_iou=GOOD_IOU,
 ) -> list[dict]:
     "For each caption with a matching action, in caption order: {'caption': i, 'action': j, 'iou': x (4 decimals)}."
-    cs, acts = check_timeline(captions, 'captions'), check_timeline(actions, 'actions')
-    rule = dict(start_within=start_within, min_iou=min_iou, good_iou=good_iou)
-    order = sorted(range(len(acts)), key=lambda j: (_exact(acts[j].start), j))
-    starts = [_exact(acts[j].start) for j in order]
-    longest = max((_exact(a.end) - _exact(a.start) for a in acts), default=0)
+    exact = lambda segs: [(_exact(s.start), _exact(s.end)) for s in segs]  # each time converted once
+    cs, acts = exact(check_timeline(captions, 'captions')), exact(check_timeline(actions, 'actions'))
+    rule = tuple(map(_exact, (start_within, min_iou, good_iou)))
+    order = sorted(range(len(acts)), key=lambda j: (acts[j][0], j))
+    starts = [acts[j][0] for j in order]
+    longest = max((e - s for s, e in acts), default=0)
     pairs = []
     for i, c in enumerate(cs):
         if best := _best_action(c, acts, order, starts, longest, rule):
