@@ -17,7 +17,7 @@ from .limits import TaskLimits, check_unicode, parse_json, read_limited
 
 # %% auto #0
 __all__ = ['MAX_ANNOTATION_BYTES', 'TIMELINE_KEYS', 'START_WITHIN', 'MIN_IOU', 'GOOD_IOU', 'Segment', 'check_timeline',
-           'interval_iou', 'is_match', 'match_actions', 'read_timeline', 'match_files', 'director_steps']
+           'interval_iou', 'is_match', 'match_actions', 'read_timeline', 'match_files', 'director_sequence']
 
 # %% ../../nbs/10_io/16_annotations.ipynb #4f0e3259
 MAX_ANNOTATION_BYTES = 50_000_000  # largest CAPTIONS or ACTIONS file (raise it with --max-file-bytes)
@@ -177,21 +177,23 @@ def match_files(
     return pairs
 
 # %% ../../nbs/10_io/16_annotations.ipynb #7ed2777e
-def director_steps(
+def director_sequence(
     captions,  # the caption clips (as for `match_actions`)
     actions,  # the actions
     pairs: list[dict],  # what `match_actions` returned for them
     keyframes: list | None = None,  # one keyframe image path (or None) per caption, in caption order
-) -> list[dict]:
-    "One video's director sequence: per matched caption, {'action', 'caption', 'keyframe', 'start', 'end'}."
+) -> dict:
+    "One video's director sequence, one step per matched caption in time order: actions, captions, keyframes, times."
     cs, acts = check_timeline(captions, 'captions'), check_timeline(actions, 'actions')
     if keyframes is not None and len(keyframes) != len(cs):
         raise InputError(f"keyframes: {len(keyframes)} given for {len(cs)} captions")
+    index = lambda x, n: isinstance(x, int) and not isinstance(x, bool) and 0 <= x < n
     steps = []
     for k, p in enumerate(pairs):
         i, j = p.get('caption'), p.get('action')
-        if not (isinstance(i, int) and 0 <= i < len(cs) and isinstance(j, int) and 0 <= j < len(acts)):
+        if not (index(i, len(cs)) and index(j, len(acts))):
             raise InputError(f"pairs[{k}]: caption {show_value(i)} or action {show_value(j)} is not an index")
         key = None if keyframes is None or keyframes[i] is None else str(keyframes[i])
-        steps.append(dict(action=acts[j].text, caption=cs[i].text, keyframe=key, start=cs[i].start, end=cs[i].end))
-    return sorted(steps, key=lambda s: (_exact(s['start']), _exact(s['end'])))
+        steps.append((_exact(cs[i].start), _exact(cs[i].end), acts[j].text, cs[i].text, key, [cs[i].start, cs[i].end]))
+    steps.sort(key=lambda s: s[:2])
+    return dict(zip(('actions', 'captions', 'keyframes', 'times'), ([s[k] for s in steps] for k in range(2, 6))))
