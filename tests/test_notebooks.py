@@ -44,3 +44,11 @@ def test_notebooks_that_draw_are_saved_with_pictures():
 def test_every_notebook_starts_with_the_colab_install_cell():
     r = subprocess.run([sys.executable, ROOT / 'tools' / 'colab_cells.py', '--check'], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_readme_lists_every_notebook_and_links_only_real_ones():
+    readme = (ROOT / 'README.md').read_text()
+    linked = set(re.findall(r'\]\((nbs/[\w/]+\.ipynb)\)', readme))
+    missing = sorted(str(p.relative_to(ROOT)) for p in notebook_paths() if p.name != "index.ipynb")
+    assert not [l for l in linked if not (ROOT / l).exists()], sorted(l for l in linked if not (ROOT / l).exists())
+    assert not [m for m in missing if m not in linked], [m for m in missing if m not in linked]
