@@ -11,9 +11,18 @@ from pathlib import Path
 from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['NO_SPACE', 'one_line', 'say', 'write_error_log', 'report_failure']
+__all__ = ['NO_SPACE', 'cut_words', 'one_line', 'say', 'write_error_log', 'report_failure']
 
 # %% ../../nbs/10_io/15_report.ipynb #d1386309
+def cut_words(text: str, limit: int) -> str:
+    "`text` cut to at most `limit` characters at a word boundary, ending in '...' when cut."
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 3]
+    space = head.rfind(' ')
+    return (head[:space] if space > 0 else head).rstrip(' ,;:') + '...'
+
+
 def one_line(
     message: str,  # any text
     limit: int = 2000,  # longest message
@@ -22,10 +31,7 @@ def one_line(
     text = ''.join(
         c if c.isprintable() else c.encode('unicode_escape', 'backslashreplace').decode('ascii') for c in message
     )
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 3]
-    return (head[: head.rfind(' ')] if ' ' in head else head) + '...'  # cut between words
+    return cut_words(text, limit)
 
 
 def say(message: str) -> None:

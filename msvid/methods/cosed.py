@@ -61,7 +61,7 @@ def source_window(ctx: RunContext, i: int, src: int) -> list[int]:
     "The window indices scene `i` may resume scene `src` from: all, or only the first if `src` is set elsewhere."
     window = ctx.config.window
     moved = ctx.scripts[src].background != ctx.scripts[i].background
-    return [k for k in window if k == min(window)] if moved and ctx.config.shallow_across_places else window
+    return [min(window)] if moved and ctx.config.shallow_across_places else window
 
 
 def reuse_starts(

@@ -10,10 +10,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..core.records import InputError
+from ..io.report import cut_words
 
 # %% auto #0
 __all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'hub_host', 'quoted', 'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded',
-           'cut_words', 'first_line', 'loading']
+           'first_line', 'loading']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -104,15 +105,6 @@ def why_not_loaded(e: BaseException, name: str | None = None) -> str:
 
 # %% ../../nbs/20_models/25_loading.ipynb #f1969b5b
 LOAD_ERRORS = (OSError, ValueError, KeyError)
-
-
-def cut_words(text: str, limit: int) -> str:
-    "`text` cut to at most `limit` characters at a word boundary, ending in '...' when cut."
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 3]
-    space = head.rfind(' ')
-    return (head[:space] if space > 0 else head).rstrip(' ,;:') + '...'
 
 
 def first_line(e: BaseException, limit: int = 300) -> str:

@@ -12,15 +12,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .loop import checkpoint_meta, train_loop
-from .seq2seq import _hardware
+from .loop import checkpoint_meta, hardware, train_loop
 from msvid.script.director import (
     DirectorConfig,
     collate,
     direct,
     director_loss,
     encode_sequence,
-    load_director,
     save_director,
     tiny_director,
 )
@@ -146,7 +144,7 @@ def train_toy_director(
         recipe=asdict(r),
         parameters=sum(p.numel() for p in d.parameters()),
         train_seconds=round(checkpoint_meta(work / 'director.safetensors')['seconds'], 1),
-        hardware=_hardware(),
+        hardware=hardware(),
         final_loss=round(sum(hist.losses[-50:]) / max(1, len(hist.losses[-50:])), 4),
         validation=val,
         validation_seconds=round(time.time() - t0, 1),

@@ -5,7 +5,7 @@ cosine learning rate, optional EMA, a progress bar and a history, with small hoo
 
 # %% ../../nbs/90_train/90_loop.ipynb #79cf7a32
 from __future__ import annotations
-import json, math, time
+import json, math, os, platform, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +17,7 @@ from ..io.rundir import atomic_save_tensors
 
 # %% auto #0
 __all__ = ['step_generator', 'lr_at', 'EMA', 'save_checkpoint', 'checkpoint_meta', 'load_checkpoint', 'History', 'TrainState',
-           'train_loop']
+           'train_loop', 'hardware']
 
 # %% ../../nbs/90_train/90_loop.ipynb #a6b488c8
 def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
@@ -259,3 +259,17 @@ def train_loop(
         s.ema.copy_to({n: s.unwrap(n) for n in s.models})
     [m.eval() for m in s.models.values()]
     return s.history
+
+# %% ../../nbs/90_train/90_loop.ipynb #c78b57dd
+def hardware() -> str:
+    "CPU model (or GPU name), cores and torch threads, for a training record."
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}, no GPU"
+    )

@@ -119,8 +119,10 @@ def selection_loss(
         if len(idx) < 2:
             continue
         seqs = [batch[j] for j in idx]
-        past = lambda s: sel.past(s.text[s.context(n)].to(dev), s.image[s.context(n)].to(dev)).sum(0)
-        ctx = torch.stack([past(s) for s in seqs])  # (M, D)
+        past = [s.context(n) for s in seqs]
+        ctx = torch.stack(
+            [sel.past(s.text[p].to(dev), s.image[p].to(dev)).sum(0) for s, p in zip(seqs, past)]
+        )  # (M, D)
         own_t = torch.stack([s.text[n] for s in seqs]).to(dev)
         cands = sel.current(own_t, torch.stack([s.image[n] for s in seqs]).to(dev))  # (M, D)
         logits = ctx @ cands.T  # (M, M)

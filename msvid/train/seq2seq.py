@@ -4,13 +4,13 @@
 
 # %% ../../nbs/90_train/94_seq2seq.ipynb #2bb7f45d
 from __future__ import annotations
-import json, os, platform, re, time
+import json, re, time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from .loop import checkpoint_meta, train_loop
+from .loop import checkpoint_meta, hardware, train_loop
 from msvid.script.seq2seq import (
     DecoderConfig,
     generate_targets,
@@ -196,20 +196,6 @@ def evaluate_decoder(
     return {**{k: v / max(1, len(outs)) for k, v in ok.items()}, 'steps': len(outs)}
 
 # %% ../../nbs/90_train/94_seq2seq.ipynb #056bb102
-def _hardware() -> str:
-    "CPU model (or GPU name), cores and torch threads, for the training record."
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}, no GPU"
-    )
-
-
 def train_toy_decoder(
     out: str | Path,  # destination folder (e.g. `msvid/assets/toy-decoder`)
     cfg: DecoderConfig | None = None,  # sizes and settings (default: the shipped model's)
@@ -252,7 +238,7 @@ def train_toy_decoder(
         'train_pairs': len(pairs),
         'parameters': sum(p.numel() for p in model.parameters()),
         'train_seconds': round(checkpoint_meta(work / 'decoder.safetensors')['seconds'], 1),
-        'hardware': _hardware(),
+        'hardware': hardware(),
         'final_loss': round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4) if losses else None,
         'validation': val,
         'validation_seconds': round(time.time() - t0, 1),
