@@ -2,7 +2,9 @@
 
 For each toy task (fresh seeds) a keyframe is drawn by the toy model from the task's scene caption, then one clip per
 camera direction x speed (and one static) is made with `msvid.motion.clips.warp_denoise_clip`, written to an H.264
-`.mp4` and decoded again, exactly as `msvid generate --clips` writes `scenes/NN/clip.mp4`. On the decoded frames:
+`.mp4` and decoded again, exactly as `msvid generate --clips` writes `scenes/NN/clip.mp4` (`write_video` enlarges a
+64 px clip 4x, nearest neighbour, to 256 px before encoding). The decoded frames are box-averaged back to the clip's
+own size (the inverse of that enlargement, up to codec noise), so everything is measured at the clip's resolution:
 
 - **motion**, measured independently of msvid's motion code (NumPy only): for every consecutive frame pair a
   translation from phase correlation (Hann window, parabolic sub-pixel peak), refined by a Gauss-Newton fit of a
@@ -170,10 +172,15 @@ def mean_ci(xs) -> str:
     return f'{xs.mean():.3f} ± {1.96 * se:.3f}'
 
 
-def decoded(frames, fps: int, tmp: Path) -> list[np.ndarray]:
-    "`frames` through an H.264 .mp4 and back, as `msvid generate` writes and a viewer reads `clip.mp4`."
-    path = write_video(tmp / 'clip.mp4', frames, fps)
-    return list(read_video(path))
+def shrink(frames, size: tuple[int, int]) -> list[np.ndarray]:
+    "Decoded frames box-averaged to `size` (w, h): the inverse of `write_video`'s nearest enlargement, up to codec noise."
+    return [np.asarray(Image.fromarray(np.asarray(f)).resize(size, Image.Resampling.BOX)) for f in frames]
+
+
+def decoded(frames, fps: int, tmp: Path, min_side: int = 256) -> list[np.ndarray]:
+    "`frames` through an H.264 .mp4 and back (as `msvid generate` writes `clip.mp4`), at the clip's own size again."
+    h, w = np.asarray(frames[0]).shape[:2]
+    return shrink(read_video(write_video(tmp / 'clip.mp4', frames, fps, min_side=min_side)), (w, h))
 
 
 def stability(probe, frames) -> dict:
@@ -240,7 +247,7 @@ def run(a, pipe, probe, enc) -> list[dict]:
         t0 = time.perf_counter()
         clip = warp_denoise_clip(pipe, key, cap, mv, a.frames, strength, seed, a.steps, fps=a.fps, **VARIANTS[var])
         sec = time.perf_counter() - t0
-        rec = measure(decoded(clip, a.fps, tmp), a.fps, a.static, probe, enc)
+        rec = measure(decoded(clip, a.fps, tmp, a.min_side), a.fps, a.static, probe, enc)
         rows.append(dict(rec, task=seed, var=var, strength=strength, d=mv.direction, sp=mv.speed, sec=sec))
     return rows
 
@@ -321,6 +328,7 @@ def main():
     ap.add_argument('--variants', nargs='+', default=['keep'], choices=list(VARIANTS))
     ap.add_argument('--static', type=float, default=0.02, help='below this speed per second a clip counts as static')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--min-side', type=int, default=256, help="write_video's min_side (64: a 64 px clip as it is)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from msvid.eval.probe import load_probe
@@ -329,7 +337,7 @@ def main():
     t0 = time.perf_counter()
     rows = run(a, load(a.model), load_probe(), load_clip('toy'))
     print(f'{a.model}; {a.tasks} toy tasks (seeds {a.seed}-{a.seed + a.tasks - 1}), keyframe of step 2 drawn by the '
-          f'model; {a.frames} frames at {a.fps} fps, {a.steps} steps; static below {a.static}/s; '
+          f'model; {a.frames} frames at {a.fps} fps, {a.steps} steps; static below {a.static}/s; mp4 min side {a.min_side}; '
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, '
           f'torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
     print(table(['clip', 'strength', 'speed', 'direction matches (95% CI)', 'measured speed along the request, /s',

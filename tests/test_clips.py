@@ -67,13 +67,12 @@ def test_keep_shows_the_keyframe_moved_exactly(pipe):
 @pytest.mark.parametrize('direction', ['left', 'right', 'up', 'down', 'forward', 'backward'])
 def test_moves_measured_independently(pipe, direction, tmp_path):
     "Every direction at every speed, through an .mp4: measured (NumPy phase correlation) in its direction, in order."
-    from msvid.io.video import write_video
-
     bench, key = _bench(), Image.fromarray(np.asarray(KEY.resize((64, 64), Image.BICUBIC)))
     speeds = []
     for sp in ('slow', 'medium', 'fast'):
         clip = warp_denoise_clip(pipe, key, 'a pan', CameraMove(direction, sp), n_frames=8, fps=8)
-        frames = read_video(write_video(tmp_path / f'{sp}.mp4', clip, 8))
+        frames = bench.decoded(clip, 8, tmp_path)  # written at 256 px, box-averaged back to 64
+        assert frames[0].shape == (64, 64, 3)
         v = bench.clip_velocity(bench.pair_motions(frames), (64, 64), 8)
         assert bench.classify(v, 0.02) == direction, (sp, v)
         speeds.append(bench.along(dict(d=direction, v=v)))
@@ -103,7 +102,9 @@ def test_make_clip_toy_route_and_files(pipe, tmp_path):
     again = make_clip(ctx, 1, KEY)
     assert np.array_equal(np.asarray(frames[4]), np.asarray(again[4]))  # seed derived from run seed + scene
     rel = save_clip(ctx.run, 1, frames, 8)
-    assert rel == 'scenes/02/clip.mp4' and len(read_video(ctx.run.path / rel)) == 5
+    back = read_video(ctx.run.path / rel)
+    assert rel == 'scenes/02/clip.mp4' and len(back) == 5
+    assert back[0].shape == (256, 256, 3)  # 16 px frames enlarged 16x (nearest) for the viewer and the codec
     v = clips_video(
         tmp_path / 'video.mp4', [[KEY], frames], ['Cut.', 'Fry.'], seconds=1, fps=8, size=64, crossfade=0.25
     )
@@ -124,7 +125,8 @@ def test_readme_example_shows_every_requested_move(tmp_path):
     asked = [s['script']['camera']['direction'] for s in scenes]
     assert any(d != 'static' for d in asked)
     for s, d in zip(scenes, asked):
-        frames = read_video(out / s['clip'])
+        frames = read_video(out / s['clip'])  # enlarged by write_video: measured at the keyframe's own size
+        frames = bench.shrink(frames, Image.open(out / s['keyframe']).size)
         v = bench.clip_velocity(bench.pair_motions(frames), frames[0].shape[:2], RunConfig().fps)
         assert bench.classify(v, 0.02) == d, (s['script']['caption'], d, v)
 

@@ -62,8 +62,9 @@ def write_video(
     frames: Iterable[Image.Image],  # frames of equal size
     fps: int = 8,  # frames per second
     quality: float = 8,  # imageio's 0-10 scale (8: x264 CRF 10; its default 5, CRF 25, smears 64 px toy frames)
+    min_side: int = 256,  # a frame with a smaller side is first enlarged (nearest, integer factor) to reach this
 ) -> Path:
-    "Encode `frames` as H.264/yuv420p MP4 at `path`, atomically."
+    "Encode `frames` as H.264/yuv420p MP4 at `path`, atomically; small frames enlarged to `min_side` first."
     import imageio.v2 as iio
 
     path = Path(path)
@@ -83,7 +84,10 @@ def write_video(
             output_params=['-movflags', '+faststart'],
         ) as w:
             for fr in frames:
-                w.append_data(np.asarray(fr.convert('RGB')))
+                fr, k = fr.convert('RGB'), -(-min_side // min(fr.size))
+                if k > 1:
+                    fr = fr.resize((fr.width * k, fr.height * k), Image.Resampling.NEAREST)
+                w.append_data(np.asarray(fr))
         from msvid.io.rundir import umask
 
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp made it 0600
