@@ -144,6 +144,8 @@ EXAMPLES = """examples:
   msvid script recipe.yaml --captions seq2seq                     # the decoded scene scripts
   msvid toy-tasks --n 40 --seed 1 --out data/toy40
   msvid match-actions captions.json actions.json --out pairs.json  # VideoAuteur's caption-action pairs
+  msvid director-data videos.json --clip toy --out director.safetensors  # the director's training data
+  msvid generate example:toy-kitchen --out runs/d --method director  # keyframes from the director's states
   msvid train-selector --data data/toy40 --out runs/selector --clip toy
   msvid bench --suite toy --tasks 40 --methods cosed,independent,linear --out runs/bench
 """

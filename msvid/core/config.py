@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, fields
 from .records import InputError, Record
 
 # %% auto #0
-__all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DTYPES',
-           'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT', 'MAX_TEXT',
-           'RANGES', 'show_value', 'check_setting', 'RunConfig', 'check_video_length']
+__all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DIRECTOR_CAPTIONS',
+           'DTYPES', 'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT',
+           'MAX_TEXT', 'RANGES', 'show_value', 'check_setting', 'RunConfig', 'check_video_length']
 
 # %% ../../nbs/00_core/01_config.ipynb #45db2c2c
 REUSE_MODES = ('restart', 'resume')  # CoSeD: how a recorded latent is reused
@@ -20,6 +20,7 @@ CANVAS_PROMPTS = ('tiled', 'target')  # rolling: canvas prompts
 ROLLING_STARTS = ('context', 'fresh')  # rolling: a new panel's starting noise
 CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
+DIRECTOR_CAPTIONS = ('script', 'director')  # director methods: whose caption prompts the keyframe
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 SCENE_SETS = ('deps', 'all')  # CoSeD: the scenes the script says a scene depends on, or all earlier ones
 CHOICES = {
@@ -31,6 +32,7 @@ CHOICES = {
     'caption_backend': CAPTION_BACKENDS,
     'dtype': DTYPES,
     'sources': SCENE_SETS,
+    'director_caption': DIRECTOR_CAPTIONS,
     'context': SCENE_SETS,
 }
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
@@ -75,6 +77,7 @@ RANGES = {  # field: (test, what is expected); the field's type is checked first
     'motion_bucket_id': _count(1),
     'decode_chunk_size': _count(1),
     'ip_adapter_scale': (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10'),
+    'state_scale': (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10'),
     'crossfade': (lambda v: _finite(v) and v >= 0, 'a finite number of seconds >= 0'),  # < scene_seconds
 }
 
@@ -182,6 +185,12 @@ class RunConfig(Record):
     canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)
     ip_adapter: str = ''  # ip-refs: IP-Adapter REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors
     ip_adapter_scale: float = 0.6  # ip-refs: how strongly the reference images condition a scene
+    director: str = ''  # director methods: a trained director folder, or 'toy' ('' = the preset's)
+    state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', folder or REPO:SUB/W.safetensors
+    state_scale: float = 1.0  # director methods: how strongly the predicted visual state conditions a keyframe
+    director_caption: str = (
+        'script'  # director methods: the keyframe's prompt, the 'script''s caption or the 'director''s
+    )
     fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16  # candidates denoised together

@@ -17,7 +17,8 @@ from .limits import TaskLimits, check_unicode, parse_json, read_limited
 
 # %% auto #0
 __all__ = ['MAX_ANNOTATION_BYTES', 'TIMELINE_KEYS', 'START_WITHIN', 'MIN_IOU', 'GOOD_IOU', 'Segment', 'check_timeline',
-           'interval_iou', 'is_match', 'match_actions', 'read_timeline', 'match_files', 'director_sequence']
+           'interval_iou', 'is_match', 'match_actions', 'read_timeline', 'match_files', 'director_sequence',
+           'read_videos']
 
 # %% ../../nbs/10_io/16_annotations.ipynb #4f0e3259
 MAX_ANNOTATION_BYTES = 50_000_000  # largest CAPTIONS or ACTIONS file (raise it with --max-file-bytes)
@@ -197,3 +198,32 @@ def director_sequence(
         steps.append((_exact(cs[i].start), _exact(cs[i].end), acts[j].text, cs[i].text, key, [cs[i].start, cs[i].end]))
     steps.sort(key=lambda s: s[:2])
     return dict(zip(('actions', 'captions', 'keyframes', 'times'), ([s[k] for s in steps] for k in range(2, 6))))
+
+# %% ../../nbs/10_io/16_annotations.ipynb #20dd37c2
+def read_videos(
+    path: str | Path,  # VIDEOS: a JSON list of {"captions": FILE, "actions": FILE, "keyframes": [IMAGE or null, ...]}
+    max_bytes: int = MAX_ANNOTATION_BYTES,  # largest JSON file
+) -> list[dict]:
+    "Each listed video's `director_sequence` (matched by `match_actions`), keyframe paths resolved; one error names it."
+    root = Path(path).parent
+    try:
+        videos = parse_json(read_limited(path, max_bytes).decode('utf-8-sig'), str(path))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    if not isinstance(videos, list):
+        raise InputError(f"{path}: expected a JSON list of videos, got {type(videos).__name__}")
+    out = []
+    for k, v in enumerate(videos):
+        where = f"{path}: videos[{k}]"
+        if not isinstance(v, dict) or not all(isinstance(v.get(f), str) for f in ('captions', 'actions')):
+            raise InputError(f"{where}: expected an object with \"captions\" and \"actions\" file names")
+        keys = v.get('keyframes')
+        if not isinstance(keys, list) or not all(x is None or isinstance(x, str) for x in keys):
+            raise InputError(f"{where}.keyframes: expected a list of image paths (or null), one per caption")
+        cs, acts = (read_timeline(root / v[f], max_bytes) for f in ('captions', 'actions'))
+        try:
+            seq = director_sequence(cs, acts, match_actions(cs, acts), [x and str(root / x) for x in keys])
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
+        out.append(seq)
+    return out

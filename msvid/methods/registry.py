@@ -11,6 +11,7 @@ from ..scene.context import METHODS
 
 # importing a method module registers its methods
 import msvid.methods.baselines, msvid.methods.cosed, msvid.methods.rolling, msvid.methods.references  # noqa: F401
+import msvid.methods.director  # noqa: F401
 
 # %% auto #0
 __all__ = ['method_names', 'get_method']

@@ -235,7 +235,7 @@ def canvas_latents(
 
 
 def repaint_fill(
-    pipe, canvas: Canvas, prompt: str, config: RunConfig, start: torch.Tensor, seed: int = 0
+    pipe, canvas: Canvas, prompt: str, config: RunConfig, start: torch.Tensor, seed: int = 0, **pipe_kwargs
 ) -> tuple[Image.Image, torch.Tensor]:
     "Fill the empty panels of `canvas` with any text-to-image pipeline; returns the canvas image and its final latents."
     W, H = canvas.layout.size
@@ -246,6 +246,7 @@ def repaint_fill(
         callback_on_step_end=cb,
         callback_on_step_end_tensor_inputs=['latents'],
         **_pipe_kwargs(pipe, config, H, W, prompt),
+        **pipe_kwargs,
     )
     return out.images[0], cb.final
 
@@ -273,10 +274,10 @@ def load_filler(
     return pipe.to(device)
 
 
-def inpaint_fill(pipe, canvas: Canvas, prompt: str, config: RunConfig, seed: int = 0) -> Image.Image:
+def inpaint_fill(pipe, canvas: Canvas, prompt: str, config: RunConfig, seed: int = 0, **pipe_kwargs) -> Image.Image:
     "Fill the empty panels of `canvas` with an inpainting pipeline."
     W, H = canvas.layout.size
-    kw = _pipe_kwargs(pipe, config, H, W, prompt)
+    kw = _pipe_kwargs(pipe, config, H, W, prompt) | pipe_kwargs
     if 'strength' in inspect.signature(pipe.__call__).parameters:
         kw['strength'] = 1.0
     return pipe(
@@ -291,12 +292,13 @@ def fill(
     start: torch.Tensor,  # (C, h, w) starting noise of the empty panel (text-to-image filler)
     seed: int = 0,  # seeds the noise of known panels (RePaint) or the inpainting generator
     prompt: str | None = None,  # default: the tiled caption
+    **pipe_kwargs,  # more pipeline arguments (e.g. `ip_adapter_image_embeds`)
 ) -> tuple[Image.Image, torch.Tensor | None]:
     "The filled canvas, and its final latents where the filler exposes them (RePaint)."
     prompt = tiled_caption(canvas) if prompt is None else prompt
     if is_inpainting(pipe):
-        return inpaint_fill(pipe, canvas, prompt, config, seed), None
-    return repaint_fill(pipe, canvas, prompt, config, start, seed)
+        return inpaint_fill(pipe, canvas, prompt, config, seed, **pipe_kwargs), None
+    return repaint_fill(pipe, canvas, prompt, config, start, seed, **pipe_kwargs)
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #e2e260f3
 ROLLING_SETTINGS = ('context_length', 'canvas', 'canvas_prompt', 'fill_model', 'rolling_start')  # `RunConfig` fields
@@ -340,6 +342,7 @@ def rolling_scene(
     start: torch.Tensor | None = None,  # starting noise of the new panel (default: the scene's seeded noise)
     extra: list[tuple[Image.Image, str]] = (),  # more context panels (image, caption)
     settings: dict | None = None,  # overrides of the configuration's rolling settings
+    pipe_kwargs: dict | None = None,  # more arguments for the filling pipeline (e.g. `ip_adapter_image_embeds`)
 ) -> SceneOutput:
     "Render scene `i` in context and record the context, layout and filler in `extra`."
     c, settings = ctx.config, settings or {}
@@ -357,7 +360,7 @@ def rolling_scene(
     filler = run_filler(ctx, get('fill_model'))
     counter = EvalCounter(denoiser(filler)) if filler is not ctx.pipe else None
     try:
-        image, z = fill(filler, canvas, c, start, seed, prompt)
+        image, z = fill(filler, canvas, c, start, seed, prompt, **(pipe_kwargs or {}))
     finally:
         if counter:
             counter.close()

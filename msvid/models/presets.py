@@ -31,6 +31,8 @@ class Preset:
     scheduler: str = ''  # diffusers scheduler class to swap in ('' = the pipeline's own)
     caption_backend: str = 'offline'  # how scene scripts are written (msvid.script.decode)
     caption_model: str = ''  # the LLM that writes them, for caption_backend 'llm'
+    director: str = ''  # VideoAuteur's director for the director methods ('' = none shipped: train one)
+    state_adapter: str = ''  # the IP-Adapter that reads the director's visual states ('' = none shipped)
 
 
 SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
@@ -48,6 +50,8 @@ PRESETS = {
             25,
             5.0,
             'tiny models trained on the toy world, shipped in the package; CPU, offline (default)',
+            director='toy',
+            state_adapter='toy',
         ),
         Preset(
             'sd15',
@@ -138,6 +142,8 @@ def resolve_config(
         model=p.model,
         clip=p.clip,
         selector=p.selector,
+        director=p.director,
+        state_adapter=p.state_adapter,
         height=p.height,
         width=p.width,
         num_inference_steps=p.num_inference_steps,

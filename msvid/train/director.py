@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..core.records import InputError
+from ..io.rundir import atomic_save_tensors
 from .loop import checkpoint_meta, hardware, train_loop
 from msvid.script.director import (
     DirectorConfig,
@@ -24,7 +26,8 @@ from msvid.script.director import (
 )
 
 # %% auto #0
-__all__ = ['toy_director_data', 'train_director', 'evaluate_director', 'DirectorRecipe', 'train_toy_director']
+__all__ = ['toy_director_data', 'train_director', 'evaluate_director', 'DirectorRecipe', 'train_toy_director', 'embed_keyframes',
+           'save_director_data', 'load_director_data']
 
 # %% ../../nbs/90_train/96_director.ipynb #8254dbea
 def toy_director_data(
@@ -153,3 +156,40 @@ def train_toy_director(
     (Path(out) / 'mean_z.json').write_text(json.dumps([round(v, 6) for v in mean_z.tolist()]))
     (Path(out) / 'history.json').write_text(json.dumps(info, indent=1) + '\n')
     return info
+
+# %% ../../nbs/90_train/96_director.ipynb #318a5d3e
+def embed_keyframes(
+    seqs: list[dict],  # from `msvid.io.annotations.read_videos` / `director_sequence`, with keyframe paths
+    encode,  # images -> L2-normalised embeddings (`msvid.methods.director.load_state_encoder(SPEC)`)
+) -> list[dict]:
+    "Director training sequences: each sequence's steps that have a keyframe, with `z` their embeddings."
+    from PIL import Image
+
+    out = []
+    for k, s in enumerate(seqs):
+        keep = [i for i, p in enumerate(s['keyframes']) if p is not None]
+        images = []
+        for i in keep:
+            try:
+                images.append(Image.open(s['keyframes'][i]).convert('RGB'))
+            except OSError as e:
+                raise InputError(f"videos[{k}]: keyframe {s['keyframes'][i]!r}: cannot read ({e})") from None
+        if keep:
+            pick = lambda key: [s[key][i] for i in keep]
+            out.append(dict(actions=pick('actions'), captions=pick('captions'), z=encode(images).float()))
+    return out
+
+
+def save_director_data(data: list[dict], path: str | Path) -> Path:
+    "Write director training sequences as one safetensors file (states as tensors, texts in its metadata)."
+    texts = [dict(actions=x['actions'], captions=x['captions']) for x in data]
+    return atomic_save_tensors(path, {f'z.{k}': x['z'] for k, x in enumerate(data)}, {'sequences': json.dumps(texts)})
+
+
+def load_director_data(path: str | Path) -> list[dict]:
+    "The sequences `save_director_data` wrote, as `train_director` takes them."
+    from safetensors import safe_open
+
+    with safe_open(str(path), 'pt') as f:
+        texts = json.loads(f.metadata()['sequences'])
+        return [dict(t, z=f.get_tensor(f'z.{k}')) for k, t in enumerate(texts)]

@@ -1,0 +1,100 @@
+"""The `director` and `director-rolling` methods: keyframes conditioned on the director's predicted visual states
+through an IP-Adapter, on the real-model path (a tiny Stable Diffusion, a published-layout IP-Adapter with its CLIP
+image encoder, a tiny director) and on the toy preset."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from msvid.cli import main
+from msvid.script.director import DirectorConfig, save_director, tiny_director
+
+TASK = {'title': 'Pan', 'steps': ['Heat the red pan.', 'Chop an onion.', 'Fry the onion in the red pan.']}
+
+
+@pytest.fixture(scope='module')
+def real_parts(tiny_model_dir, tmp_path_factory):
+    "(IP-Adapter spec, director folder of 8-wide states, director folder of 16-wide states) for the tiny SD."
+    from diffusers import UNet2DConditionModel
+    from msvid.methods.references import tiny_ip_adapter
+
+    tmp = tmp_path_factory.mktemp('director-real')
+    unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / 'unet', dtype=torch.float32)
+    spec = tiny_ip_adapter(unet, tmp / 'ip')  # reads 8-wide embeddings of its own CLIP image encoder
+    for dim in (8, 16):
+        save_director(tiny_director(TASK['steps'], DirectorConfig(clip_dim=dim, n_query=2), 16, 1), tmp / f'd{dim}')
+    return spec, tmp / 'd8', tmp / 'd16'
+
+
+def _args(tmp_path, tiny_model_dir, out: str, *more) -> list[str]:
+    (tmp_path / 't.json').write_text(json.dumps(TASK))
+    args = ['generate', str(tmp_path / 't.json'), '--out', str(tmp_path / out), '--model', str(tiny_model_dir)]
+    return args + ['--size', '16', '--steps', '3', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25', *more]
+
+
+@pytest.mark.parametrize('method', ['director', 'director-rolling'])
+def test_real_path_records_states(tmp_path, tiny_model_dir, real_parts, method):
+    "Each scene stores its predicted state and caption; the state reaches the denoiser (scale 0 draws otherwise)."
+    spec, d8, _ = real_parts
+    flags = ['--method', method, '--director', str(d8), '--state-adapter', spec]
+    assert main(_args(tmp_path, tiny_model_dir, 'r', *flags)) == 0
+    m = json.loads((tmp_path / 'r' / 'manifest.json').read_text())
+    assert m['config']['director'] == str(d8) and m['config']['state_adapter'] == spec
+    for k, s in enumerate(m['scenes']):
+        x = s['extra']
+        assert isinstance(x['director_caption'], str) and -1 <= x['state_cosine'] <= 1
+        assert x['state_clip'] == spec.rpartition(':')[0] + ':models/image_encoder'
+        z = load_file(str(tmp_path / 'r' / 'scenes' / f'{k + 1:02d}' / 'latents.safetensors'))['state']
+        assert z.shape == (8,) and abs(float(z.norm()) - 1) < 1e-4
+    assert main(_args(tmp_path, tiny_model_dir, 'r0', *flags, '--state-scale', '0')) == 0
+    key = lambda r, k: np.asarray(Image.open(tmp_path / r / 'scenes' / f'{k + 1:02d}' / 'keyframe.png'), float)
+    assert max(np.abs(key('r', k) - key('r0', k)).max() for k in range(3)) > 1  # the state changed the picture
+
+
+def test_mismatched_or_missing_parts_exit_2(tmp_path, tiny_model_dir, real_parts, capsys):
+    "A director whose states the adapter cannot read, or no director at all, is refused with one line."
+    spec, _, d16 = real_parts
+    assert main(_args(tmp_path, tiny_model_dir, 'r1', '--method', 'director', '--director', str(d16),
+                      '--state-adapter', spec)) == 2  # fmt: skip
+    assert '16-wide states' in capsys.readouterr().err
+    assert (
+        main(_args(tmp_path, tiny_model_dir, 'r2', '--method', 'director', '--director', '', '--state-adapter', spec))
+        == 2
+    )
+    assert 'needs a director' in capsys.readouterr().err
+    assert not (tmp_path / 'r1').exists() and not (tmp_path / 'r2').exists()
+
+
+def test_toy_director_run_resumes_exactly(tmp_path, monkeypatch):
+    "On the toy preset (shipped director and adapter): a run stopped at scene 2 and resumed equals a whole run."
+    import msvid.scene.context as registry
+    from msvid.io.taskfile import load_task
+    from msvid.models.presets import resolve_config
+    from msvid.pipeline.generate import generate
+
+    task = load_task('example:toy-kitchen')
+    cfg = resolve_config('toy', 'cpu', method='director', quiet=True, num_inference_steps=8)
+    whole = generate(task, tmp_path / 'whole', cfg)
+    real = registry.METHODS['director']
+
+    def crash_at_scene_2(ctx, i):
+        if i == 2:
+            raise KeyboardInterrupt
+        return real(ctx, i)
+
+    monkeypatch.setitem(registry.METHODS, 'director', crash_at_scene_2)
+    with pytest.raises(KeyboardInterrupt):
+        generate(task, tmp_path / 'part', cfg)
+    monkeypatch.setitem(registry.METHODS, 'director', real)
+    part = generate(task, tmp_path / 'part', cfg, resume=True)
+    a, b = whole.read()['scenes'], part.read()['scenes']
+    assert [s['extra']['director_caption'] for s in a] == [s['extra']['director_caption'] for s in b]
+    for k in range(len(a)):
+        im = lambda r: np.asarray(Image.open(tmp_path / r / 'scenes' / f'{k + 1:02d}' / 'keyframe.png'))
+        assert (im('whole') == im('part')).all()
+    cos = [s['extra']['state_cosine'] for s in a]
+    assert np.mean(cos) > 0.5, cos  # the shipped adapter draws what the state shows
