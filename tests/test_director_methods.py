@@ -66,7 +66,10 @@ def test_mismatched_or_missing_parts_exit_2(tmp_path, tiny_model_dir, real_parts
         == 2
     )
     assert 'needs a director' in capsys.readouterr().err
-    assert not (tmp_path / 'r1').exists() and not (tmp_path / 'r2').exists()
+    bin_spec = spec.replace('.safetensors', '.bin')
+    assert main(_args(tmp_path, tiny_model_dir, 'r3', '--method', 'director', '--state-adapter', bin_spec)) == 2
+    assert 'state_adapter' in capsys.readouterr().err  # refused before anything loads
+    assert not any((tmp_path / r).exists() for r in ('r1', 'r2', 'r3'))
 
 
 def test_toy_director_run_resumes_exactly(tmp_path, monkeypatch):

@@ -23,8 +23,9 @@ from ..script.director import load_director, predict
 from .references import has_ip_adapter, parse_ip_adapter
 
 # %% auto #0
-__all__ = ['ADAPTER_WEIGHTS', 'load_state_adapter', 'state_conditioning', 'state_embeds', 'run_director', 'run_state_adapter',
-           'director_history', 'load_state_encoder', 'state_encoder', 'director_scene', 'director', 'director_rolling']
+__all__ = ['ADAPTER_WEIGHTS', 'load_state_adapter', 'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director',
+           'run_state_adapter', 'director_history', 'load_state_encoder', 'state_encoder', 'director_scene', 'director',
+           'director_rolling']
 
 # %% ../../nbs/60_methods/67_director.ipynb #94200fdd
 ADAPTER_WEIGHTS = 'ip-adapter.safetensors'  # in a state-adapter folder, beside adapter.json
@@ -55,10 +56,9 @@ def load_state_adapter(
         folder = shipped('toy-ip-adapter') if spec == 'toy' else Path(spec)
         if not (folder / ADAPTER_WEIGHTS).is_file() or not (folder / 'adapter.json').is_file():
             raise InputError(f"state_adapter {spec!r}: expected {ADAPTER_WEIGHTS} and adapter.json in {folder}")
-        return _split_parts(load_file(str(folder / ADAPTER_WEIGHTS)), spec), json.loads(
-            (folder / 'adapter.json').read_text()
-        )
-    repo, sub, weight = parse_ip_adapter(spec)
+        info = json.loads((folder / 'adapter.json').read_text())
+        return _split_parts(load_file(str(folder / ADAPTER_WEIGHTS)), spec), info
+    repo, sub, weight = parse_ip_adapter(spec, 'state_adapter')
     with loading(f"state_adapter {spec!r}"):
         if Path(repo).is_dir():
             path = Path(repo, sub or '', weight)
@@ -71,6 +71,22 @@ def load_state_adapter(
     return parts, dict(clip=clip, image_dim=int(parts['image_proj']['proj.weight'].shape[1]))
 
 # %% ../../nbs/60_methods/67_director.ipynb #8b95198b
+def attach_state_adapter(
+    pipe,  # an SD-family pipeline
+    weights: dict,  # `{'image_proj': ..., 'ip_adapter': ...}` (from `load_state_adapter` or `new_ip_adapter`)
+):
+    "Load the adapter `weights` into `pipe` with no image encoder: its states are given as embeddings."
+    from diffusers.utils import logging as dlog
+
+    level = dlog.get_verbosity()
+    dlog.set_verbosity_error()  # not "image_encoder is not loaded": no image encoder is wanted
+    try:
+        pipe.load_ip_adapter(weights, subfolder='', weight_name='', image_encoder_folder=None)
+    finally:
+        dlog.set_verbosity(level)
+    return pipe
+
+
 @contextmanager
 def state_conditioning(
     pipe,  # an SD-family pipeline without an IP-Adapter loaded
@@ -78,16 +94,9 @@ def state_conditioning(
     scale: float = 1.0,  # adapter strength
 ):
     "Inside the block `pipe` reads image states through the adapter `weights`; afterwards it is as it was."
-    from diffusers.utils import logging as dlog
-
     if has_ip_adapter(pipe):
         raise InputError("the director methods load their own state adapter: this pipeline already has an IP-Adapter")
-    level = dlog.get_verbosity()
-    dlog.set_verbosity_error()  # not "image_encoder is not loaded": states come as embeddings
-    try:
-        pipe.load_ip_adapter(weights, subfolder='', weight_name='', image_encoder_folder=None)
-    finally:
-        dlog.set_verbosity(level)
+    attach_state_adapter(pipe, weights)
     pipe.set_ip_adapter_scale(scale)
     try:
         yield pipe

@@ -252,13 +252,16 @@ def rolling_refs(ctx: RunContext, i: int) -> SceneOutput:
 IP_ADAPTER_EXAMPLE = 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'  # SD 1.5's; SDXL: sdxl_models/...
 
 
-def parse_ip_adapter(spec: str) -> tuple[str, str | None, str]:
-    "(repo or folder, subfolder, weight file) of 'REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors'; safetensors only."
+def parse_ip_adapter(
+    spec: str,  # 'REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors'
+    field: str = 'ip_adapter',  # the setting it came from, for messages
+) -> tuple[str, str | None, str]:
+    "(repo or folder, subfolder, weight file) of an IP-Adapter spec; safetensors only."
     repo, sep, rest = spec.rpartition(':') if spec.count(':') > 1 else spec.partition(':')
     if not sep or not repo or not rest:
-        raise InputError(f"ip_adapter {spec!r}: expected REPO:SUBFOLDER/WEIGHT.safetensors, e.g. {IP_ADAPTER_EXAMPLE}")
+        raise InputError(f"{field} {spec!r}: expected REPO:SUBFOLDER/WEIGHT.safetensors, e.g. {IP_ADAPTER_EXAMPLE}")
     if not rest.endswith('.safetensors'):
-        raise InputError(f"ip_adapter {spec!r}: weights load from .safetensors only, never from pickle")
+        raise InputError(f"{field} {spec!r}: weights load from .safetensors only, never from pickle")
     sub, _, weight = rest.rpartition('/')
     return repo, sub or None, weight
 

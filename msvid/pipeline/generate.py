@@ -153,7 +153,7 @@ def generate(
 
 
 def check_weights(cfg: RunConfig) -> RunConfig:
-    "Refuse at once weights that would only fail later: a CLIP, selector or IP-Adapter that is not safetensors."
+    "Refuse at once weights that would only fail later: a CLIP, selector or IP-Adapters that are not safetensors."
     from msvid.io.assets import asset_path
     from msvid.models.encoders import check_clip_spec
     from msvid.methods.references import IP_ADAPTER_EXAMPLE, parse_ip_adapter
@@ -164,6 +164,8 @@ def check_weights(cfg: RunConfig) -> RunConfig:
         raise InputError(
             f"selector {cfg.selector!r}: no model.safetensors in the folder (weights load from safetensors only)"
         )
+    if cfg.state_adapter and cfg.state_adapter != 'toy' and not Path(cfg.state_adapter).is_dir():
+        parse_ip_adapter(cfg.state_adapter, 'state_adapter')
     if cfg.ip_adapter:
         parse_ip_adapter(cfg.ip_adapter)
     elif cfg.method == 'ip-refs':
