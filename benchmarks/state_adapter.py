@@ -11,7 +11,8 @@ keyframe:
 - **cos to the true render**: toy CLIP cosine between the keyframe and the step's true render (what the step should
   look like);
 - **probe**: the toy-world probe's caption adherence and dependency consistency (`msvid.eval.bench.probe_scores`,
-  the numbers of the method table);
+  the numbers of the method table), and how often it reads each attribute the caption does not state (background
+  colour, texture, position, size) as the true render has it: what only the state can carry;
 
 with 95% bootstrap intervals over tasks, and the paired difference regularised - not, per task.
 
@@ -25,13 +26,14 @@ import torch
 
 from msvid.core.seeds import derive_seed, seeded_noise
 from msvid.eval.bench import bootstrap_ci, probe_scores, toy_suite
-from msvid.eval.probe import load_probe
+from msvid.eval.probe import load_probe, predict_attributes
 from msvid.methods.director import load_state_adapter, state_conditioning, state_embeds
 from msvid.models.encoders import load_clip
 from msvid.models.pipelines import load_pipeline
 from msvid.script.director import direct, load_director
 from msvid.toy.render import render
 from msvid.toy.tasks import make_task
+from msvid.toy.vocab import UNSTATED
 
 
 def draw(pipe, captions: list[str], seeds: list[int], states=None, steps: int = 25, guidance: float = 5.0):
@@ -82,14 +84,19 @@ def main():
                 with state_conditioning(pipe, adapters[name]):
                     keys = draw(pipe, caps, seeds, states)
             cos = (clip.images(keys) * truth).sum(-1)
-            rows.setdefault(v, []).append(dict(cos=float(cos.mean()), **probe_scores(task, keys, probe)))
+            read = predict_attributes(probe, keys)
+            unstated = {u: float(np.mean([r[u] == g['attributes'][u] for r, g in zip(read, gt)])) for u in UNSTATED}
+            rows.setdefault(v, []).append(dict(cos=float(cos.mean()), **unstated, **probe_scores(task, keys, probe)))
     print(f'{a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, guidance 5; '
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load '
           f'{os.getloadavg()[0]:.1f}, torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
-    print('| keyframe drawn from | cos to the true render | adherence | dependency consistency |')
-    print('|---|---|---|---|')
+    print('| keyframe drawn from | cos to the true render | adherence | dependency consistency | '
+          + ' | '.join(f'{u} as true' for u in UNSTATED) + ' |')  # fmt: skip
+    print('|---|---|---|---|' + '---|' * len(UNSTATED))
     for v, rs in rows.items():
-        print(f"| {v} | {ci(r['cos'] for r in rs)} | {ci(r['adherence'] for r in rs)} | {ci(r['dep_all'] for r in rs)} |")
+        cells = [ci(r[k] for r in rs) for k in ('cos', 'adherence', 'dep_all')]
+        cells += [f'{np.mean([r[u] for r in rs]):.2f}' for u in UNSTATED]
+        print(f"| {v} | {' | '.join(cells)} |")
     print('\nPaired, per task: with eq. 8 - without')
     for states in ('predicted states', 'true states'):
         w, wo = rows[f'with eq. 8, {states}'], rows[f'without, {states}']

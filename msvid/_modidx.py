@@ -882,6 +882,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'msvid.train.adapter': { 'msvid.train.adapter.AdapterRecipe': ('90_train/adapter.html#adapterrecipe', 'msvid/train/adapter.py'),
                                      'msvid.train.adapter._cross_attention': ( '90_train/adapter.html#_cross_attention',
                                                                                'msvid/train/adapter.py'),
+                                     'msvid.train.adapter._drop': ('90_train/adapter.html#_drop', 'msvid/train/adapter.py'),
                                      'msvid.train.adapter.adapter_data': ('90_train/adapter.html#adapter_data', 'msvid/train/adapter.py'),
                                      'msvid.train.adapter.adapter_parameters': ( '90_train/adapter.html#adapter_parameters',
                                                                                  'msvid/train/adapter.py'),

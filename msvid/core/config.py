@@ -187,7 +187,7 @@ class RunConfig(Record):
     ip_adapter_scale: float = 0.6  # ip-refs: how strongly the reference images condition a scene
     director: str = ''  # director methods: a trained director folder, or 'toy' ('' = the preset's)
     state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', folder or REPO:SUB/W.safetensors
-    state_scale: float = 1.0  # director methods: how strongly the predicted visual state conditions a keyframe
+    state_scale: float = 0.5  # director methods: how strongly the predicted visual state conditions a keyframe
     director_caption: str = (
         'script'  # director methods: the keyframe's prompt, the 'script''s caption or the 'director''s
     )

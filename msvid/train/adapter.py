@@ -106,6 +106,12 @@ def adapter_data(
                 z=clip.images(ims).float())  # fmt: skip
 
 # %% ../../nbs/90_train/97_adapter.ipynb #00ef53ec
+def _drop(b: int, g: torch.Generator, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    "Which rows lose their caption and which their state: a share p loses the caption only, p the state, p both."
+    u = torch.rand(b, generator=g)
+    return u < 2 * p, (u >= p) & (u < 3 * p)
+
+
 def train_ip_adapter(
     pipe,  # a `StableDiffusionPipeline` with its IP-Adapter loaded (see `new_ip_adapter`); only the adapter trains
     data: dict,  # from `adapter_data`
@@ -113,8 +119,7 @@ def train_ip_adapter(
     batch_size: int = 64,
     lr: float = 1e-3,  # peak learning rate
     regularise: bool = True,  # train on eq. 8's noisy states (False: the clean ones)
-    p_text_drop: float = 0.05,  # share of rows whose caption is dropped ('')
-    p_image_drop: float = 0.05,  # share of rows whose state is dropped (zeros), independently of the caption
+    p_drop: float = 0.05,  # share of rows that lose their caption, their state, and both (each)
     seed: int = 0,  # seeds the batches and the noise
     ckpt: str | Path | None = None,  # checkpoint file: resumed from if it exists
     ckpt_every: int = 250,
@@ -134,7 +139,7 @@ def train_ip_adapter(
         idx = torch.randint(0, len(means), (batch_size,), generator=s.g)
         z0 = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=s.g)) * sf
         noise, t = torch.randn(z0.shape, generator=s.g), torch.randint(0, T, (batch_size,), generator=s.g)
-        no_text, no_image = (torch.rand(batch_size, generator=s.g) < p for p in (p_text_drop, p_image_drop))
+        no_text, no_image = _drop(batch_size, s.g, p_drop)
         z = noisy_states(z_all[idx], s.g, std) if regularise else z_all[idx]
         z[no_image] = 0
         with torch.no_grad():
@@ -178,8 +183,7 @@ class AdapterRecipe:
     batch_size: int = 64
     lr: float = 1e-3
     regularise: bool = True  # eq. 8's noisy states (False: the ablation)
-    p_text_drop: float = 0.05
-    p_image_drop: float = 0.05
+    p_drop: float = 0.05
     seed: int = 0
     ckpt_every: int = 250
 
@@ -202,7 +206,7 @@ def train_toy_ip_adapter(
     sd = new_ip_adapter(pipe.unet, data['z'].shape[1], r.seed)
     attach_state_adapter(pipe, sd)
     kw = dict(seed=r.seed, ckpt=work / 'adapter.safetensors', ckpt_every=r.ckpt_every, quiet=quiet)
-    hist = train_ip_adapter(pipe, data, r.steps, r.batch_size, r.lr, r.regularise, r.p_text_drop, r.p_image_drop, **kw)
+    hist = train_ip_adapter(pipe, data, r.steps, r.batch_size, r.lr, r.regularise, r.p_drop, **kw)
     record = dict(
         recipe=asdict(r),
         model=model,
