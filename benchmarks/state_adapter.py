@@ -4,7 +4,7 @@ make the keyframe follow the director's *predicted* states better?
 For each held-out toy task (a fresh suite seed, never used in training or tuning) the shipped toy director directs
 the task from its actions alone (`msvid.script.director.direct`), giving a predicted state z_pred per step; z_true is
 the toy CLIP embedding of the step's true render. Every step is then drawn by the toy model from its ground-truth
-caption and the same seeded noise, in five ways: text only, and through each adapter (trained with eq. 8, the
+caption and the same seeded noise, in five ways (the adapter at msvid's `state_scale`): text only, and through each adapter (trained with eq. 8, the
 shipped `msvid:toy-ip-adapter`, and without it, `--noreg FOLDER`) from z_pred and from z_true. Measured on every
 keyframe:
 
@@ -24,6 +24,7 @@ import argparse, os, platform, time
 import numpy as np
 import torch
 
+from msvid.core.config import RunConfig
 from msvid.core.seeds import derive_seed, seeded_noise
 from msvid.eval.bench import bootstrap_ci, probe_scores, toy_suite
 from msvid.eval.probe import load_probe, predict_attributes
@@ -58,6 +59,7 @@ def main():
     ap.add_argument('--seed', type=int, default=55555, help='toy suite seed (fresh: not used in training or tuning)')
     ap.add_argument('--noreg', required=True, help='folder of the adapter trained without eq. 8')
     ap.add_argument('--reg', default='toy', help="the adapter trained with eq. 8 (default: the shipped 'toy')")
+    ap.add_argument('--scale', type=float, default=RunConfig().state_scale, help="adapter scale (default: msvid's)")
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -81,13 +83,14 @@ def main():
             if name is None:
                 keys = draw(pipe, caps, seeds)
             else:
-                with state_conditioning(pipe, adapters[name]):
+                with state_conditioning(pipe, adapters[name], a.scale):
                     keys = draw(pipe, caps, seeds, states)
             cos = (clip.images(keys) * truth).sum(-1)
             read = predict_attributes(probe, keys)
             unstated = {u: float(np.mean([r[u] == g['attributes'][u] for r, g in zip(read, gt)])) for u in UNSTATED}
             rows.setdefault(v, []).append(dict(cos=float(cos.mean()), **unstated, **probe_scores(task, keys, probe)))
-    print(f'{a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, guidance 5; '
+    print(f'{a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, guidance 5, '
+          f'adapter scale {a.scale}; '
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load '
           f'{os.getloadavg()[0]:.1f}, torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
     print('| keyframe drawn from | cos to the true render | adherence | dependency consistency | '

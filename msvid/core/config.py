@@ -188,9 +188,7 @@ class RunConfig(Record):
     director: str = ''  # director methods: a trained director folder, or 'toy' ('' = the preset's)
     state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', folder or REPO:SUB/W.safetensors
     state_scale: float = 0.5  # director methods: how strongly the predicted visual state conditions a keyframe
-    director_caption: str = (
-        'script'  # director methods: the keyframe's prompt, the 'script''s caption or the 'director''s
-    )
+    director_caption: str = 'script'  # director methods: whose caption prompts a keyframe, 'script' or 'director'
     fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16  # candidates denoised together

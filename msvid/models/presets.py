@@ -32,7 +32,7 @@ class Preset:
     caption_backend: str = 'offline'  # how scene scripts are written (msvid.script.decode)
     caption_model: str = ''  # the LLM that writes them, for caption_backend 'llm'
     director: str = ''  # VideoAuteur's director for the director methods ('' = none shipped: train one)
-    state_adapter: str = ''  # the IP-Adapter that reads the director's visual states ('' = none shipped)
+    state_adapter: str = ''  # the IP-Adapter that reads the director's visual states (its CLIP image encoder beside it)
 
 
 SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
@@ -66,6 +66,7 @@ PRESETS = {
             'DDIMScheduler',
             caption_backend='llm',
             caption_model=SCRIPT_LLM,
+            state_adapter='h94/IP-Adapter:models/ip-adapter_sd15.safetensors',
         ),
         Preset(
             'sd21',
@@ -94,6 +95,7 @@ PRESETS = {
             '',
             caption_backend='llm',
             caption_model=SCRIPT_LLM,
+            state_adapter='h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors',
         ),
     ]
 }
