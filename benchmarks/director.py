@@ -18,6 +18,7 @@ import argparse, json, time
 import torch
 import torch.nn.functional as F
 
+from msvid.eval.bench import bootstrap_ci
 from msvid.io.assets import shipped
 from msvid.script.director import direct, load_director
 from msvid.train.director import toy_director_data
@@ -25,10 +26,11 @@ from msvid.train.director import toy_director_data
 
 def measure(folder, data, mean_z, captions=True) -> dict:
     "Mean cosines (all, first step, later steps), caption exact match and token accuracy, seconds per task."
-    d, rows, t0 = load_director(folder), [], time.time()
+    d, rows, per_task, t0 = load_director(folder), [], [], time.time()
     for x in data:
         out = direct(d, x['actions'], captions)
         cos = F.cosine_similarity(torch.stack([o[1] for o in out]), x['z'], dim=-1)
+        per_task.append(cos.mean().item())
         prev = F.cosine_similarity(torch.cat([mean_z[None], x['z'][:-1]]), x['z'], dim=-1)
         mean = F.cosine_similarity(mean_z[None], x['z'], dim=-1)
         for i, (o, c) in enumerate(zip(out, x['captions'])):
@@ -41,6 +43,7 @@ def measure(folder, data, mean_z, captions=True) -> dict:
     return dict(
         steps=len(rows),
         cos=avg('cos'),
+        per_task=per_task,
         cos_first=avg('cos', first),
         cos_later=avg('cos', later),
         prev=avg('prev'),
@@ -69,17 +72,29 @@ def main():
     print(
         f"{a.tasks} held-out toy tasks (seeds {a.seed}-{a.seed + a.tasks - 1}), {sum(len(x['z']) for x in data)} steps\n"
     )
-    print('| director | cos(z_pred, z_true) | first step | later steps | caption exact | token accuracy | s / task |')
-    print('|---|---|---|---|---|---|---|')
+    print('| director | cos(z_pred, z_true) | task mean [95% CI] | first step | later steps | caption exact | '
+          'token accuracy | s / task |')  # fmt: skip
+    print('|---|---|---|---|---|---|---|---|')
+    results = []
     for name, folder, caps in runs:
         r = measure(folder, data, mean_z, caps)
+        results.append(r)
         ex = f"{r['exact']:.3f} | {r['acc']:.3f}" if caps else '- | -'
-        print(f"| {name} | {r['cos']:.3f} | {r['cos_first']:.3f} | {r['cos_later']:.3f} | {ex} | {r['s_task']:.2f} |")
-    print(f"| baseline: mean training state | {r['mean']:.3f} | | | | | |")
+        print(f"| {name} | {r['cos']:.3f} | {ci(r['per_task'])} | {r['cos_first']:.3f} | {r['cos_later']:.3f} | {ex} | "
+              f"{r['s_task']:.2f} |")  # fmt: skip
+    print(f"| baseline: mean training state | {r['mean']:.3f} | | | | | | |")
     print(
-        f"| baseline: previous step's true state (oracle) | {r['prev']:.3f} | {r['prev_first']:.3f}* | {r['prev_later']:.3f} | | | |"
+        f"| baseline: previous step's true state (oracle) | {r['prev']:.3f} | | {r['prev_first']:.3f}* | {r['prev_later']:.3f} | | | |"
     )
     print('\n\\* the first step has no previous step: the mean training state stands in.')
+    if len(results) == 2:
+        diff = [x - y for x, y in zip(*(r['per_task'] for r in results))]
+        print(f'\nPaired over tasks, chain - ablation: {ci(diff)} (bootstrap 95% interval of the mean task difference)')
+
+
+def ci(xs) -> str:
+    m, lo, hi = bootstrap_ci(list(xs))
+    return f'{m:.3f} [{lo:.3f}, {hi:.3f}]'
 
 
 if __name__ == '__main__':

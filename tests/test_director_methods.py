@@ -65,7 +65,7 @@ def test_mismatched_or_missing_parts_exit_2(tmp_path, tiny_model_dir, real_parts
         main(_args(tmp_path, tiny_model_dir, 'r2', '--method', 'director', '--director', '', '--state-adapter', spec))
         == 2
     )
-    assert 'needs a director' in capsys.readouterr().err
+    assert 'give --director FOLDER' in capsys.readouterr().err
     bin_spec = spec.replace('.safetensors', '.bin')
     assert main(_args(tmp_path, tiny_model_dir, 'r3', '--method', 'director', '--state-adapter', bin_spec)) == 2
     assert 'state_adapter' in capsys.readouterr().err  # refused before anything loads

@@ -170,6 +170,9 @@ def check_weights(cfg: RunConfig) -> RunConfig:
         parse_ip_adapter(cfg.ip_adapter)
     elif cfg.method == 'ip-refs':
         raise InputError(f"method 'ip-refs': give the IP-Adapter with --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
+    if cfg.method in ('director', 'director-rolling') and not (cfg.director and cfg.state_adapter):
+        missing = '--director FOLDER' if not cfg.director else f'--state-adapter, e.g. {IP_ADAPTER_EXAMPLE}'
+        raise InputError(f"method {cfg.method!r}: give {missing} (the toy preset ships both)")
     return cfg
 
 
