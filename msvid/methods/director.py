@@ -178,12 +178,8 @@ def state_encoder(ctx: RunContext, clip: str) -> Callable[[list[Image.Image]], t
     return ctx.shared(f'state-encoder:{clip}', lambda: load_state_encoder(clip, ctx.config.device))
 
 # %% ../../nbs/60_methods/67_director.ipynb #a07a7aea
-def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutput:
-    "Scene `i` conditioned on the director's predicted state: from fresh noise, or on the rolling canvas."
-    from msvid.methods.rolling import rolling_scene
-
-    c, d = ctx.config, run_director(ctx)
-    weights, info = run_state_adapter(ctx)
+def _check_parts(c, d, info: dict, rolling: bool):
+    "Refuse a director whose states the adapter cannot read, or a rolling canvas another pipeline would fill."
     if d.cfg.clip_dim != info['image_dim']:
         raise InputError(
             f"director {c.director!r} predicts {d.cfg.clip_dim}-wide states, but state_adapter {c.state_adapter!r} "
@@ -191,6 +187,15 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
         )
     if rolling and c.fill_model:
         raise InputError("method 'director-rolling' conditions the run's own pipeline: leave fill_model empty")
+
+
+def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutput:
+    "Scene `i` conditioned on the director's predicted state: from fresh noise, or on the rolling canvas."
+    from msvid.methods.rolling import rolling_scene
+
+    c, d = ctx.config, run_director(ctx)
+    weights, info = run_state_adapter(ctx)
+    _check_parts(c, d, info, rolling)
     caption, z = predict(d, director_history(ctx, i), ctx.task.steps[i].text)
     if c.director_caption == 'director':
         ctx = replace(ctx, scripts=[*ctx.scripts[:i], replace(ctx.scripts[i], caption=caption), *ctx.scripts[i + 1 :]])
