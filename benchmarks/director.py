@@ -18,7 +18,7 @@ import argparse, json, time
 import torch
 import torch.nn.functional as F
 
-from msvid.eval.bench import bootstrap_ci
+from msvid.eval.bench import bootstrap_ci, interval_text
 from msvid.io.assets import shipped
 from msvid.script.director import direct, load_director
 from msvid.train.director import toy_director_data
@@ -93,8 +93,7 @@ def main():
 
 
 def ci(xs) -> str:
-    m, lo, hi = bootstrap_ci(list(xs))
-    return f'{m:.3f} [{lo:.3f}, {hi:.3f}]'
+    return interval_text(*bootstrap_ci(list(xs)))
 
 
 if __name__ == '__main__':

@@ -26,11 +26,12 @@ import torch
 
 from msvid.core.config import RunConfig
 from msvid.core.seeds import derive_seed, seeded_noise
-from msvid.eval.bench import bootstrap_ci, probe_scores, toy_suite
+from msvid.eval.bench import bootstrap_ci, interval_text, probe_scores, toy_suite
 from msvid.eval.probe import load_probe, predict_attributes
 from msvid.methods.director import load_state_adapter, state_conditioning, state_embeds
 from msvid.models.encoders import load_clip
 from msvid.models.pipelines import load_pipeline
+from msvid.scene.context import latent_shape
 from msvid.script.director import direct, load_director
 from msvid.toy.render import render
 from msvid.toy.tasks import make_task
@@ -39,8 +40,7 @@ from msvid.toy.vocab import UNSTATED
 
 def draw(pipe, captions: list[str], seeds: list[int], states=None, steps: int = 25, guidance: float = 5.0):
     "One keyframe per caption from its seeded noise, with `states[i]` through the loaded adapter when given."
-    shape = (pipe.unet.config.in_channels, pipe.unet.config.sample_size, pipe.unet.config.sample_size)
-    out = []
+    shape, out = latent_shape(pipe, 64, 64), []
     for i, (cap, s) in enumerate(zip(captions, seeds)):
         kw = dict(ip_adapter_image_embeds=state_embeds(states[i], pipe, guidance)) if states is not None else {}
         lat = seeded_noise(shape, [s])
@@ -49,8 +49,7 @@ def draw(pipe, captions: list[str], seeds: list[int], states=None, steps: int = 
 
 
 def ci(xs) -> str:
-    m, lo, hi = bootstrap_ci(list(xs))
-    return f'{m:.3f} [{lo:.3f}, {hi:.3f}]'
+    return interval_text(*bootstrap_ci(list(xs)))
 
 
 def main():

@@ -58,6 +58,16 @@ def cmd_examples(a) -> int:
     return 0
 
 # %% ../nbs/99_cli/97_commands.ipynb #5e65420b
+def _max_file_bytes(p, what: str):
+    "The `--max-file-bytes` flag: the largest `what` file read."
+    p.add_argument(
+        '--max-file-bytes',
+        type=bounded(int, 1, 2**40),
+        default=MAX_ANNOTATION_BYTES,
+        help=f'largest {what} file in bytes (default %(default)s)',
+    )
+
+
 def add_match_actions(sub):
     "The `match-actions` parser."
     m = sub.add_parser(
@@ -66,12 +76,7 @@ def add_match_actions(sub):
     m.add_argument('captions', help='CAPTIONS: JSON list of caption clips, {"start": s, "end": s, "text": ...}')
     m.add_argument('actions', help='ACTIONS: JSON list of actions, the same shape')
     m.add_argument('--out', required=True, help='PAIRS: the JSON file to write, a list of {"caption", "action", "iou"}')
-    m.add_argument(
-        '--max-file-bytes',
-        type=bounded(int, 1, 2**40),
-        default=MAX_ANNOTATION_BYTES,
-        help='largest CAPTIONS or ACTIONS file in bytes (default %(default)s)',
-    )
+    _max_file_bytes(m, 'CAPTIONS or ACTIONS')
 
 
 def cmd_match_actions(a) -> int:
@@ -94,12 +99,7 @@ def add_director_data(sub):
         "(default: toy)",
     )
     d.add_argument('--device', default='cpu', help='where the CLIP runs (default cpu)')
-    d.add_argument(
-        '--max-file-bytes',
-        type=bounded(int, 1, 2**40),
-        default=MAX_ANNOTATION_BYTES,
-        help='largest JSON file in bytes (default %(default)s)',
-    )
+    _max_file_bytes(d, 'JSON')
 
 
 def cmd_director_data(a) -> int:

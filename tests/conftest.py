@@ -1,6 +1,19 @@
 "Shared fixtures: a tiny Stable Diffusion pipeline saved to a folder, loadable by path like any hub model."
 
+from pathlib import Path
+
 import pytest
+
+
+def load_benchmark(name: str):
+    "benchmarks/NAME.py as a module (the benchmark scripts are not a package)."
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / 'benchmarks' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture(scope='session')

@@ -1,6 +1,5 @@
 "Scene clips: warp-then-denoise with any SD pipeline, image-to-video by folder, clip files and the final video."
 
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -8,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+from conftest import load_benchmark
 
 from msvid.motion.camera import warp_frames
 from msvid.motion.clips import load_video_pipeline, make_clip, save_clip, tiny_svd_pipeline, warp_denoise_clip
@@ -34,10 +35,7 @@ ROOT = Path(__file__).parent.parent
 
 def _bench():
     "benchmarks/camera_motion.py: the motion measurement that does not use msvid's own (NumPy only)."
-    spec = importlib.util.spec_from_file_location('camera_motion', ROOT / 'benchmarks' / 'camera_motion.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark('camera_motion')
 
 
 def test_shapes_seed_and_static(pipe):

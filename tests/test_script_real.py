@@ -1,9 +1,9 @@
 "The offline script on real how-to text (benchmarks/real_tasks): clean captions, the right place, dependencies."
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
 
 from msvid.core.records import Step, Task
 from msvid.io.taskfile import load_task
@@ -18,10 +18,7 @@ KITCHEN = {place_name(p) for p in PLACES if place_domain(p) == 'kitchen'}
 
 def _bench():
     "benchmarks/script_accuracy.py as a module."
-    spec = importlib.util.spec_from_file_location('script_accuracy', ROOT / 'benchmarks' / 'script_accuracy.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark('script_accuracy')
 
 
 @pytest.fixture(scope='module')

@@ -20,8 +20,8 @@ from ..io.rundir import RunDir, atomic_write_bytes
 
 # %% auto #0
 __all__ = ['PERSISTENT', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench', 'parse_shard',
-           'env_shard', 'save_storyboard', 'shard_path', 'merged_rows', 'bootstrap_ci', 'summarize', 'results_markdown',
-           'write_results', 'plot_summary']
+           'env_shard', 'save_storyboard', 'shard_path', 'merged_rows', 'bootstrap_ci', 'interval_text', 'summarize',
+           'results_markdown', 'write_results', 'plot_summary']
 
 # %% ../../nbs/80_eval/83_bench.ipynb #93184ee6
 def toy_suite(
@@ -186,6 +186,11 @@ def bootstrap_ci(values: list[float], n: int = 2000, seed: int = 0) -> tuple[flo
     return float(v.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def interval_text(mean: float, lo: float, hi: float, scale: float = 1.0, digits: int = 3) -> str:
+    "'mean [lo, hi]' of a `bootstrap_ci` result, each times `scale`, to `digits` decimals."
+    return f"{scale * mean:.{digits}f} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
+
+
 SCORES = (
     'adherence',
     'dep_all',
@@ -220,11 +225,7 @@ def results_markdown(summary: dict, n_tasks: int) -> str:
     }
 
     def cell(m, c):
-        mean, lo, hi = summary[m][c]
-        if c in SCORES:
-            txt = f"{100 * mean:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
-        else:
-            txt = f"{mean:.1f}"
+        txt = interval_text(*summary[m][c], 100, 1) if c in SCORES else f"{summary[m][c][0]:.1f}"
         return f"**{txt}**" if best.get(c) == m else txt
 
     rel = [c for c in COSTS if RELATIVE_TO in summary and c in cols and c != 'unet_evals']

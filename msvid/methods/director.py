@@ -174,7 +174,11 @@ def load_state_encoder(
 
 
 def state_encoder(ctx: RunContext, clip: str) -> Callable[[list[Image.Image]], torch.Tensor]:
-    "The run's `load_state_encoder(clip)`, loaded once."
+    "The run's `load_state_encoder(clip)`, loaded once; the run's own CLIP when the states live in its space."
+    from msvid.methods.cosed import run_clip
+
+    if clip == ctx.config.clip:
+        return run_clip(ctx).images
     return ctx.shared(f'state-encoder:{clip}', lambda: load_state_encoder(clip, ctx.config.device))
 
 # %% ../../nbs/60_methods/67_director.ipynb #a07a7aea

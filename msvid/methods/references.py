@@ -313,6 +313,7 @@ def tiny_ip_adapter(
     "Write a random-weight IP-Adapter for `unet` and return its spec for `load_ip_adapter`."
     from safetensors.torch import save_file
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+    from msvid.models.components import cross_attention_layers
 
     folder = Path(folder)
     torch.manual_seed(seed)
@@ -323,14 +324,11 @@ def tiny_ip_adapter(
         'image_proj.norm.weight': torch.ones(cross),
         'image_proj.norm.bias': torch.zeros(cross),
     }
-    cross_names = [n for n in unet.attn_processors if not n.endswith('attn1.processor')]
-    for n, name in enumerate(cross_names):  # diffusers numbers cross-attention layers 1, 3, 5, ...
-        key_id = 1 + 2 * n
-        blk = name.split('.')
-        ch = unet.config.block_out_channels
-        hidden = ch[-1] if blk[0] == 'mid_block' else (list(reversed(ch)) if blk[0] == 'up_blocks' else ch)[int(blk[1])]
+    mods = dict(unet.named_modules())
+    for n, name in enumerate(cross_attention_layers(unet)):
+        hidden = mods[name].to_k.out_features
         for kv in ('k', 'v'):
-            sd[f'ip_adapter.{key_id}.to_{kv}_ip.weight'] = torch.randn(hidden, cross) * 0.1
+            sd[f'ip_adapter.{1 + 2 * n}.to_{kv}_ip.weight'] = torch.randn(hidden, cross) * 0.1
     (folder / 'models').mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'models' / 'ip.safetensors'))
     enc = CLIPVisionModelWithProjection(

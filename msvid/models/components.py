@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'sd_ddim', 'tiny_sd_components',
-           'tiny_sd_pipeline', 'tiny_sdxl_pipeline', 'latent_shift_scale']
+           'tiny_sd_pipeline', 'cross_attention_layers', 'tiny_sdxl_pipeline', 'latent_shift_scale']
 
 # %% ../../nbs/20_models/20_components.ipynb #7f5dfcd6
 def _open_clip_merges() -> list[tuple[str, str]]:
@@ -133,6 +133,11 @@ def tiny_sd_pipeline(**kwargs):
     return StableDiffusionPipeline(
         **tiny_sd_components(**kwargs), safety_checker=None, feature_extractor=None, requires_safety_checker=False
     )
+
+
+def cross_attention_layers(unet) -> list[str]:
+    "The UNet's cross-attention modules by name, in the order diffusers numbers IP-Adapter weights (1, 3, 5, ...)."
+    return [n.removesuffix('.processor') for n in unet.attn_processors if not n.endswith('attn1.processor')]
 
 # %% ../../nbs/20_models/20_components.ipynb #65a4bfbb
 def tiny_sdxl_pipeline(

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .loop import checkpoint_meta, hardware, train_loop
+from .loop import checkpoint_meta, hardware, train_loop, work_folder
 from ..methods.director import ADAPTER_WEIGHTS, attach_state_adapter
+from ..models.components import cross_attention_layers
 from .toy_sd import encode_images, tokenize
 
 # %% auto #0
@@ -22,11 +23,6 @@ __all__ = ['new_ip_adapter', 'adapter_parameters', 'ip_adapter_weights', 'noisy_
            'save_ip_adapter', 'AdapterRecipe', 'train_toy_ip_adapter']
 
 # %% ../../nbs/90_train/97_adapter.ipynb #18b12178
-def _cross_attention(unet) -> list[str]:
-    "The UNet's cross-attention layers (module names), in the order diffusers numbers IP-Adapter weights."
-    return [n.removesuffix('.processor') for n in unet.attn_processors if not n.endswith('attn1.processor')]
-
-
 def new_ip_adapter(
     unet,  # the `UNet2DConditionModel` it is for
     image_dim: int,  # width of the image embeddings it reads
@@ -44,7 +40,7 @@ def new_ip_adapter(
     mods = dict(unet.named_modules())
     ip = {
         f'{1 + 2 * n}.to_{kv}_ip.weight': getattr(mods[name], f'to_{kv}').weight.detach().clone()
-        for n, name in enumerate(_cross_attention(unet))
+        for n, name in enumerate(cross_attention_layers(unet))
         for kv in 'kv'
     }
     return {'image_proj': proj, 'ip_adapter': ip}
@@ -63,7 +59,7 @@ def ip_adapter_weights(unet) -> dict[str, dict[str, torch.Tensor]]:
     procs = unet.attn_processors
     ip = {
         f'{1 + 2 * n}.to_{kv}_ip.weight': getattr(procs[name + '.processor'], f'to_{kv}_ip')[0].weight
-        for n, name in enumerate(_cross_attention(unet))
+        for n, name in enumerate(cross_attention_layers(unet))
         for kv in 'kv'
     }
     clean = lambda d: {k: v.detach().cpu().contiguous() for k, v in d.items()}
@@ -199,8 +195,7 @@ def train_toy_ip_adapter(
     from msvid.models.pipelines import load_pipeline
 
     r = r or AdapterRecipe()
-    work = Path(work or f'{out}.work')
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(out, work)
     pipe = load_pipeline(model, 'cpu', 'float32', quiet=True)
     data = adapter_data(range(r.n_tasks))
     sd = new_ip_adapter(pipe.unet, data['z'].shape[1], r.seed)

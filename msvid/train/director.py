@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..core.records import InputError
 from ..io.rundir import atomic_save_tensors
-from .loop import checkpoint_meta, hardware, train_loop
+from .loop import checkpoint_meta, hardware, train_loop, work_folder
 from msvid.script.director import (
     DirectorConfig,
     collate,
@@ -133,8 +133,7 @@ def train_toy_director(
 ) -> dict:
     "Train the toy director from scratch (resumable), evaluate it on held-out tasks and save it: the record."
     r = r or DirectorRecipe()
-    work = Path(work or f'{out}.work')
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(out, work)
     data = toy_director_data(range(r.n_tasks))
     cfg = DirectorConfig(clip_dim=data[0]['z'].shape[-1], n_query=r.n_query, alpha=r.alpha, beta=r.beta)
     d = tiny_director([t for x in data for t in x['actions'] + x['captions']], cfg, r.hidden, r.layers, r.seed)

@@ -17,7 +17,7 @@ from ..io.rundir import atomic_save_tensors
 
 # %% auto #0
 __all__ = ['step_generator', 'lr_at', 'EMA', 'save_checkpoint', 'checkpoint_meta', 'load_checkpoint', 'History', 'TrainState',
-           'train_loop', 'hardware']
+           'train_loop', 'work_folder', 'hardware']
 
 # %% ../../nbs/90_train/90_loop.ipynb #a6b488c8
 def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
@@ -261,6 +261,16 @@ def train_loop(
     return s.history
 
 # %% ../../nbs/90_train/90_loop.ipynb #c78b57dd
+def work_folder(
+    out: str | Path,  # where a recipe saves its model
+    work: str | Path | None = None,  # its checkpoint folder (default: `out` + '.work')
+) -> Path:
+    "A training recipe's checkpoint folder, made if missing."
+    work = Path(work or f'{out}.work')
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
 def hardware() -> str:
     "CPU model (or GPU name), cores and torch threads, for a training record."
     if torch.cuda.is_available():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .loop import checkpoint_meta, hardware, train_loop
+from .loop import checkpoint_meta, hardware, train_loop, work_folder
 from msvid.script.seq2seq import (
     DecoderConfig,
     generate_targets,
@@ -207,8 +207,7 @@ def train_toy_decoder(
     from msvid.toy.tasks import make_task
 
     cfg = cfg or DecoderConfig()
-    work = Path(work or f'{out}.work')
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(out, work)
     (work / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
     pairs = toy_caption_pairs(range(cfg.n_tasks))
     if (work / 'tokenizer' / 'tokenizer.json').exists():

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from ..io.rundir import atomic_save_tensors
 
-from .loop import train_loop
+from .loop import train_loop, work_folder
 from ..io.assets import shipped
 
 # %% auto #0
@@ -218,8 +218,7 @@ def train_toy_clip(
 ) -> dict:
     "Train the toy CLIP from scratch (resumable) and save it in open_clip format."
     cfg = cfg or toy_clip_config()
-    work = Path(work or f'{out}.work')
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(out, work)
     images, captions = data if data is not None else clip_pairs(n_images, seed, cfg['vision_cfg']['image_size'])
     model, tok = build_clip(cfg, seed)
     t0 = time.time()

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.components import tiny_sd_components
-from .loop import train_loop
+from .loop import train_loop, work_folder
 
 # %% auto #0
 __all__ = ['shape_pairs', 'toy_pairs', 'toy_canvas_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig',
@@ -334,8 +334,7 @@ def train_toy_sd(
 ) -> dict:
     "Train the toy text-to-image model from scratch (resumable) and save it as a diffusers folder."
     cfg = cfg or ToySDConfig()
-    work = Path(work or f'{out}.work')
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(out, work)
     (work / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
     images, captions = data if data is not None else toy_pairs(cfg.n_images, cfg.seed, cfg.image_size)
     c, t0 = toy_sd_components(cfg), time.time()
