@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from ..core.records import CameraMove, InputError
 
 # %% auto #0
-__all__ = ['CAMERA_SPEED', 'DIRECTION_FLOW', 'LATENT_LAYOUTS', 'content_velocity', 'content_motion', 'camera_grid', 'warp_frames',
-           'covered', 'latent_layout', 'temporal_stride', 'to_frames', 'from_frames', 'CameraWarp', 'phase_shift',
-           'estimate_motion', 'classify_motion', 'motion_speed']
+__all__ = ['CAMERA_SPEED', 'DIRECTION_FLOW', 'RESAMPLE_MODES', 'AREA_SAMPLES', 'LATENT_LAYOUTS', 'content_velocity',
+           'content_motion', 'camera_grid', 'warp_frames', 'covered', 'latent_layout', 'temporal_stride', 'to_frames',
+           'from_frames', 'CameraWarp', 'phase_shift', 'estimate_motion', 'classify_motion', 'motion_speed']
 
 # %% ../../nbs/70_motion/70_camera.ipynb #df682579
 CAMERA_SPEED = {
@@ -78,6 +78,10 @@ def camera_grid(
     return torch.stack([(gx - 2 * dx * f) / s, (gy - 2 * dy * f) / s], dim=-1)
 
 # %% ../../nbs/70_motion/70_camera.ipynb #83cc2dd0
+RESAMPLE_MODES = ('bilinear', 'bicubic', 'area')
+AREA_SAMPLES = 4  # 'area': samples per pixel side
+
+
 def warp_frames(
     frames: torch.Tensor,  # (B, F, C, H, W) frame latents or images
     move: CameraMove,  # the camera move
@@ -85,21 +89,28 @@ def warp_frames(
     gain: float = 1.0,  # multiplies the speed
     padding: str = 'reflection',  # how uncovered borders are filled: 'reflection', 'border' or 'zeros'
     stride: int = 1,  # video frames per frame of `frames`
+    resample: str = 'bilinear',  # 'bilinear', 'bicubic', or 'area' (every frame the same antialiased camera)
 ) -> torch.Tensor:
-    "Warp frame f of every clip in `frames` by the camera's motion after `stride * f` frames (bilinear, sub-pixel)."
+    "Warp frame f of every clip in `frames` by the camera's motion after `stride * f` frames (sub-pixel)."
     if frames.ndim != 5:
         raise InputError(f"frames: expected a (B, F, C, H, W) tensor, got shape {tuple(frames.shape)}")
+    if resample not in RESAMPLE_MODES:
+        raise InputError(f"resample {resample!r}: expected one of {', '.join(RESAMPLE_MODES)}")
     if move.direction == 'static':
         return frames.clone()
     b, n, c, h, w = frames.shape
-    grid = camera_grid(move, n, h, w, fps, gain, stride, frames.device).unsqueeze(0).expand(b, -1, -1, -1, -1)
-    out = F.grid_sample(
-        frames.reshape(b * n, c, h, w).float(),
-        grid.reshape(b * n, h, w, 2),
-        mode='bilinear',
-        padding_mode=padding,
-        align_corners=False,
-    )
+    x = frames.reshape(b * n, c, h, w).float()
+    k = AREA_SAMPLES if resample == 'area' else 1
+    grid = camera_grid(move, n, h * k, w * k, fps, gain, stride, frames.device).repeat(b, 1, 1, 1)
+    if k > 1:  # a bicubic reconstruction, sampled k x k times over each pixel's area and averaged
+        x = F.interpolate(x, scale_factor=k, mode='bicubic', align_corners=False)
+    out = F.grid_sample(x, grid, mode='bicubic' if resample == 'bicubic' else 'bilinear', padding_mode=padding,
+                        align_corners=False)  # fmt: skip
+    if k > 1:
+        out = F.avg_pool2d(out, k)
+    if resample != 'bilinear':  # cubic weights overshoot: keep each image's range
+        src = frames.reshape(b * n, c, h * w).float()
+        out = out.clamp(src.amin(-1)[..., None, None], src.amax(-1)[..., None, None])
     return out.reshape(b, n, c, h, w).to(frames.dtype)
 
 

@@ -132,10 +132,11 @@ def warp_keyframe(
     fps: float = 8.0,  # frames per second of the clip (speeds are per second)
     gain: float = 1.0,  # multiplies the speed
     padding: str = 'border',  # how entering content is filled before denoising: 'border' or 'reflection'
+    resample: str = 'area',  # `warp_frames`' resampling: 'area' (antialiased), 'bicubic' or 'bilinear'
 ) -> tuple[torch.Tensor, torch.Tensor]:
     "(frames (n_frames, 3, H, W) in [-1, 1], covered (n_frames, 1, H, W)): the keyframe moved by `move`."
     img = pipe.image_processor.preprocess(keyframe).float()
-    frames = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, fps, gain, padding)[0]
+    frames = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, fps, gain, padding, resample=resample)[0]
     return frames, covered(move, n_frames, img.shape[-2], img.shape[-1], fps, gain)
 
 
@@ -218,6 +219,7 @@ def warp_denoise_clip(
     paint: bool = False,  # with `keep`: the denoiser paints what enters the frame (False: it repeats the edge)
     padding: str = 'border',  # how entering content is filled (before denoising)
     feather: int = 2,  # pixels over which kept and painted parts are joined
+    resample: str = 'area',  # how the keyframe is warped: 'area' (antialiased), 'bicubic' or 'bilinear'
 ) -> list[Image.Image]:
     "A clip that moves by `move`: the keyframe warped per frame; what enters painted by the denoiser if `paint`."
     from diffusers import AutoPipelineForImage2Image
@@ -232,7 +234,7 @@ def warp_denoise_clip(
         raise InputError(f"padding {padding!r}: expected 'border' or 'reflection'")
     strength = max(strength, 1 / num_inference_steps)  # at least one denoising step
     with torch.no_grad():
-        frames, cover = warp_keyframe(pipe, keyframe, move, n_frames, fps, gain, padding)
+        frames, cover = warp_keyframe(pipe, keyframe, move, n_frames, fps, gain, padding, resample)
         if keep and (not paint or bool((cover > 0.999).all())):
             return _to_pil(frames)  # nothing to paint: the keyframe seen by a moving camera
         i2i = AutoPipelineForImage2Image.from_pipe(pipe)
