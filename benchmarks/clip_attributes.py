@@ -10,6 +10,7 @@ passed from one scene to the next through the state.
 """
 
 import argparse, os, platform, time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -27,16 +28,23 @@ def embed(clip, n: int, seed: int) -> tuple[torch.Tensor, list[dict]]:
     return clip.images([Image.fromarray(np.asarray(im)) for im in ims]), list(attrs)
 
 
-def linear_accuracy(x_tr, y_tr, x_te, y_te, steps: int = 300) -> float:
-    "Test accuracy of a logistic regression from embeddings to class indices."
-    w = torch.zeros(x_tr.shape[1], int(max(y_tr.max(), y_te.max())) + 1, requires_grad=True)
-    b = torch.zeros(w.shape[1], requires_grad=True)
+def fit_readout(x: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int = 300) -> Callable:
+    "A logistic regression from embeddings to class indices, fitted on (x, y): embeddings -> predicted indices."
+    w = torch.zeros(x.shape[1], n_classes, requires_grad=True)
+    b = torch.zeros(n_classes, requires_grad=True)
     opt = torch.optim.Adam([w, b], 0.05)
     for _ in range(steps):
         opt.zero_grad()
-        (F.cross_entropy(10 * x_tr @ w + b, y_tr) + 1e-4 * (w**2).sum()).backward()
+        (F.cross_entropy(10 * x @ w + b, y) + 1e-4 * (w**2).sum()).backward()
         opt.step()
-    return float(((10 * x_te @ w + b).argmax(1) == y_te).float().mean())
+    w, b = w.detach(), b.detach()
+    return lambda e: (10 * e.float() @ w + b).argmax(-1)
+
+
+def linear_accuracy(x_tr, y_tr, x_te, y_te, steps: int = 300) -> float:
+    "Test accuracy of a logistic regression from embeddings to class indices."
+    read = fit_readout(x_tr, y_tr, int(max(y_tr.max(), y_te.max())) + 1, steps)
+    return float((read(x_te) == y_te).float().mean())
 
 
 def main():

@@ -890,6 +890,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'msvid.train.adapter.adapter_data': ('90_train/adapter.html#adapter_data', 'msvid/train/adapter.py'),
                                      'msvid.train.adapter.adapter_parameters': ( '90_train/adapter.html#adapter_parameters',
                                                                                  'msvid/train/adapter.py'),
+                                     'msvid.train.adapter.high_noise_weights': ( '90_train/adapter.html#high_noise_weights',
+                                                                                 'msvid/train/adapter.py'),
                                      'msvid.train.adapter.ip_adapter_weights': ( '90_train/adapter.html#ip_adapter_weights',
                                                                                  'msvid/train/adapter.py'),
                                      'msvid.train.adapter.new_ip_adapter': ( '90_train/adapter.html#new_ip_adapter',

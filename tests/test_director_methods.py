@@ -3,6 +3,7 @@ through an IP-Adapter, on the real-model path (a tiny Stable Diffusion, a publis
 image encoder, a tiny director) and on the toy preset."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from conftest import load_benchmark
 from msvid.cli import main
 from msvid.script.director import DirectorConfig, save_director, tiny_director
 
@@ -101,3 +103,38 @@ def test_toy_director_run_resumes_exactly(tmp_path, monkeypatch):
         assert (im('whole') == im('part')).all()
     cos = [s['extra']['state_cosine'] for s in a]
     assert np.mean(cos) > 0.5, cos  # the shipped adapter draws what the state shows
+
+
+def test_state_consistency_reads_true_renders_as_consistent(tmp_path, monkeypatch):
+    "benchmarks/state_consistency.py on a run whose keyframes are the true renders: read as the truth, scene by scene."
+    from safetensors.torch import save_file
+
+    from msvid.models.encoders import load_clip
+    from msvid.toy.render import render
+    from msvid.toy.tasks import make_task, toy_task_dict
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / 'benchmarks'))
+    bench = load_benchmark('state_consistency')
+    clip = load_clip('toy')
+    heads = bench.readouts(clip, 600, seed=5)
+    scores, counts = [], []
+    for seed in (31, 32):
+        world = make_task(seed)
+        run = tmp_path / f'run{seed}'
+        ims = [render(s) for s in world.states]
+        z = clip.images(ims)
+        for i, im in enumerate(ims):
+            scene = run / 'scenes' / f'{i + 1:02d}'
+            scene.mkdir(parents=True)
+            im.save(scene / 'keyframe.png')
+            save_file({'state': z[i].contiguous()}, str(scene / 'latents.safetensors'))
+        (run / 'manifest.json').write_text(json.dumps({'task': toy_task_dict(world)}))
+        pairs = bench.run_pairs(run, heads, clip)
+        gt = toy_task_dict(world)['meta']['toyworld']['steps']
+        counts.append(sum(g['attributes'][k] == gt[d]['attributes'][k] for g in gt for d in g['depends_on']
+                          for k in bench.PERSISTENT))  # fmt: skip
+        assert pairs['true renders'] == pairs['keyframes drawn']  # the same pictures, scene for scene
+        assert [p[0] for p in pairs['predicted states']] == [p[0] for p in pairs['true renders']]
+        assert len(pairs['true renders']) == counts[-1]
+        scores += [s for _, s in pairs['true renders']]
+    assert sum(counts) > 10 and np.mean(scores) > 0.7, (counts, np.mean(scores))

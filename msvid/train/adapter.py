@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .loop import checkpoint_meta, hardware, train_loop, work_folder
 from ..methods.director import ADAPTER_WEIGHTS, attach_state_adapter
@@ -19,8 +18,8 @@ from ..models.components import cross_attention_layers
 from .toy_sd import encode_images, tokenize
 
 # %% auto #0
-__all__ = ['new_ip_adapter', 'adapter_parameters', 'ip_adapter_weights', 'noisy_states', 'adapter_data', 'train_ip_adapter',
-           'save_ip_adapter', 'AdapterRecipe', 'train_toy_ip_adapter']
+__all__ = ['new_ip_adapter', 'adapter_parameters', 'ip_adapter_weights', 'noisy_states', 'adapter_data', 'high_noise_weights',
+           'train_ip_adapter', 'save_ip_adapter', 'AdapterRecipe', 'train_toy_ip_adapter']
 
 # %% ../../nbs/90_train/97_adapter.ipynb #18b12178
 def new_ip_adapter(
@@ -108,6 +107,20 @@ def _drop(b: int, g: torch.Generator, p: float) -> tuple[torch.Tensor, torch.Ten
     return u < 2 * p, (u >= p) & (u < 3 * p)
 
 
+def high_noise_weights(
+    scheduler,  # the training noise scheduler (`alphas_cumprod`)
+    cap: float,  # largest weight before normalising (0: every weight 1, the plain epsilon loss)
+) -> torch.Tensor:
+    "Per-timestep loss weights min(1/SNR(t), cap), mean 1: the epsilon loss turned towards the x0 error at high noise."
+    from diffusers.training_utils import compute_snr
+
+    t = torch.arange(scheduler.config.num_train_timesteps)
+    if cap <= 0:
+        return torch.ones(len(t))
+    w = (1 / compute_snr(scheduler, t)).clamp(max=cap)
+    return w / w.mean()
+
+
 def train_ip_adapter(
     pipe,  # a `StableDiffusionPipeline` with its IP-Adapter loaded (see `new_ip_adapter`); only the adapter trains
     data: dict,  # from `adapter_data`
@@ -116,6 +129,7 @@ def train_ip_adapter(
     lr: float = 1e-3,  # peak learning rate
     regularise: bool = True,  # train on eq. 8's noisy states (False: the clean ones)
     p_drop: float = 0.05,  # share of rows that lose their caption, their state, and both (each)
+    weight_cap: float = 5.0,  # `high_noise_weights` cap (0: the plain epsilon loss)
     seed: int = 0,  # seeds the batches and the noise
     ckpt: str | Path | None = None,  # checkpoint file: resumed from if it exists
     ckpt_every: int = 250,
@@ -127,6 +141,7 @@ def train_ip_adapter(
     sf, T = pipe.vae.config.scaling_factor, sched.config.num_train_timesteps
     ids, empty = tokenize(pipe.tokenizer, data['captions']), tokenize(pipe.tokenizer, [''])
     z_all, std = data['z'], data['z'].std(0)
+    w_t = high_noise_weights(sched, weight_cap)
     unet.requires_grad_(False)
     params = adapter_parameters(unet)
     [p.requires_grad_(True) for p in params]
@@ -144,7 +159,8 @@ def train_ip_adapter(
 
     def loss(s, b):
         cond = {'image_embeds': [b['z'][:, None]]}
-        return F.mse_loss(s.models['unet'](b['zt'], b['t'], b['text'], added_cond_kwargs=cond).sample, b['noise'])
+        pred = s.models['unet'](b['zt'], b['t'], b['text'], added_cond_kwargs=cond).sample
+        return (((pred - b['noise']) ** 2).mean((1, 2, 3)) * w_t[b['t']]).mean()
 
     kw = dict(weight_decay=0.01, clip_grad=1.0, seed=seed, ckpt=ckpt, ckpt_every=ckpt_every, quiet=quiet)
     return train_loop({'unet': unet}, batch, loss, steps, lr, params, desc='adapter', **kw)
@@ -180,6 +196,7 @@ class AdapterRecipe:
     lr: float = 1e-3
     regularise: bool = True  # eq. 8's noisy states (False: the ablation)
     p_drop: float = 0.05
+    weight_cap: float = 5.0  # `high_noise_weights` (0: the plain epsilon loss of the first toy adapter)
     seed: int = 0
     ckpt_every: int = 250
 
@@ -201,7 +218,7 @@ def train_toy_ip_adapter(
     sd = new_ip_adapter(pipe.unet, data['z'].shape[1], r.seed)
     attach_state_adapter(pipe, sd)
     kw = dict(seed=r.seed, ckpt=work / 'adapter.safetensors', ckpt_every=r.ckpt_every, quiet=quiet)
-    hist = train_ip_adapter(pipe, data, r.steps, r.batch_size, r.lr, r.regularise, r.p_drop, **kw)
+    hist = train_ip_adapter(pipe, data, r.steps, r.batch_size, r.lr, r.regularise, r.p_drop, r.weight_cap, **kw)
     record = dict(
         recipe=asdict(r),
         model=model,
