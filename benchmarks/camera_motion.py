@@ -40,6 +40,7 @@ from PIL import Image
 
 from msvid.core.records import CAMERA_DIRECTIONS, CAMERA_SPEEDS, CameraMove
 from msvid.io.video import read_video, write_video
+from msvid.motion.camera import RESAMPLE_MODES
 from msvid.motion.clips import warp_denoise_clip
 
 KEYS = ('container', 'colour', 'contents')
@@ -354,11 +355,11 @@ def main():
     ap.add_argument('--static', type=float, default=0.02, help='below this speed per second a clip counts as static')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--min-side', type=int, default=256, help="write_video's min_side (64: a 64 px clip as it is)")
-    ap.add_argument('--resample', default='area', choices=['bilinear', 'bicubic', 'area'], help="the clip's warp")
+    ap.add_argument('--resample', default='area', choices=RESAMPLE_MODES, help="the clip's warp")
     ap.add_argument(
         '--warp-back',
         default='area',
-        choices=['bilinear', 'bicubic', 'area'],
+        choices=RESAMPLE_MODES,
         help='how the measurement moves frames back onto frame 0 (all frames, frame 0 at the identity)',
     )
     a = ap.parse_args()

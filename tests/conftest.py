@@ -1,8 +1,28 @@
 "Shared fixtures: a tiny Stable Diffusion pipeline saved to a folder, loadable by path like any hub model."
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+
+@contextmanager
+def crashing_at(monkeypatch, name: str, scene: int = 2):
+    "Inside the block, method `name` is interrupted (as by Ctrl-C) when it reaches `scene`."
+    from msvid.scene.context import METHODS
+
+    real = METHODS[name]
+
+    def crash(ctx, i):
+        if i == scene:
+            raise KeyboardInterrupt
+        return real(ctx, i)
+
+    monkeypatch.setitem(METHODS, name, crash)
+    try:
+        yield
+    finally:
+        monkeypatch.setitem(METHODS, name, real)
 
 
 def load_benchmark(name: str):

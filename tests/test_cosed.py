@@ -6,9 +6,8 @@ import pytest
 import torch
 
 import msvid.methods.registry  # noqa: F401  every method registered
-import msvid.scene.context as gen
 from msvid.cli import main
-from conftest import PAPER_FLAGS
+from conftest import PAPER_FLAGS, crashing_at
 from msvid.models.encoders import tiny_open_clip
 from msvid.methods.selector import ContrastiveSelector
 
@@ -74,16 +73,8 @@ def test_cosed_records_every_candidate(tmp_path, task_file, tiny_model_dir, tiny
 
 def test_cosed_crash_then_resume_is_identical(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector, monkeypatch):
     assert main(cosed_args(task_file, tmp_path / 'full', tiny_model_dir, tiny_clip_and_selector)) == 0
-    real = gen.METHODS['cosed']
-
-    def crash_at_2(ctx, i):
-        if i == 2:
-            raise KeyboardInterrupt
-        return real(ctx, i)
-
-    monkeypatch.setitem(gen.METHODS, 'cosed', crash_at_2)
-    assert main(cosed_args(task_file, tmp_path / 'cut', tiny_model_dir, tiny_clip_and_selector)) == 130
-    monkeypatch.setitem(gen.METHODS, 'cosed', real)
+    with crashing_at(monkeypatch, 'cosed'):
+        assert main(cosed_args(task_file, tmp_path / 'cut', tiny_model_dir, tiny_clip_and_selector)) == 130
     assert main(cosed_args(task_file, tmp_path / 'cut', tiny_model_dir, tiny_clip_and_selector, '--resume')) == 0
     full, cut = (json.loads((tmp_path / n / 'manifest.json').read_text())['scenes'] for n in ('full', 'cut'))
     assert [s['candidates'] for s in full] == [s['candidates'] for s in cut]

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from conftest import load_benchmark
+from conftest import crashing_at, load_benchmark
 from msvid.cli import main
 from msvid.script.director import DirectorConfig, save_director, tiny_director
 
@@ -76,7 +76,6 @@ def test_mismatched_or_missing_parts_exit_2(tmp_path, tiny_model_dir, real_parts
 
 def test_toy_director_run_resumes_exactly(tmp_path, monkeypatch):
     "On the toy preset (shipped director and adapter): a run stopped at scene 2 and resumed equals a whole run."
-    import msvid.scene.context as registry
     from msvid.io.taskfile import load_task
     from msvid.models.presets import resolve_config
     from msvid.pipeline.generate import generate
@@ -84,17 +83,8 @@ def test_toy_director_run_resumes_exactly(tmp_path, monkeypatch):
     task = load_task('example:toy-kitchen')
     cfg = resolve_config('toy', 'cpu', method='director', quiet=True, num_inference_steps=8)
     whole = generate(task, tmp_path / 'whole', cfg)
-    real = registry.METHODS['director']
-
-    def crash_at_scene_2(ctx, i):
-        if i == 2:
-            raise KeyboardInterrupt
-        return real(ctx, i)
-
-    monkeypatch.setitem(registry.METHODS, 'director', crash_at_scene_2)
-    with pytest.raises(KeyboardInterrupt):
+    with crashing_at(monkeypatch, 'director'), pytest.raises(KeyboardInterrupt):
         generate(task, tmp_path / 'part', cfg)
-    monkeypatch.setitem(registry.METHODS, 'director', real)
     part = generate(task, tmp_path / 'part', cfg, resume=True)
     a, b = whole.read()['scenes'], part.read()['scenes']
     assert [s['extra']['director_caption'] for s in a] == [s['extra']['director_caption'] for s in b]

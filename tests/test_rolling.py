@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import msvid.methods.registry  # noqa: F401  every method registered
-import msvid.scene.context as gen
+from conftest import crashing_at
 from msvid.cli import main
 from msvid.core.records import SceneScript
 from msvid.methods.rolling import Canvas, canvas_layout, context_scenes, encode_image, fill, tiled_caption
@@ -55,16 +55,8 @@ def test_rolling_methods_record_context(tmp_path, task_file, tiny_model_dir, met
 
 def test_rolling_crash_then_resume_is_identical(tmp_path, task_file, tiny_model_dir, monkeypatch):
     assert main(rolling_args(task_file, tmp_path / 'full', tiny_model_dir, 'rolling')) == 0
-    real = gen.METHODS['rolling']
-
-    def crash_at_2(ctx, i):
-        if i == 2:
-            raise KeyboardInterrupt
-        return real(ctx, i)
-
-    monkeypatch.setitem(gen.METHODS, 'rolling', crash_at_2)
-    assert main(rolling_args(task_file, tmp_path / 'cut', tiny_model_dir, 'rolling')) == 130
-    monkeypatch.setitem(gen.METHODS, 'rolling', real)
+    with crashing_at(monkeypatch, 'rolling'):
+        assert main(rolling_args(task_file, tmp_path / 'cut', tiny_model_dir, 'rolling')) == 130
     assert main(rolling_args(task_file, tmp_path / 'cut', tiny_model_dir, 'rolling', '--resume')) == 0
     for i in range(3):
         assert (tmp_path / 'full' / f'scenes/{i + 1:02d}/keyframe.png').read_bytes() == (

@@ -51,6 +51,8 @@ def _count(lo: int, hi: int = MAX_COUNT) -> tuple:
     return (lambda v: lo <= v <= hi, f'an integer from {lo} to {hi}')
 
 
+_ADAPTER_SCALE = (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10')  # an IP-Adapter's strength
+
 RANGES = {  # field: (test, what is expected); the field's type is checked first
     'seed': (lambda v: 0 <= v < 2**63, 'an integer >= 0 and < 2**63'),
     'num_inference_steps': _count(1),
@@ -76,8 +78,8 @@ RANGES = {  # field: (test, what is expected); the field's type is checked first
     'camera_gain': (lambda v: _finite(v) and abs(v) <= 100, 'a finite number from -100 to 100'),
     'motion_bucket_id': _count(1),
     'decode_chunk_size': _count(1),
-    'ip_adapter_scale': (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10'),
-    'state_scale': (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10'),
+    'ip_adapter_scale': _ADAPTER_SCALE,
+    'state_scale': _ADAPTER_SCALE,
     'crossfade': (lambda v: _finite(v) and v >= 0, 'a finite number of seconds >= 0'),  # < scene_seconds
 }
 
