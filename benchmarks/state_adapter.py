@@ -4,9 +4,10 @@ make the keyframe follow the director's *predicted* states better?
 For each held-out toy task (a fresh suite seed, never used in training or tuning) the shipped toy director directs
 the task from its actions alone (`msvid.script.director.direct`), giving a predicted state z_pred per step; z_true is
 the toy CLIP embedding of the step's true render. Every step is then drawn by the toy model from its ground-truth
-caption and the same seeded noise, in five ways (the adapter at msvid's `state_scale`): text only, and through each adapter (trained with eq. 8, the
-shipped `msvid:toy-ip-adapter`, and without it, `--noreg FOLDER`) from z_pred and from z_true. Measured on every
-keyframe:
+caption and the same seeded noise (`--noise`: the task seed's for every step, as the `director` method does by
+default, or each step's own), in five ways (the adapter at msvid's `state_scale`): text only, and through each
+adapter (trained with eq. 8, the shipped `msvid:toy-ip-adapter`, and without it, `--noreg FOLDER`) from z_pred and
+from z_true. Measured on every keyframe:
 
 - **cos to the true render**: toy CLIP cosine between the keyframe and the step's true render (what the step should
   look like);
@@ -16,7 +17,8 @@ keyframe:
 
 with 95% bootstrap intervals over tasks, and the paired difference regularised - not, per task.
 
-    python benchmarks/state_adapter.py --tasks 40 --seed 55555 --noreg /tmp/toy-ip-adapter-noreg
+    python benchmarks/state_adapter.py --tasks 40 --seed 66666 --noreg /tmp/toy-ip-adapter-noreg
+    python benchmarks/state_adapter.py --tasks 40 --seed 55555 --noreg /tmp/toy-ip-adapter-noreg --noise scene
 """
 
 import argparse, os, platform, time
@@ -24,7 +26,7 @@ import argparse, os, platform, time
 import numpy as np
 import torch
 
-from msvid.core.config import RunConfig
+from msvid.core.config import DIRECTOR_NOISES, RunConfig
 from msvid.core.seeds import derive_seed, seeded_noise
 from msvid.eval.bench import bootstrap_ci, interval_text, probe_scores, toy_suite
 from msvid.eval.probe import load_probe, predict_attributes
@@ -59,6 +61,7 @@ def main():
     ap.add_argument('--noreg', required=True, help='folder of the adapter trained without eq. 8')
     ap.add_argument('--reg', default='toy', help="the adapter trained with eq. 8 (default: the shipped 'toy')")
     ap.add_argument('--scale', type=float, default=RunConfig().state_scale, help="adapter scale (default: msvid's)")
+    ap.add_argument('--noise', default=RunConfig().director_noise, choices=DIRECTOR_NOISES, help="starting noise")
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -73,7 +76,7 @@ def main():
         caps = [g['caption'] for g in gt]
         truth = clip.images([render(st) for st in make_task(a.seed * 1000 + k).states])  # as `toy_suite` made it
         z_pred = torch.stack([z for _, z in direct(d, [s.text for s in task.steps])])
-        seeds = [derive_seed(task.seed or 0, i) for i in range(len(gt))]
+        seeds = [derive_seed(task.seed or 0, 0 if a.noise == 'task' else i) for i in range(len(gt))]
         variants = {'text only': (None, None)}
         for name in adapters:
             variants[f'{name}, predicted states'] = (name, z_pred)
@@ -89,7 +92,7 @@ def main():
             unstated = {u: float(np.mean([r[u] == g['attributes'][u] for r, g in zip(read, gt)])) for u in UNSTATED}
             rows.setdefault(v, []).append(dict(cos=float(cos.mean()), **unstated, **probe_scores(task, keys, probe)))
     print(f'{a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, guidance 5, '
-          f'adapter scale {a.scale}; '
+          f"adapter scale {a.scale}, {a.noise} noise; "
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load '
           f'{os.getloadavg()[0]:.1f}, torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
     print('| keyframe drawn from | cos to the true render | adherence | dependency consistency | '

@@ -57,6 +57,19 @@ def test_real_path_records_states(tmp_path, tiny_model_dir, real_parts, method):
     assert max(np.abs(key('r', k) - key('r0', k)).max() for k in range(3)) > 1  # the state changed the picture
 
 
+def test_director_noise_picks_the_starting_noise(tmp_path, tiny_model_dir, real_parts):
+    "`director_noise='task'` (the default) starts every keyframe from the task seed's noise, 'scene' from its own."
+    spec, d8, _ = real_parts
+    flags = ['--method', 'director', '--director', str(d8), '--state-adapter', spec]
+    seeds = {}
+    for noise in ('task', 'scene'):
+        assert main(_args(tmp_path, tiny_model_dir, noise, *flags, '--director-noise', noise)) == 0
+        m = json.loads((tmp_path / noise / 'manifest.json').read_text())
+        seeds[noise] = [s['candidates'][0]['seed'] for s in m['scenes']]
+    assert len(set(seeds['task'])) == 1 and len(set(seeds['scene'])) == 3
+    assert seeds['task'][0] == seeds['scene'][0]  # scene 1's own seed is the task seed
+
+
 def test_mismatched_or_missing_parts_exit_2(tmp_path, tiny_model_dir, real_parts, capsys):
     "A director whose states the adapter cannot read, or no director at all, is refused with one line."
     spec, _, d16 = real_parts

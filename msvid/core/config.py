@@ -10,8 +10,8 @@ from .records import InputError, Record
 
 # %% auto #0
 __all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DIRECTOR_CAPTIONS',
-           'DTYPES', 'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT',
-           'MAX_TEXT', 'RANGES', 'show_value', 'check_setting', 'RunConfig', 'check_video_length']
+           'DIRECTOR_NOISES', 'DTYPES', 'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS',
+           'MAX_COUNT', 'MAX_TEXT', 'RANGES', 'show_value', 'check_setting', 'RunConfig', 'check_video_length']
 
 # %% ../../nbs/00_core/01_config.ipynb #45db2c2c
 REUSE_MODES = ('restart', 'resume')  # CoSeD: how a recorded latent is reused
@@ -21,6 +21,7 @@ ROLLING_STARTS = ('context', 'fresh')  # rolling: a new panel's starting noise
 CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
 DIRECTOR_CAPTIONS = ('script', 'director')  # director methods: whose caption prompts the keyframe
+DIRECTOR_NOISES = ('task', 'scene')  # director: each keyframe's starting noise, the task seed's or its scene's own
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 SCENE_SETS = ('deps', 'all')  # CoSeD: the scenes the script says a scene depends on, or all earlier ones
 CHOICES = {
@@ -33,6 +34,7 @@ CHOICES = {
     'dtype': DTYPES,
     'sources': SCENE_SETS,
     'director_caption': DIRECTOR_CAPTIONS,
+    'director_noise': DIRECTOR_NOISES,
     'context': SCENE_SETS,
 }
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
@@ -191,6 +193,7 @@ class RunConfig(Record):
     state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', folder or REPO:SUB/W.safetensors
     state_scale: float = 0.5  # director methods: how strongly the predicted visual state conditions a keyframe
     director_caption: str = 'script'  # director methods: whose caption prompts a keyframe, 'script' or 'director'
+    director_noise: str = 'task'  # director: starting noise, 'task' (the task seed's, as fixed-seed) or 'scene'
     fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16  # candidates denoised together

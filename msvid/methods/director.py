@@ -194,7 +194,7 @@ def _check_parts(c, d, info: dict, rolling: bool):
 
 
 def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutput:
-    "Scene `i` conditioned on the director's predicted state: from fresh noise, or on the rolling canvas."
+    "Scene `i` conditioned on the director's predicted state: from `director_noise`, or on the rolling canvas."
     from msvid.methods.rolling import rolling_scene
 
     c, d = ctx.config, run_director(ctx)
@@ -208,7 +208,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
         if rolling:
             out = rolling_scene(ctx, i, 'deps', pipe_kwargs=dict(ip_adapter_image_embeds=embeds))
         else:
-            seed = ctx.scene_seed(i)
+            seed = ctx.scene_seed(0 if c.director_noise == 'task' else i)
             image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]), ip_adapter_image_embeds=embeds)[0]
             out = SceneOutput(image, [Candidate(seed=seed)])
     cos = float(state_encoder(ctx, info['clip'])([out.image])[0] @ z)
@@ -221,7 +221,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
 
 @register_method('director')
 def director(ctx: RunContext, i: int) -> SceneOutput:
-    "VideoAuteur: fresh noise per scene, conditioned on the director's predicted visual state."
+    "VideoAuteur: the keyframe conditioned on the director's predicted visual state, from `director_noise`."
     return director_scene(ctx, i)
 
 
