@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from conftest import crashing_at, load_benchmark
 from msvid.cli import main
-from msvid.script.director import DirectorConfig, save_director, tiny_director
+from msvid.script.director import DirectorConfig, load_director, predict, save_director, tiny_director
 
 TASK = {'title': 'Pan', 'steps': ['Heat the red pan.', 'Chop an onion.', 'Fry the onion in the red pan.']}
 
@@ -50,8 +50,10 @@ def test_real_path_records_states(tmp_path, tiny_model_dir, real_parts, method):
         x = s['extra']
         assert isinstance(x['director_caption'], str) and -1 <= x['state_cosine'] <= 1
         assert x['state_clip'] == spec.rpartition(':')[0] + ':models/image_encoder'
-        z = load_file(str(tmp_path / 'r' / 'scenes' / f'{k + 1:02d}' / 'latents.safetensors'))['state']
-        assert z.shape == (8,) and abs(float(z.norm()) - 1) < 1e-4
+        t = load_file(str(tmp_path / 'r' / 'scenes' / f'{k + 1:02d}' / 'latents.safetensors'))
+        z, drawn = t['state'], t['drawn_state']
+        assert z.shape == drawn.shape == (8,) and abs(float(z.norm()) - 1) < 1e-4
+        assert abs(float(drawn @ z) - x['state_cosine']) < 1e-3
     assert main(_args(tmp_path, tiny_model_dir, 'r0', *flags, '--state-scale', '0')) == 0
     key = lambda r, k: np.asarray(Image.open(tmp_path / r / 'scenes' / f'{k + 1:02d}' / 'keyframe.png'), float)
     assert max(np.abs(key('r', k) - key('r0', k)).max() for k in range(3)) > 1  # the state changed the picture
@@ -68,6 +70,23 @@ def test_director_noise_picks_the_starting_noise(tmp_path, tiny_model_dir, real_
         seeds[noise] = [s['candidates'][0]['seed'] for s in m['scenes']]
     assert len(set(seeds['task'])) == 1 and len(set(seeds['scene'])) == 3
     assert seeds['task'][0] == seeds['scene'][0]  # scene 1's own seed is the task seed
+
+
+def test_director_reads_the_history_it_is_told(tmp_path, tiny_model_dir, real_parts):
+    "Scene 3's state is what the director predicts from scenes 1-2's drawn embeddings, or from their predicted states."
+    spec, d8, _ = real_parts
+    d = load_director(str(d8))
+    for history, other in (('drawn', 'predicted'), ('predicted', 'drawn')):
+        flags = ['--method', 'director', '--director', str(d8), '--state-adapter', spec, '--director-history', history]
+        assert main(_args(tmp_path, tiny_model_dir, history, *flags)) == 0
+        m = json.loads((tmp_path / history / 'manifest.json').read_text())
+        t = [load_file(str(tmp_path / history / 'scenes' / f'{k + 1:02d}' / 'latents.safetensors')) for k in range(3)]
+        key = {'drawn': 'drawn_state', 'predicted': 'state'}
+        read = lambda h: [
+            (TASK['steps'][j], m['scenes'][j]['extra']['director_caption'], t[j][key[h]]) for j in range(2)
+        ]
+        assert torch.allclose(predict(d, read(history), TASK['steps'][2])[1], t[2]['state'], atol=1e-5)
+        assert not torch.allclose(predict(d, read(other), TASK['steps'][2])[1], t[2]['state'], atol=1e-3)
 
 
 def test_mismatched_or_missing_parts_exit_2(tmp_path, tiny_model_dir, real_parts, capsys):

@@ -10,8 +10,9 @@ from .records import InputError, Record
 
 # %% auto #0
 __all__ = ['REUSE_MODES', 'CANVASES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CLIP_SPACES', 'CAPTION_BACKENDS', 'DIRECTOR_CAPTIONS',
-           'DIRECTOR_NOISES', 'DTYPES', 'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS',
-           'MAX_COUNT', 'MAX_TEXT', 'RANGES', 'show_value', 'check_setting', 'RunConfig', 'check_video_length']
+           'DIRECTOR_NOISES', 'DIRECTOR_HISTORIES', 'DTYPES', 'SCENE_SETS', 'CHOICES', 'MAX_SIZE', 'MAX_SCENE_SECONDS',
+           'MAX_VIDEO_SECONDS', 'MAX_COUNT', 'MAX_TEXT', 'RANGES', 'show_value', 'check_setting', 'RunConfig',
+           'check_video_length']
 
 # %% ../../nbs/00_core/01_config.ipynb #45db2c2c
 REUSE_MODES = ('restart', 'resume')  # CoSeD: how a recorded latent is reused
@@ -22,6 +23,10 @@ CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is wa
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
 DIRECTOR_CAPTIONS = ('script', 'director')  # director methods: whose caption prompts the keyframe
 DIRECTOR_NOISES = ('task', 'scene')  # director: each keyframe's starting noise, the task seed's or its scene's own
+DIRECTOR_HISTORIES = (
+    'drawn',
+    'predicted',
+)  # director methods: earlier states, the keyframes' embeddings or predictions
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 SCENE_SETS = ('deps', 'all')  # CoSeD: the scenes the script says a scene depends on, or all earlier ones
 CHOICES = {
@@ -35,6 +40,7 @@ CHOICES = {
     'sources': SCENE_SETS,
     'director_caption': DIRECTOR_CAPTIONS,
     'director_noise': DIRECTOR_NOISES,
+    'director_history': DIRECTOR_HISTORIES,
     'context': SCENE_SETS,
 }
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
@@ -194,6 +200,7 @@ class RunConfig(Record):
     state_scale: float = 0.5  # director methods: how strongly the predicted visual state conditions a keyframe
     director_caption: str = 'script'  # director methods: whose caption prompts a keyframe, 'script' or 'director'
     director_noise: str = 'task'  # director: starting noise, 'task' (the task seed's, as fixed-seed) or 'scene'
+    director_history: str = 'drawn'  # director methods: earlier states read, the keyframes' embeddings or 'predicted'
     fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
     max_batch: int = 16  # candidates denoised together

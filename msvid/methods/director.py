@@ -137,10 +137,9 @@ def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
 
 
 def director_history(ctx: RunContext, i: int) -> list[tuple[str, str, torch.Tensor]]:
-    "`(action, caption, z)` of scenes 0 .. i-1, as they were stored."
-    return [
-        (ctx.task.steps[j].text, ctx.run.scene(j).extra['director_caption'], ctx.stored(j)['state']) for j in range(i)
-    ]
+    "`(action, caption, z)` of scenes 0 .. i-1 as they were stored, z as `director_history` says."
+    key = 'drawn_state' if ctx.config.director_history == 'drawn' else 'state'
+    return [(ctx.task.steps[j].text, ctx.run.scene(j).extra['director_caption'], ctx.stored(j)[key]) for j in range(i)]
 
 # %% ../../nbs/60_methods/67_director.ipynb #308a165e
 def _vision_encoder(spec: str, device: str) -> Callable[[list[Image.Image]], torch.Tensor]:
@@ -211,8 +210,9 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
             seed = ctx.scene_seed(0 if c.director_noise == 'task' else i)
             image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]), ip_adapter_image_embeds=embeds)[0]
             out = SceneOutput(image, [Candidate(seed=seed)])
-    cos = float(state_encoder(ctx, info['clip'])([out.image])[0] @ z)
-    out.tensors['state'] = z.contiguous()
+    drawn = state_encoder(ctx, info['clip'])([out.image])[0]
+    out.tensors.update(state=z.contiguous(), drawn_state=drawn.float().contiguous())
+    cos = float(drawn @ z)
     out.extra.update(director_caption=caption, state_cosine=round(cos, 4), state_clip=info['clip'])
     if c.director_caption == 'director':
         out.extra['prompt_caption'] = caption
