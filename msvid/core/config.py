@@ -23,10 +23,7 @@ CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is wa
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
 DIRECTOR_CAPTIONS = ('script', 'director')  # director methods: whose caption prompts the keyframe
 DIRECTOR_NOISES = ('task', 'scene')  # director: each keyframe's starting noise, the task seed's or its scene's own
-DIRECTOR_HISTORIES = (
-    'drawn',
-    'predicted',
-)  # director methods: earlier states, the keyframes' embeddings or predictions
+DIRECTOR_HISTORIES = ('drawn', 'predicted')  # director methods: earlier states, keyframe embeddings or predictions
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 SCENE_SETS = ('deps', 'all')  # CoSeD: the scenes the script says a scene depends on, or all earlier ones
 CHOICES = {
