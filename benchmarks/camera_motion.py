@@ -214,16 +214,14 @@ def decoded(frames, fps: int, tmp: Path, min_side: int = 256) -> list[np.ndarray
 def stability(probe, frames) -> dict:
     """Per attribute, the share of frames read as frame 0 is read, the share with all three the same, and how decided
     the probe is on frame 0 (`decided`: its lowest top-class probability over the three attributes)."""
-    from msvid.eval.probe import to_tensor
+    from msvid.eval.probe import attribute_probabilities
 
-    probe.eval()
-    with torch.no_grad():
-        logits = probe(to_tensor([Image.fromarray(np.asarray(f)) for f in frames], probe.size))
-    reads = {k: logits[k].argmax(1) for k in KEYS}
+    probs = attribute_probabilities(probe, [Image.fromarray(np.asarray(f)) for f in frames])
+    reads = {k: probs[k].argmax(1) for k in KEYS}
     same = {k: (reads[k] == reads[k][0]).tolist() for k in KEYS}
     same['all'] = [all(same[k][i] for k in KEYS) for i in range(len(frames))]
     out = {k: float(np.mean(v)) for k, v in same.items()}
-    return dict(out, decided=min(float(logits[k][0].softmax(0).max()) for k in KEYS))
+    return dict(out, decided=min(float(probs[k][0].max()) for k in KEYS))
 
 
 def clip_cosine(enc, frames) -> float:

@@ -118,6 +118,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'msvid.eval.probe._block': ('80_eval/probe.html#_block', 'msvid/eval/probe.py'),
                                   'msvid.eval.probe._logits': ('80_eval/probe.html#_logits', 'msvid/eval/probe.py'),
                                   'msvid.eval.probe.add_noise': ('80_eval/probe.html#add_noise', 'msvid/eval/probe.py'),
+                                  'msvid.eval.probe.attribute_probabilities': ( '80_eval/probe.html#attribute_probabilities',
+                                                                                'msvid/eval/probe.py'),
                                   'msvid.eval.probe.attribute_targets': ('80_eval/probe.html#attribute_targets', 'msvid/eval/probe.py'),
                                   'msvid.eval.probe.augment': ('80_eval/probe.html#augment', 'msvid/eval/probe.py'),
                                   'msvid.eval.probe.blur': ('80_eval/probe.html#blur', 'msvid/eval/probe.py'),

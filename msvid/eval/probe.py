@@ -19,8 +19,8 @@ from ..toy.vocab import ATTRIBUTES
 from ..io.assets import shipped
 
 # %% auto #0
-__all__ = ['AttributeProbe', 'to_tensor', 'blur', 'add_noise', 'augment', 'attribute_targets', 'predict_attributes',
-           'evaluate_probe', 'save_probe', 'load_probe']
+__all__ = ['AttributeProbe', 'to_tensor', 'blur', 'add_noise', 'augment', 'attribute_targets', 'attribute_probabilities',
+           'predict_attributes', 'evaluate_probe', 'save_probe', 'load_probe']
 
 # %% ../../nbs/80_eval/80_probe.ipynb #bc83bf89
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -134,13 +134,20 @@ def _logits(probe: AttributeProbe, x: torch.Tensor, batch: int = 256) -> dict[st
     return {k: torch.cat([o[k] for o in outs]) for k in probe.attributes}
 
 
+def attribute_probabilities(
+    probe: AttributeProbe,  # a trained probe (see `load_probe`)
+    images,  # PIL images or uint8 array (N, H, W, 3)
+) -> dict[str, torch.Tensor]:
+    "Per attribute, (N, classes) probabilities, classes in `probe.attributes[k]` order: how decided each reading is."
+    return {k: v.softmax(1) for k, v in _logits(probe, to_tensor(images, probe.size)).items()}
+
+
 def predict_attributes(
     probe: AttributeProbe,  # a trained probe (see `load_probe`)
     images,  # PIL images or uint8 array (N, H, W, 3)
 ) -> list[dict[str, str]]:
     "The attributes the probe reads from each image."
-    lg = _logits(probe, to_tensor(images, probe.size))
-    idx = {k: v.argmax(1).tolist() for k, v in lg.items()}
+    idx = {k: v.argmax(1).tolist() for k, v in attribute_probabilities(probe, images).items()}
     return [{k: probe.attributes[k][idx[k][i]] for k in probe.attributes} for i in range(len(next(iter(idx.values()))))]
 
 

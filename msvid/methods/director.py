@@ -211,7 +211,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
             image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]), ip_adapter_image_embeds=embeds)[0]
             out = SceneOutput(image, [Candidate(seed=seed)])
     drawn = state_encoder(ctx, info['clip'])([out.image])[0]
-    out.tensors.update(state=z.contiguous(), drawn_state=drawn.float().contiguous())
+    out.tensors.update(state=z.contiguous(), drawn_state=drawn.contiguous())
     cos = float(drawn @ z)
     out.extra.update(director_caption=caption, state_cosine=round(cos, 4), state_clip=info['clip'])
     if c.director_caption == 'director':
