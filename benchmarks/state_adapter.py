@@ -33,7 +33,7 @@ from msvid.eval.probe import load_probe, predict_attributes
 from msvid.methods.director import load_state_adapter, state_conditioning, state_embeds
 from msvid.models.encoders import load_clip
 from msvid.models.pipelines import load_pipeline
-from msvid.scene.context import latent_shape
+from msvid.models.families.registry import family_of
 from msvid.script.director import direct, load_director
 from msvid.toy.render import render
 from msvid.toy.tasks import make_task
@@ -42,7 +42,7 @@ from msvid.toy.vocab import UNSTATED
 
 def draw(pipe, captions: list[str], seeds: list[int], states=None, steps: int = 25, guidance: float = 5.0):
     "One keyframe per caption from its seeded noise, with `states[i]` through the loaded adapter when given."
-    shape, out = latent_shape(pipe, 64, 64), []
+    shape, out = family_of(pipe).latent_shape(64, 64), []
     for i, (cap, s) in enumerate(zip(captions, seeds)):
         kw = dict(ip_adapter_image_embeds=state_embeds(states[i], pipe, guidance)) if states is not None else {}
         lat = seeded_noise(shape, [s])

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from msvid.motion.camera import CameraWarp, estimate_motion, classify_motion, to_frames, warp_frames, latent_layout
-from msvid.motion.camera import CAMERA_SPEED, content_motion, temporal_stride
+from msvid.models.families.registry import video_family_of
+from msvid.motion.camera import CameraWarp, estimate_motion, classify_motion, warp_frames
+from msvid.motion.camera import CAMERA_SPEED, content_motion
 from msvid.motion.clips import tiny_animatediff_pipeline, tiny_svd_pipeline
 from msvid.core.records import CameraMove, InputError
 
@@ -17,8 +18,9 @@ class Spy(CameraWarp):
 
     def __call__(self, pipe, i, t, kwargs):
         if i + 1 == self.t_m:
-            self.before, self.x0 = kwargs['latents'].clone(), None if self._x0 is None else self._x0.clone()
-            self.a = self._signal(pipe.scheduler, i, to_frames(self.before, self.layout or latent_layout(pipe)))
+            fam = video_family_of(pipe)
+            self.before, self.x0 = kwargs['latents'].clone(), None if self._track.x0 is None else self._track.x0.clone()
+            self.a = fam.signal(i, fam.frames(self.before))
         out = super().__call__(pipe, i, t, kwargs)
         if i + 1 == self.t_m:
             self.after = out['latents'].clone()
@@ -26,14 +28,14 @@ class Spy(CameraWarp):
 
 
 def _check(pipe, spy, frame_axis):
-    layout = latent_layout(pipe)
+    fam = video_family_of(pipe)
     assert spy.applied == 'x0'
     assert 'step' not in vars(pipe.scheduler)  # the wrapper is gone
-    delta = to_frames(spy.after - spy.before, layout)
+    delta = fam.frames(spy.after - spy.before)
     assert delta[:, 0].abs().max() < 1e-5  # frame 0 is not displaced
     assert delta[:, 1:].abs().mean() > 1e-3  # the others are
-    x0 = to_frames(spy.x0, layout).float()
-    expect = spy.a * spy.blend * (warp_frames(x0, spy.move, spy.fps, stride=temporal_stride(pipe)) - x0)
+    x0 = fam.frames(spy.x0).float()
+    expect = spy.a * spy.blend * (warp_frames(x0, spy.move, spy.fps, stride=fam.temporal_stride) - x0)
     assert torch.allclose(delta, expect, atol=1e-4)
     assert spy.before.shape[frame_axis] == 4
 
@@ -110,7 +112,7 @@ def test_fallback_without_x0():
 
 def test_unknown_pipeline_and_bad_args():
     with pytest.raises(InputError, match='layout'):
-        latent_layout(object())
+        video_family_of(object())
     with pytest.raises(InputError, match='t_m'):
         CameraWarp(CameraMove('left'), t_m=0)
     with pytest.raises(InputError, match='blend'):

@@ -207,8 +207,9 @@ class RunConfig(Record):
     video_size: int = 256  # shorter side of video.mp4 frames
     clips: bool = False  # make a moving clip per scene (the camera move of its script)
     clip_frames: int = 12  # frames per scene clip
-    clip_strength: float = 0.05  # warp-then-denoise: img2img strength (motion survives best when low)
-    clip_space: str = 'pixel'  # warp-then-denoise: warp the keyframe's 'pixel's or its 'latent'
+    clip_paint: bool = False  # warp-then-denoise: the denoiser paints what enters the frame (else the edge repeats)
+    clip_strength: float = 0.05  # warp-then-denoise with --clip-paint: img2img strength (motion survives best when low)
+    clip_space: str = 'pixel'  # warp-then-denoise with --clip-paint: warp the keyframe's 'pixel's or its 'latent'
     camera_tm: int = 5  # video models: warp after this many steps (VideoStudio T_m)
     camera_blend: float = 0.5  # video models: weight of the warped x0 (VideoStudio eq. 2)
     camera_gain: float = 1.0  # multiplies the per-frame camera step
@@ -233,8 +234,10 @@ class RunConfig(Record):
         _check_combinations(self)
 
     def generation_key(self) -> dict:
-        "The fields that change the output; a resumed run must match them."
-        return {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_ONLY}
+        "The fields that change the output; a resumed run must match them (settings of a path not taken do not)."
+        painted = self.clips and self.clip_paint and not self.video_model
+        unused = () if painted else ('clip_paint', 'clip_strength', 'clip_space')
+        return {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_ONLY + unused}
 
 # %% ../../nbs/00_core/01_config.ipynb #26528f92
 def check_video_length(

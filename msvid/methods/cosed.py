@@ -102,7 +102,8 @@ def run_clip(ctx: RunContext):
     "The run's CLIP encoder (`config.clip`), loaded once."
     if not ctx.config.clip:
         raise InputError("this method needs a CLIP: set --clip (e.g. open_clip:ViT-B-32:laion2b_s34b_b79k)")
-    return ctx.shared('clip', lambda: load_clip(ctx.config.clip, ctx.config.device))
+    c = ctx.config
+    return ctx.shared(f'clip:{c.clip}:{c.device}', lambda: load_clip(c.clip, c.device))
 
 
 def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
@@ -114,7 +115,7 @@ def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
         with loading(f"selector {ctx.config.selector!r}"):
             return ContrastiveSelector.from_pretrained(asset_path(ctx.config.selector)).eval().to(ctx.config.device)
 
-    return ctx.shared('selector', _load)
+    return ctx.shared(f'selector:{ctx.config.selector}:{ctx.config.device}', _load)
 
 
 def past_embeddings(ctx: RunContext, scenes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:

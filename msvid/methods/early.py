@@ -12,12 +12,11 @@ import torch
 from PIL import Image
 
 from ..core.records import Candidate
-from ..models.components import latent_shift_scale
+from ..models.families.base import Family
 from ..scene.context import RunContext
 
 # %% auto #0
-__all__ = ['ROW_TENSORS', 'Start', 'start_sigma', 'LatentRecorder', 'render_candidates', 'take_rows', 'decode_latents',
-           'EarlySelector', 'render_early']
+__all__ = ['Start', 'start_sigma', 'LatentRecorder', 'render_candidates', 'EarlySelector', 'render_early']
 
 # %% ../../nbs/60_methods/62_early.ipynb #d0680082
 @dataclass
@@ -32,9 +31,8 @@ class Start:
 
 
 def start_sigma(ctx: RunContext) -> float:
-    "The scheduler's `init_noise_sigma` for this run's number of steps (sigma schedulers depend on it)."
-    ctx.pipe.scheduler.set_timesteps(ctx.config.num_inference_steps)
-    return float(ctx.pipe.scheduler.init_noise_sigma)
+    "The scheduler's `init_noise_sigma` for this run's number of steps (see `Family.init_sigma`)."
+    return ctx.family.init_sigma(ctx.config.num_inference_steps)
 
 # %% ../../nbs/60_methods/62_early.ipynb #d542c636
 class LatentRecorder:
@@ -72,77 +70,43 @@ def render_candidates(
         recorded += rec.recorded
     return images, recorded
 
-# %% ../../nbs/60_methods/62_early.ipynb #8315c49c
-ROW_TENSORS = ('prompt_embeds', 'add_text_embeds', 'add_time_ids')  # per-row tensors a pipeline hands its callback
-
-
-def take_rows(x: torch.Tensor, rows: list[int], cfg: bool) -> torch.Tensor:
-    "Rows `rows` of a per-candidate tensor; with classifier-free guidance, of both its halves `[negative; positive]`."
-    idx = torch.tensor(rows, device=x.device)
-    if not cfg:
-        return x[idx]
-    neg, pos = x.chunk(2)
-    return torch.cat([neg[idx], pos[idx]])
-
-
-def decode_latents(pipe, latents: torch.Tensor) -> list[Image.Image]:
-    "PIL images of (B, C, h, w) latents, decoded with the pipeline's VAE (shift and scale applied)."
-    shift, scale = latent_shift_scale(pipe.vae)
-    image = pipe.vae.decode((latents / scale + shift).to(pipe.vae.dtype), return_dict=False)[0]
-    return pipe.image_processor.postprocess(image, output_type='pil', do_denormalize=[True] * len(image))
-
 # %% ../../nbs/60_methods/62_early.ipynb #1e1f6815
 class EarlySelector:
     "A `callback_on_step_end` that lets resumed candidates join, records latents and, at `select_at`, keeps the best."
 
     def __init__(self, starts: list[Start], window: list[int], init_sigma: float, select_at: int, keep: int,
-                 score: Callable[[list[Image.Image]], torch.Tensor], cfg: bool):  # fmt: skip
-        self.starts, self.window, self.select_at, self.keep, self.score, self.cfg = (
-            starts, sorted(set(window)), select_at, keep, score, cfg)  # fmt: skip
+                 score: Callable[[list[Image.Image]], torch.Tensor], cfg: bool, family: Family):  # fmt: skip
+        self.starts, self.window, self.select_at, self.keep, self.score, self.cfg, self.family = (
+            starts, sorted(set(window)), select_at, keep, score, cfg, family)  # fmt: skip
         self.rows = [j for j, s in enumerate(starts) if s.latent is not None]  # the start of each batch row
         self.recorded = [{0: s.latent.float() * init_sigma} if 0 in self.window and s.latent is not None
                          else dict(s.inherited) for s in starts]  # fmt: skip
-        self.early_scores, self.previews, self.x0 = {}, {}, None
-
-    def wrap(self, step: Callable) -> Callable:
-        "`scheduler.step` that also keeps the predicted clean sample of the last step."
-
-        def wrapped(*args, return_dict: bool = True, **kw):
-            out = step(*args, return_dict=True, **kw)
-            self.x0 = getattr(out, 'pred_original_sample', None)
-            return out if return_dict else out.to_tuple()
-
-        return wrapped
+        self.early_scores, self.previews, self.track = {}, {}, None  # track: the family's X0Tracker during the call
 
     def _join(self, kw: dict, k: int):
-        "Append the resumed candidates that take over after step `k`."
+        "Append the resumed candidates that take over after step `k` (their per-row tensors copy row 0's)."
         joining = [j for j, s in enumerate(self.starts) if s.latent is None and s.swap_after == k]
         if not joining:
             return
         z = torch.stack([self.starts[j].swap for j in joining]).to(kw['latents'].device, kw['latents'].dtype)
         kw['latents'] = torch.cat([kw['latents'], z])
-        copy_rows = list(range(len(self.rows))) + [0] * len(joining)
-        for name in ROW_TENSORS:
-            if name in kw:
-                kw[name] = take_rows(kw[name], copy_rows, self.cfg)
+        self.family.take_row_tensors(kw, list(range(len(self.rows))) + [0] * len(joining), self.cfg)
         self.rows += joining
 
-    def _select(self, pipe, kw: dict):
+    def _select(self, kw: dict):
         "Score every row on its predicted x0 and keep the best `keep`."
-        images = decode_latents(pipe, self.x0)
+        images = self.family.to_pil(self.family.decode(self.track.x0))
         scores = self.score(images)
         self.early_scores, self.previews = dict(zip(self.rows, scores.tolist())), dict(zip(self.rows, images))
         top = sorted(torch.argsort(scores, descending=True)[: self.keep].tolist())
         kw['latents'] = kw['latents'][top]
-        for name in ROW_TENSORS:
-            if name in kw:
-                kw[name] = take_rows(kw[name], top, self.cfg)
+        self.family.take_row_tensors(kw, top, self.cfg)
         self.rows = [self.rows[r] for r in top]
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
         k = i + 1  # after step i, the latents have had k steps
         if k == self.select_at and len(self.rows) > self.keep:
-            self._select(pipe, kwargs)  # x0 is of the rows before this step's joins: none join at select_at
+            self._select(kwargs)  # x0 is of the rows before this step's joins: none join at select_at
         self._join(kwargs, k)
         if k in self.window:
             for r, j in enumerate(self.rows):
@@ -159,14 +123,10 @@ def render_early(
     score: Callable[[list[Image.Image]], torch.Tensor],  # x0 images -> scores (C,), higher is better
 ) -> tuple[list[Image.Image], list[int], EarlySelector]:
     "Denoise all `starts` in one pipeline call, select on x0 after `select_at` steps: kept images, their indices."
-    cfg, pipe = ctx.config, ctx.pipe
+    cfg, fam = ctx.config, ctx.family
     select_at = max([select_at] + [s.swap_after + 1 for s in starts if s.latent is None])
-    cb = EarlySelector(starts, cfg.window, start_sigma(ctx), select_at, keep, score, cfg.guidance_scale > 1)
+    cb = EarlySelector(starts, cfg.window, start_sigma(ctx), select_at, keep, score, cfg.guidance_scale > 1, fam)
     first = torch.stack([s.latent for s in starts if s.latent is not None])
-    inputs = ['latents'] + [n for n in ROW_TENSORS if n in pipe._callback_tensor_inputs]
-    pipe.scheduler.step = cb.wrap(type(pipe.scheduler).step.__get__(pipe.scheduler))
-    try:
-        images = ctx.render([caption] * len(first), first, callback=cb, tensor_inputs=inputs)
-    finally:
-        del pipe.scheduler.step
+    with fam.tracking_x0() as cb.track:
+        images = ctx.render([caption] * len(first), first, callback=cb, tensor_inputs=fam.callback_inputs())
     return images, list(cb.rows), cb

@@ -238,7 +238,7 @@ def run_references(ctx: RunContext) -> list[Reference]:
                 atomic_save_image(ctx.run.path / 'references' / f'{k:02d}_{r.entity.kind}_{part}.png', getattr(r, part))
         return refs
 
-    return ctx.shared('references', _make)
+    return ctx.once('references', _make)
 
 
 @register_method('rolling-refs')
@@ -284,7 +284,8 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
     from msvid.core.records import Candidate
 
     if not has_ip_adapter(ctx.pipe) and ctx.config.ip_adapter:
-        ctx.shared('ip_adapter', lambda: load_ip_adapter(ctx.pipe, ctx.config.ip_adapter, scale))
+        spec = ctx.config.ip_adapter
+        ctx.shared(f'ip_adapter:{spec}', lambda: load_ip_adapter(ctx.pipe, spec, scale))
     if not has_ip_adapter(ctx.pipe):
         raise InputError(f"method 'ip-refs' needs an IP-Adapter: give --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
     panels = scene_references(run_references(ctx), ctx.scripts[i])

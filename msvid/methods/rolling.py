@@ -5,25 +5,23 @@ panel, and fill only the empty panel (VideoAuteur sec. 4.2)."""
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #84696434
 from __future__ import annotations
-import copy, inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ..models.components import latent_shift_scale
 from ..core.records import Candidate, InputError, SceneScript
 from ..core.config import RunConfig
-from ..models.pipelines import EvalCounter, denoiser
+from ..models.families.registry import family_of
+from ..models.pipelines import EvalCounter, load_pipeline
 from ..scene.context import RunContext, SceneOutput, register_method
-from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['CANVAS_SHAPES', 'CONTEXT_MODES', 'ROLLING_SETTINGS', 'CanvasLayout', 'canvas_layout', 'Canvas', 'tiled_caption',
-           'context_scenes', 'encode_image', 'noised', 'KnownPanels', 'canvas_latents', 'repaint_fill', 'is_inpainting',
-           'load_filler', 'inpaint_fill', 'fill', 'keyframe_of', 'run_filler', 'rolling_canvas', 'rolling_scene',
-           'rolling', 'rolling_deps', 'register_rolling_variant']
+           'context_scenes', 'encode_image', 'KnownPanels', 'canvas_latents', 'repaint_fill', 'load_filler',
+           'inpaint_fill', 'fill', 'keyframe_of', 'run_filler', 'rolling_canvas', 'rolling_scene', 'rolling',
+           'rolling_deps', 'register_rolling_variant']
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #a249326f
 CANVAS_SHAPES = ('row', 'grid')
@@ -149,22 +147,7 @@ def context_scenes(
 def encode_image(pipe, image: Image.Image, height: int, width: int) -> torch.Tensor:
     "Scaled latent (C, h, w) of `image` resized to `height` x `width` (the VAE posterior mean)."
     x = torch.from_numpy(np.asarray(image.convert('RGB').resize((width, height)), dtype=np.float32) / 127.5 - 1)
-    x = x.permute(2, 0, 1)[None].to(pipe.device, pipe.vae.dtype)
-    shift, scale = latent_shift_scale(pipe.vae)
-    return ((pipe.vae.encode(x).latent_dist.mean - shift) * scale)[0].float().cpu()
-
-
-def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tensor:
-    "`clean` latents brought to timestep `t` by `scheduler`'s forward process."
-    t = torch.as_tensor(t).reshape(1).to(clean.device)
-    if hasattr(scheduler, 'add_noise'):
-        return scheduler.add_noise(clean, noise, t)
-    if hasattr(scheduler, 'scale_noise'):
-        return scheduler.scale_noise(clean, t, noise)
-    raise InputError(
-        f"scheduler {type(scheduler).__name__}: has neither add_noise nor scale_noise; "
-        "use an inpainting pipeline (--fill-model)"
-    )
+    return family_of(pipe).encode(x.permute(2, 0, 1)[None])[0].float().cpu()
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #0a3480b8
 class KnownPanels:
@@ -175,31 +158,15 @@ class KnownPanels:
         self.final = None
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
-        lat, ts = kwargs['latents'], pipe.scheduler.timesteps
+        lat, fam = kwargs['latents'], family_of(pipe)
         clean, noise = (x.to(lat.device, lat.dtype) for x in (self.clean, self.noise))
-        keep = self.keep.to(lat.device)
-        known = noised(pipe.scheduler, clean, noise, ts[i + 1]) if i + 1 < len(ts) else clean
-        kwargs['latents'] = torch.where(keep, known.to(lat.dtype), lat)
-        if i + 1 == len(ts):
+        known = fam.noised_after(i, clean, noise)
+        kwargs['latents'] = torch.where(self.keep.to(lat.device), known.to(lat.dtype), lat)
+        if not fam.steps_left(i):
             self.final = kwargs['latents'].detach().float().cpu()
         return kwargs
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #db26c0a1
-def _pipe_kwargs(pipe, config: RunConfig, height: int, width: int, prompt: str) -> dict:
-    "Keyword arguments shared by both fillers."
-    kw = dict(
-        prompt=[prompt],
-        num_inference_steps=config.num_inference_steps,
-        guidance_scale=config.guidance_scale,
-        height=height,
-        width=width,
-        output_type='pil',
-    )
-    if config.negative_prompt and 'negative_prompt' in inspect.signature(pipe.__call__).parameters:
-        kw['negative_prompt'] = [config.negative_prompt]
-    return kw
-
-
 def canvas_latents(
     pipe,  # a text-to-image pipeline with a VAE
     canvas: Canvas,
@@ -224,9 +191,7 @@ def canvas_latents(
         )
         clean[0, :, y0:y1, x0:x1] = z
         keep[..., y0:y1, x0:x1] = True
-    sched = copy.deepcopy(pipe.scheduler)
-    sched.set_timesteps(num_inference_steps)
-    first = noised(sched, clean, noise, sched.timesteps[0]) / float(sched.init_noise_sigma)
+    first = family_of(pipe).start_from_clean(clean, noise, num_inference_steps)
     lat = first.clone()
     for k in canvas.targets:
         x0, y0, x1, y1 = L.box(k, f)
@@ -238,51 +203,28 @@ def repaint_fill(
     pipe, canvas: Canvas, prompt: str, config: RunConfig, start: torch.Tensor, seed: int = 0, **pipe_kwargs
 ) -> tuple[Image.Image, torch.Tensor]:
     "Fill the empty panels of `canvas` with any text-to-image pipeline; returns the canvas image and its final latents."
-    W, H = canvas.layout.size
-    clean, keep, noise, lat = canvas_latents(pipe, canvas, start, config.num_inference_steps, seed)
+    c, (W, H) = config, canvas.layout.size
+    clean, keep, noise, lat = canvas_latents(pipe, canvas, start, c.num_inference_steps, seed)
     cb = KnownPanels(clean, keep, noise)
-    out = pipe(
-        latents=lat.to(pipe.device, pipe.dtype),
-        callback_on_step_end=cb,
-        callback_on_step_end_tensor_inputs=['latents'],
-        **_pipe_kwargs(pipe, config, H, W, prompt),
-        **pipe_kwargs,
-    )
-    return out.images[0], cb.final
+    image = family_of(pipe).text_to_image([prompt], lat, c.num_inference_steps, c.guidance_scale, H, W,
+                                          c.negative_prompt, callback=cb, **pipe_kwargs)[0]  # fmt: skip
+    return image, cb.final
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #e032f03c
-def is_inpainting(pipe) -> bool:
-    "Whether `pipe` takes a canvas and a mask (`mask_image`)."
-    return 'mask_image' in inspect.signature(pipe.__call__).parameters
-
-
 def load_filler(
     model: str,  # hub id or folder of an inpainting pipeline (e.g. black-forest-labs/FLUX.1-Fill-dev)
     device: str = 'cpu',
     dtype: str = 'float32',
 ):
     "Load an inpainting pipeline (safetensors only, no remote code)."
-    from diffusers import AutoPipelineForInpainting, FluxFillPipeline
-    from msvid.models.pipelines import dtype_kwargs
-    from msvid.io.assets import asset_path
-
-    path = asset_path(model)
-    cls = FluxFillPipeline if 'fill' in model.lower() and 'flux' in model.lower() else AutoPipelineForInpainting
-    with loading(f"fill model {model!r}"):
-        pipe = cls.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
-    pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
+    return load_pipeline(model, device, dtype, quiet=True, task='inpainting')
 
 
 def inpaint_fill(pipe, canvas: Canvas, prompt: str, config: RunConfig, seed: int = 0, **pipe_kwargs) -> Image.Image:
     "Fill the empty panels of `canvas` with an inpainting pipeline."
-    W, H = canvas.layout.size
-    kw = _pipe_kwargs(pipe, config, H, W, prompt) | pipe_kwargs
-    if 'strength' in inspect.signature(pipe.__call__).parameters:
-        kw['strength'] = 1.0
-    return pipe(
-        image=canvas.image(), mask_image=canvas.mask(), generator=torch.Generator('cpu').manual_seed(seed), **kw
-    ).images[0]
+    c, (W, H) = config, canvas.layout.size
+    return family_of(pipe).inpaint(canvas.image(), canvas.mask(), prompt, seed, c.num_inference_steps,
+                                   c.guidance_scale, H, W, c.negative_prompt, **pipe_kwargs)  # fmt: skip
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #791da66d
 def fill(
@@ -296,7 +238,7 @@ def fill(
 ) -> tuple[Image.Image, torch.Tensor | None]:
     "The filled canvas, and its final latents where the filler exposes them (RePaint)."
     prompt = tiled_caption(canvas) if prompt is None else prompt
-    if is_inpainting(pipe):
+    if family_of(pipe).inpaints:
         return inpaint_fill(pipe, canvas, prompt, config, seed, **pipe_kwargs), None
     return repaint_fill(pipe, canvas, prompt, config, start, seed, **pipe_kwargs)
 
@@ -358,7 +300,7 @@ def rolling_scene(
     start = ctx.noise([seed])[0] if start is None else start
     prompt = tiled_caption(canvas) if get('canvas_prompt') == 'tiled' else ctx.scripts[i].caption
     filler = run_filler(ctx, get('fill_model'))
-    counter = EvalCounter(denoiser(filler)) if filler is not ctx.pipe else None
+    counter = EvalCounter(family_of(filler).denoiser) if filler is not ctx.pipe else None
     try:
         image, z = fill(filler, canvas, c, start, seed, prompt, **(pipe_kwargs or {}))
     finally:

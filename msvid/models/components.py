@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'sd_ddim', 'tiny_sd_components',
-           'tiny_sd_pipeline', 'cross_attention_layers', 'tiny_sdxl_pipeline', 'latent_shift_scale']
+           'tiny_sd_pipeline', 'cross_attention_layers', 'tiny_sdxl_pipeline']
 
 # %% ../../nbs/20_models/20_components.ipynb #7f5dfcd6
 def _open_clip_merges() -> list[tuple[str, str]]:
@@ -187,9 +187,3 @@ def tiny_sdxl_pipeline(
         unet=unet,
         scheduler=scheduler,
     )
-
-# %% ../../nbs/20_models/20_components.ipynb #95be3f65
-def latent_shift_scale(vae) -> tuple[float, float]:
-    "`(shift, scale)` of a diffusers autoencoder: scaled latent = (latent - shift) * scale."
-    c = vae.config
-    return float(getattr(c, 'shift_factor', None) or 0.0), float(c.scaling_factor)

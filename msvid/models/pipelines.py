@@ -11,9 +11,11 @@ from ..io.assets import asset_path
 from .loading import loading
 from .memory import place_pipeline
 from ..core.records import InputError
+from .families.registry import family_of
 
 # %% auto #0
-__all__ = ['dtype_kwargs', 'load_pipeline', 'pipeline_for', 'use_scheduler', 'denoiser', 'latent_area', 'EvalCounter']
+__all__ = ['PIPELINE_TASKS', 'dtype_kwargs', 'load_pipeline', 'pipeline_for', 'use_scheduler', 'denoiser', 'latent_area',
+           'EvalCounter']
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #c9ae7a12
 def dtype_kwargs(dtype: str) -> dict:
@@ -21,6 +23,24 @@ def dtype_kwargs(dtype: str) -> dict:
     from diffusers.utils import deprecation_utils
 
     return {'dtype' if hasattr(deprecation_utils, '_resolve_dtype') else 'torch_dtype': getattr(torch, dtype)}
+
+
+PIPELINE_TASKS = {  # task: (diffusers class that loads it, the setting that names it in messages)
+    'text-to-image': ('AutoPipelineForText2Image', 'model'),
+    'inpainting': ('AutoPipelineForInpainting', 'fill model'),
+    'image-to-video': ('DiffusionPipeline', 'video_model'),
+}
+
+
+def _pipeline_class(model: str, task: str):
+    "The diffusers class that loads `model` for `task` (FLUX.1 Fill by its own class)."
+    import diffusers
+
+    if task not in PIPELINE_TASKS:
+        raise InputError(f"pipeline task {task!r}: expected one of {', '.join(PIPELINE_TASKS)}")
+    if task == 'inpainting' and 'fill' in model.lower() and 'flux' in model.lower():
+        return diffusers.FluxFillPipeline
+    return getattr(diffusers, PIPELINE_TASKS[task][0])
 
 
 def load_pipeline(
@@ -31,18 +51,17 @@ def load_pipeline(
     scheduler: str = '',  # diffusers scheduler class to use instead of the pipeline's own ('' = keep it)
     offload: bool = False,  # model CPU offload on a GPU (`msvid.models.memory.place_pipeline`)
     vae_tiling: bool = False,  # decode images in tiles
+    task: str = 'text-to-image',  # 'text-to-image', 'inpainting' (rolling's filler) or 'image-to-video' (shots)
 ):
-    "Load a diffusers text-to-image pipeline onto `device`."
-    from diffusers import AutoPipelineForText2Image
-
-    path = asset_path(model)
+    "Load a diffusers pipeline for `task` onto `device` (safetensors only, no remote code)."
+    cls, path = _pipeline_class(model, task), asset_path(model)
     if quiet:
         import diffusers, transformers
 
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
-    with loading(f"model {model!r}"):
-        pipe = AutoPipelineForText2Image.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
+    with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
+        pipe = cls.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)
@@ -66,8 +85,8 @@ def use_scheduler(pipe, name: str):
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #34369b60
 def denoiser(pipe) -> torch.nn.Module:
-    "The pipeline's denoising network (`unet` or `transformer`)."
-    return getattr(pipe, 'unet', None) or pipe.transformer
+    "The pipeline's denoising network (`unet` or `transformer`), as its family names it."
+    return family_of(pipe).denoiser
 
 
 def latent_area(sample: torch.Tensor) -> int:

@@ -12,11 +12,13 @@ import torch
 import torch.nn.functional as F
 
 from ..core.records import CameraMove, InputError
+from ..models.families.base import Family, X0Tracker
+from ..models.families.registry import family_of, video_family_of
 
 # %% auto #0
-__all__ = ['CAMERA_SPEED', 'DIRECTION_FLOW', 'RESAMPLE_MODES', 'AREA_SAMPLES', 'LATENT_LAYOUTS', 'content_velocity',
-           'content_motion', 'camera_grid', 'warp_frames', 'covered', 'latent_layout', 'temporal_stride', 'to_frames',
-           'from_frames', 'CameraWarp', 'phase_shift', 'estimate_motion', 'classify_motion', 'motion_speed']
+__all__ = ['CAMERA_SPEED', 'DIRECTION_FLOW', 'RESAMPLE_MODES', 'AREA_SAMPLES', 'LAYOUT_AXES', 'content_velocity',
+           'content_motion', 'camera_grid', 'warp_frames', 'covered', 'CameraWarp', 'phase_shift', 'estimate_motion',
+           'classify_motion', 'motion_speed']
 
 # %% ../../nbs/70_motion/70_camera.ipynb #df682579
 CAMERA_SPEED = {
@@ -127,45 +129,16 @@ def covered(
     return warp_frames(ones, move, fps, gain, padding='zeros')[0].clamp(0, 1)
 
 # %% ../../nbs/70_motion/70_camera.ipynb #aad55f9a
-LATENT_LAYOUTS = {
-    'StableVideoDiffusionPipeline': 'BFCHW',
-    'CogVideoXPipeline': 'BFCHW',
-    'CogVideoXImageToVideoPipeline': 'BFCHW',
-    'AnimateDiffPipeline': 'BCFHW',
-    'AnimateDiffSDXLPipeline': 'BCFHW',
-    'AnimateDiffVideoToVideoPipeline': 'BCFHW',
-    'AnimateDiffSparseControlNetPipeline': 'BCFHW',
-    'I2VGenXLPipeline': 'BCFHW',
-    'TextToVideoSDPipeline': 'BCFHW',
-    'WanPipeline': 'BCFHW',
-    'WanImageToVideoPipeline': 'BCFHW',
-}
+LAYOUT_AXES = {'BFCHW': 1, 'BCFHW': 2}  # a latent layout: its frame axis
 
 
-def latent_layout(pipe) -> str:
-    "'BFCHW' or 'BCFHW': where the frame axis of `pipe`'s latents is."
-    name = type(pipe).__name__
-    if name not in LATENT_LAYOUTS:
-        raise InputError(f"pipeline {name}: unknown latent layout; pass layout='BFCHW' or 'BCFHW'")
-    return LATENT_LAYOUTS[name]
-
-
-def temporal_stride(pipe) -> int:
-    "Video frames per latent frame of `pipe` (4 for CogVideoX and Wan, 1 for SVD and AnimateDiff)."
-    r = getattr(pipe, 'vae_scale_factor_temporal', None)
-    if r is None:
-        r = getattr(getattr(getattr(pipe, 'vae', None), 'config', None), 'temporal_compression_ratio', None)
-    return int(r or 1)
-
-
-def to_frames(latents: torch.Tensor, layout: str) -> torch.Tensor:
-    "View `latents` in `layout` as (B, F, C, H, W)."
-    return latents if layout == 'BFCHW' else latents.transpose(1, 2)
-
-
-def from_frames(frames: torch.Tensor, layout: str) -> torch.Tensor:
-    "Back from (B, F, C, H, W) to `layout`."
-    return frames if layout == 'BFCHW' else frames.transpose(1, 2)
+def _video_family(pipe, layout: str | None) -> Family:
+    "The video family of `pipe`, its frame axis set by `layout` when given (a pipeline msvid has no adapter for)."
+    if layout is None:
+        return video_family_of(pipe)
+    fam = family_of(pipe)
+    fam.frame_axis = LAYOUT_AXES[layout]
+    return fam
 
 # %% ../../nbs/70_motion/70_camera.ipynb #ccfbfa3a
 class CameraWarp:
@@ -177,79 +150,51 @@ class CameraWarp:
         t_m: int = 5,  # warp after this many sampling steps (VideoStudio: 5)
         blend: float = 0.5,  # weight of the warped video in the new x0 (VideoStudio: 0.5)
         gain: float = 1.0,  # multiplies the speed
-        layout: str | None = None,  # 'BFCHW' or 'BCFHW'; None = look up the pipeline's class
+        layout: str | None = None,  # 'BFCHW' or 'BCFHW'; None = the pipeline's video family says
         padding: str = 'reflection',
         fps: float = 8.0,  # frames per second the clip is played at (speeds are per second)
-        stride: int | None = None,  # video frames per latent frame; None = `temporal_stride(pipe)`
+        stride: int | None = None,  # video frames per latent frame; None = the family's `temporal_stride`
     ):
         if t_m < 1:
             raise InputError(f"t_m: expected >= 1, got {t_m}")
         if not 0 <= blend <= 1:
             raise InputError(f"blend: expected a value in [0, 1], got {blend}")
-        if layout not in (None, 'BFCHW', 'BCFHW'):
+        if layout not in (None, *LAYOUT_AXES):
             raise InputError(f"layout {layout!r}: expected 'BFCHW' or 'BCFHW'")
         if not fps > 0:
             raise InputError(f"fps: expected a number > 0, got {fps}")
         self.move, self.t_m, self.blend, self.gain, self.layout, self.padding = move, t_m, blend, gain, layout, padding
         self.fps, self.stride = fps, stride
-        self.applied, self._x0, self._sched, self._prev = None, None, None, None
-
-    def _capture(self, scheduler):
-        "Wrap `scheduler.step` so that its predicted x0 is kept."
-        if self._sched is not None:
-            return
-        orig, self._prev = scheduler.step, vars(scheduler).get('step')
-
-        def step(*args, **kwargs):
-            out = orig(*args, **kwargs)
-            x0 = out[1] if isinstance(out, tuple) and len(out) > 1 else getattr(out, 'pred_original_sample', None)
-            self._x0 = x0 if isinstance(x0, torch.Tensor) else None
-            return out
-
-        scheduler.step, self._sched = step, scheduler
-
-    def _release(self):
-        "Remove the wrapper from `scheduler.step`."
-        if self._sched is not None:
-            if self._prev is None:
-                vars(self._sched).pop('step', None)
-            else:
-                self._sched.step = self._prev
-        self._sched = self._prev = None
-
-    def _signal(self, scheduler, i: int, like: torch.Tensor) -> float | torch.Tensor:
-        "Signal coefficient `a` of the latents after step `i`."
-        ts = scheduler.timesteps
-        if i + 1 >= len(ts) or not hasattr(scheduler, 'add_noise'):
-            return 1.0
-        t = ts[i + 1].reshape(1).repeat(like.shape[0])
-        one = torch.ones(like.shape[0], 1, device=like.device, dtype=torch.float32)
-        return scheduler.add_noise(one, torch.zeros_like(one), t).view(-1, *[1] * (like.ndim - 1))
+        self.applied, self._track = None, None
 
     def warp(self, x: torch.Tensor, stride: int = 1) -> torch.Tensor:
         "Warp (B, F, C, H, W) frames by the camera move (`stride` video frames per frame)."
         return warp_frames(x, self.move, self.fps, self.gain, self.padding, self.stride or stride)
 
+    def _warped(self, fam: Family, i: int, lat: torch.Tensor) -> torch.Tensor:
+        "The latents after step `i` with the warp applied: to x0 when the family tracked one, else to the latents."
+        x, stride = fam.frames(lat).float(), fam.temporal_stride
+        x0 = self._track.x0 if self._track is not None else None
+        if x0 is None or x0.shape != lat.shape:
+            new, self.applied = (1 - self.blend) * x + self.blend * self.warp(x, stride), 'latents'
+        else:
+            x0 = fam.frames(x0).float()
+            new, self.applied = x + fam.signal(i, x) * self.blend * (self.warp(x0, stride) - x0), 'x0'
+        return fam.unframes(new.to(lat.dtype)).contiguous()
+
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
         k = i + 1
         if self.move.direction == 'static':
             return kwargs
+        fam = _video_family(pipe, self.layout)
         if k < self.t_m:
-            self._capture(pipe.scheduler)
+            self._track = self._track or X0Tracker(fam)  # from the first step on: x0 of every later step
             return kwargs
         if k == self.t_m:
-            layout, stride = self.layout or latent_layout(pipe), temporal_stride(pipe)
-            lat = kwargs['latents']
-            x = to_frames(lat, layout).float()
-            x0 = to_frames(self._x0, layout).float() if self._x0 is not None and self._x0.shape == lat.shape else None
-            if x0 is None:
-                new, self.applied = (1 - self.blend) * x + self.blend * self.warp(x, stride), 'latents'
-            else:
-                a = self._signal(pipe.scheduler, i, x)
-                new, self.applied = x + a * self.blend * (self.warp(x0, stride) - x0), 'x0'
-            kwargs['latents'] = from_frames(new.to(lat.dtype), layout).contiguous()
-        self._release()
-        self._x0 = None
+            kwargs['latents'] = self._warped(fam, i, kwargs['latents'])
+        if self._track is not None:
+            self._track.close()
+        self._track = None
         return kwargs
 
 # %% ../../nbs/70_motion/70_camera.ipynb #8056f734

@@ -6,21 +6,20 @@ Diffusion, CogVideoX-I2V) with the camera warp applied during sampling."""
 
 # %% ../../nbs/70_motion/71_clips.ipynb #0ebc7030
 from __future__ import annotations
-import inspect
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from .camera import CameraWarp, covered, warp_frames
-from ..models.components import latent_shift_scale
 from ..core.records import CameraMove, InputError
-from ..models.loading import loading
+from ..models.families.registry import family_of, video_family_of
+from ..models.pipelines import load_pipeline
 
 # %% auto #0
 __all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent',
-           'img2img_input', 'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'load_video_pipeline',
-           'video_clip', 'make_clip', 'save_clip']
+           'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'load_video_pipeline', 'video_clip',
+           'make_clip', 'save_clip']
 
 # %% ../../nbs/70_motion/71_clips.ipynb #65266ea6
 def svd_euler():
@@ -105,23 +104,9 @@ def keyframe_latent(
     pipe,  # a diffusers pipeline with a `vae`
     images: Image.Image | list[Image.Image] | torch.Tensor,  # PIL keyframe(s), or a (B, 3, H, W) tensor in [-1, 1]
 ) -> torch.Tensor:
-    "The scaled VAE latents (B, C, h, w) of `images` (posterior mean)."
-    x = images if isinstance(images, torch.Tensor) else pipe.image_processor.preprocess(images)
-    vae = pipe.vae
-    x = x.to(vae.device, vae.dtype)
-    shift, scale = latent_shift_scale(vae)
-    return (vae.encode(x).latent_dist.mean - shift) * scale
-
-
-def img2img_input(
-    pipe,  # a diffusers pipeline with a `vae`
-    latents: torch.Tensor,  # scaled latents (B, C, h, w), as `keyframe_latent` returns them
-) -> torch.Tensor:
-    "What img2img's `image=` takes for `latents`: the latents if it reads 4 channels as latents, else images in [0, 1]."
-    if latents.shape[1] == 4:
-        return latents  # SD/SDXL img2img take 4-channel input as latents as they are
-    shift, scale = latent_shift_scale(pipe.vae)
-    return (pipe.vae.decode(latents / scale + shift).sample.clamp(-1, 1) + 1) / 2
+    "The scaled VAE latents (B, C, h, w) of `images` (posterior mean), encoded by the pipeline's family."
+    fam = family_of(pipe)
+    return fam.encode(images if isinstance(images, torch.Tensor) else fam.from_pil(images))
 
 # %% ../../nbs/70_motion/71_clips.ipynb #3663d9fe
 def warp_keyframe(
@@ -166,32 +151,12 @@ def warped_latents(pipe, frames: torch.Tensor, keyframe: Image.Image, move: Came
     )
 
 # %% ../../nbs/70_motion/71_clips.ipynb #c4e2a9b7
-def _denoise(i2i, pipe, latents: torch.Tensor, prompt: str, strength: float, seed: int, steps: int, guidance: float,
+def _denoise(pipe, latents: torch.Tensor, prompt: str, strength: float, seed: int, steps: int, guidance: float,
              negative_prompt: str, max_batch: int) -> torch.Tensor:  # fmt: skip
-    "img2img of every frame's latents with the same noise: images (N, 3, H, W) in [-1, 1]."
-    out = []
-    for s in range(0, len(latents), max_batch):
-        chunk = latents[s : s + max_batch]
-        b = len(chunk)
-        kw = dict(negative_prompt=[negative_prompt] * b) if negative_prompt else {}
-        gens = [torch.Generator('cpu').manual_seed(seed) for _ in range(b)]  # the same noise for every frame
-        out.append(
-            i2i(
-                prompt=[prompt] * b,
-                image=img2img_input(pipe, chunk.to(pipe.device, pipe.dtype)),
-                strength=strength,
-                num_inference_steps=steps,
-                guidance_scale=guidance,
-                generator=gens,
-                output_type='pt',
-                **kw,
-            )
-            .images.float()
-            .cpu()
-            * 2
-            - 1
-        )
-    return torch.cat(out)
+    "img2img of every frame's latents with the same noise, `max_batch` at a time: images (N, 3, H, W) in [-1, 1]."
+    fam = family_of(pipe)
+    return torch.cat([fam.image_to_image(latents[s : s + max_batch], prompt, strength, seed, steps, guidance,
+                                         negative_prompt) for s in range(0, len(latents), max_batch)])  # fmt: skip
 
 
 def _to_pil(frames: torch.Tensor) -> list[Image.Image]:
@@ -222,8 +187,6 @@ def warp_denoise_clip(
     resample: str = 'area',  # how the keyframe is warped: 'area' (antialiased), 'bicubic' or 'bilinear'
 ) -> list[Image.Image]:
     "A clip that moves by `move`: the keyframe warped per frame; what enters painted by the denoiser if `paint`."
-    from diffusers import AutoPipelineForImage2Image
-
     if n_frames < 1:
         raise InputError(f"n_frames: expected >= 1, got {n_frames}")
     if not 0 < strength <= 1:
@@ -237,10 +200,8 @@ def warp_denoise_clip(
         frames, cover = warp_keyframe(pipe, keyframe, move, n_frames, fps, gain, padding, resample)
         if keep and (not paint or bool((cover > 0.999).all())):
             return _to_pil(frames)  # nothing to paint: the keyframe seen by a moving camera
-        i2i = AutoPipelineForImage2Image.from_pipe(pipe)
-        i2i.set_progress_bar_config(**getattr(pipe, '_progress_bar_config', {}))
         lat = warped_latents(pipe, frames, keyframe, move, fps, gain, space, max_batch)
-        out = _denoise(i2i, pipe, lat, prompt, strength, seed, num_inference_steps, guidance_scale, negative_prompt,
+        out = _denoise(pipe, lat, prompt, strength, seed, num_inference_steps, guidance_scale, negative_prompt,
                        max_batch)  # fmt: skip
     return _to_pil(keep_known(frames, out, cover, feather) if keep else out)
 
@@ -260,16 +221,8 @@ def load_video_pipeline(
     vae_tiling: bool = False,  # decode in tiles and slices (the memory plan)
 ):
     "Load a diffusers image-to-video pipeline and place it as the memory plan says."
-    from diffusers import DiffusionPipeline
-    from msvid.io.assets import asset_path
-    from msvid.models.memory import place_pipeline
-    from msvid.models.pipelines import dtype_kwargs
-
-    path = asset_path(VIDEO_MODELS.get(model, model))
-    with loading(f"video_model {model!r}"):
-        pipe = DiffusionPipeline.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
-    pipe.set_progress_bar_config(disable=quiet, leave=False)
-    return place_pipeline(pipe, device, offload, vae_tiling)
+    return load_pipeline(VIDEO_MODELS.get(model, model), device, dtype, quiet, offload=offload, vae_tiling=vae_tiling,
+                         task='image-to-video')  # fmt: skip
 
 # %% ../../nbs/70_motion/71_clips.ipynb #3541b3bd
 def video_clip(
@@ -292,36 +245,14 @@ def video_clip(
     width: int | None = None,  # None = the keyframe's size rounded down to a multiple of 16
 ) -> list[Image.Image]:
     "Frames of a clip made from `keyframe` by an image-to-video pipeline, with the camera warp during sampling."
-    params = inspect.signature(pipe.__call__).parameters
     h = height or max(16, keyframe.height // 16 * 16)
     w = width or max(16, keyframe.width // 16 * 16)
-    want = dict(
-        prompt=prompt,
-        num_frames=n_frames,
-        motion_bucket_id=motion_bucket_id,
-        fps=fps,
-        noise_aug_strength=noise_aug_strength,
-        decode_chunk_size=decode_chunk_size,
-        guidance_scale=guidance_scale,
-        height=h,
-        width=w,
-    )
-    kw = {k: v for k, v in want.items() if v is not None and k in params}
-    if guidance_scale is not None and 'max_guidance_scale' in params:
-        kw['max_guidance_scale'] = guidance_scale
-    if move.direction != 'static':
-        kw.update(
-            callback_on_step_end=CameraWarp(move, t_m, blend, gain, fps=fps),
-            callback_on_step_end_tensor_inputs=['latents'],
-        )
-    out = pipe(
-        image=keyframe.convert('RGB').resize((w, h)),
-        num_inference_steps=num_inference_steps,
-        generator=torch.Generator('cpu').manual_seed(seed),
-        output_type='pil',
-        **kw,
-    )
-    return list(out.frames[0])
+    warp = CameraWarp(move, t_m, blend, gain, fps=fps) if move.direction != 'static' else None
+    return video_family_of(pipe).image_to_video(
+        keyframe.convert('RGB').resize((w, h)), prompt, seed, num_inference_steps, warp, guidance_scale,
+        num_frames=n_frames, height=h, width=w, fps=fps, motion_bucket_id=motion_bucket_id,
+        noise_aug_strength=noise_aug_strength, decode_chunk_size=decode_chunk_size,
+    )  # fmt: skip
 
 # %% ../../nbs/70_motion/71_clips.ipynb #6bfaa00b
 CLIP_SEED_KEY = 7001  # third key of `derive_seed(run seed, scene, key)` for clip noise
@@ -372,6 +303,7 @@ def make_clip(
         cfg.clip_space,
         cfg.max_batch,
         cfg.fps,
+        paint=cfg.clip_paint,
     )
 
 

@@ -14,46 +14,27 @@ from PIL import Image
 from ..core.records import Candidate, SceneScript, Task
 from ..core.config import RunConfig
 from ..io.rundir import RunDir, load_tensors
-from ..models.pipelines import denoiser
+from ..models.families.base import Family
+from ..models.families.registry import family_of
 from ..core.seeds import derive_seed, seeded_noise
 
 # %% auto #0
-__all__ = ['METHODS', 'latent_shape', 'text_to_image', 'run_scripts', 'SceneOutput', 'register_method', 'RunContext']
-
-# %% ../../nbs/50_scene/50_context.ipynb #dbe40d1b
-def latent_shape(pipe, height: int, width: int) -> tuple[int, ...]:
-    "Shape (C, h, w) of one starting latent for an image of `height` x `width`."
-    return (denoiser(pipe).config.in_channels, height // pipe.vae_scale_factor, width // pipe.vae_scale_factor)
+__all__ = ['METHODS', 'text_to_image', 'run_scripts', 'SceneOutput', 'register_method', 'RunContext']
 
 # %% ../../nbs/50_scene/50_context.ipynb #290d19ab
 def text_to_image(
-    pipe,  # a diffusers text-to-image pipeline
+    family: Family,  # the adapter of a text-to-image pipeline (`family_of(pipe)`)
     prompts: list[str],  # one prompt per image
     latents: torch.Tensor,  # starting latents (B, C, h, w), unscaled standard normal for fresh noise
     config: RunConfig,  # steps, guidance, size, negative prompt, max batch
-    callback: Callable | None = None,  # diffusers `callback_on_step_end(pipe, i, t, kwargs)`
-    tensor_inputs: tuple = ('latents',),  # the tensors the pipeline hands the callback (and takes back)
-    **pipe_kwargs,  # passed to the pipeline (e.g. `timesteps`)
+    **kw,  # `callback`, `tensor_inputs` and more pipeline arguments (see `Family.text_to_image`)
 ) -> list[Image.Image]:
-    "Denoise `latents` under `prompts` with the pipeline's own loop; returns PIL images."
+    "Denoise `latents` under `prompts` with the pipeline's own loop, `max_batch` at a time; returns PIL images."
+    c, b = config, config.max_batch
     images = []
-    for s in range(0, len(prompts), config.max_batch):
-        p = prompts[s : s + config.max_batch]
-        kw = dict(negative_prompt=[config.negative_prompt] * len(p)) if config.negative_prompt else {}
-        if callback is not None:
-            kw.update(callback_on_step_end=callback, callback_on_step_end_tensor_inputs=list(tensor_inputs))
-        out = pipe(
-            prompt=p,
-            latents=latents[s : s + config.max_batch].to(pipe.device, pipe.dtype),
-            num_inference_steps=config.num_inference_steps,
-            guidance_scale=config.guidance_scale,
-            height=config.height,
-            width=config.width,
-            output_type='pil',
-            **kw,
-            **pipe_kwargs,
-        )
-        images += out.images
+    for s in range(0, len(prompts), b):
+        images += family.text_to_image(prompts[s : s + b], latents[s : s + b], c.num_inference_steps,
+                                       c.guidance_scale, c.height, c.width, c.negative_prompt, **kw)  # fmt: skip
     return images
 
 # %% ../../nbs/50_scene/50_context.ipynb #95b99bd5
@@ -99,14 +80,26 @@ class RunContext:
     scripts: list[SceneScript]
     run: RunDir
     task: Task
-    resources: dict = field(default_factory=dict)  # shared across runs (CLIP, selector)
+    resources: dict = field(default_factory=dict)  # models shared across runs, keyed by what they are
+    run_state: dict = field(default_factory=dict)  # what this run makes once and every scene reads (references)
     stored_cache: dict = field(default_factory=dict)  # this run's stored scene tensors, read once
 
     def shared(self, key: str, make: Callable):
-        "A resource (a CLIP, a selector...) made once per run by `make()` and reused by every scene."
+        "A model made by `make()` once and reused by every scene and every later run: `key` must name what it is."
         if key not in self.resources:
             self.resources[key] = make()
         return self.resources[key]
+
+    def once(self, key: str, make: Callable):
+        "Something of this run (its references...) made by `make()` once and reused by its scenes, never by others."
+        if key not in self.run_state:
+            self.run_state[key] = make()
+        return self.run_state[key]
+
+    @property
+    def family(self) -> Family:
+        "The adapter of the run's pipeline."
+        return family_of(self.pipe)
 
     def scene_seed(self, i: int, k: int = 0) -> int:
         "Seed of candidate `k` of scene `i` (a step's `seed` override replaces the derived seed of k=0)."
@@ -115,11 +108,11 @@ class RunContext:
 
     def noise(self, seeds: list[int]) -> torch.Tensor:
         "Fresh starting latents, one per seed."
-        return seeded_noise(latent_shape(self.pipe, self.config.height, self.config.width), seeds)
+        return seeded_noise(self.family.latent_shape(self.config.height, self.config.width), seeds)
 
     def render(self, prompts: list[str], latents: torch.Tensor, **kw) -> list[Image.Image]:
         "Denoise `latents` under `prompts` (see `text_to_image`)."
-        return text_to_image(self.pipe, prompts, latents, self.config, **kw)
+        return text_to_image(self.family, prompts, latents, self.config, **kw)
 
     def stored(self, i: int) -> dict[str, torch.Tensor]:
         "The tensors earlier scene `i` stored for later scenes (read from disk once per run)."

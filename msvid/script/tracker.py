@@ -12,7 +12,7 @@ from .words import COLOURS, COUNTS, DEST_PREPS, DETERMINERS, SOURCE_PREPS, STUFF
 from .words import Mention, find_mentions, tokens
 
 # %% auto #0
-__all__ = ['MADE_STUFF', 'VERB_GIVES', 'StepReading', 'verb_kind', 'add_content', 'read_step', 'full_name']
+__all__ = ['MADE_STUFF', 'VERB_GIVES', 'StepReading', 'verb_kind', 'add_content', 'full_name', 'read_step']
 
 # %% ../../nbs/40_script/41_tracker.ipynb #6da1113e
 @dataclass
@@ -28,7 +28,7 @@ class StepReading:
     mentioned_focus: bool
     transient: str = ''  # a place shown in this scene only ('oven')
 
-
+# %% ../../nbs/40_script/41_tracker.ipynb #2e0933db
 def verb_kind(text: str) -> str:
     "The kind of the first verb of `text` found in `VERBS` ('' if none)."
     words = [w for w, *_ in tokens(text)]
@@ -36,6 +36,48 @@ def verb_kind(text: str) -> str:
         return 'heat'
     kinds = [VERBS[w] for w in words if w in VERBS]
     return next((k for k in kinds if k != 'wait'), kinds[0] if kinds else '')  # 'let it boil' heats
+
+# %% ../../nbs/40_script/41_tracker.ipynb #1b1f99c1
+MADE_STUFF = set('batter dough mixture sauce paste glaze dressing filling topping soup stew custard gravy'.split())
+
+
+def _last_full(w: World, skip: set = frozenset()) -> Entity | None:
+    "The vessel used last that holds something (none of the ids in `skip`)."
+    full = [e for e in w.entities if e.kind == 'vessel' and e.contents and id(e) not in skip and e.last is not None]
+    return max(full, key=lambda e: e.last) if full else None
+
+# %% ../../nbs/40_script/41_tracker.ipynb #d594a364
+def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tuple], list[tuple]]:
+    """Each non-place mention with the entity it refers to and whether that entity is new, `(mention, entity, new)`,
+    and each pronoun with what it names, `(mention, entity)` (stuff, where the first list has its holder)."""
+    res, said = [], []
+    for m in ms:
+        if m.kind == 'place':
+            continue
+        e, n = resolve(m, w, i)
+        if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF:
+            e.holder = _last_full(w)  # 'pour the batter into the tin': the batter made in the bowl
+        if m.kind == 'pronoun':
+            e = pronoun_referent(text, m, ms, res, e, verb_kind(text))
+            said.append((m, e))
+        res.append((m, e, n))
+    held = [
+        (m, e.holder if e is not None and e.kind == 'stuff' and m.kind == 'pronoun' and e.holder else e, n)
+        for m, e, n in res
+    ]
+    return held, said
+
+# %% ../../nbs/40_script/41_tracker.ipynb #f4f12817
+def _thing_focus(res: list, first: bool = False) -> Entity | None:
+    """In a step with no vessel or stuff acted on, the known thing it puts something into, else the known thing it acts
+    on (or the new one when nothing came before, `first`)."""
+    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res):
+        return None
+    things = [(m, e, n) for m, e, n in res if e is not None and e.kind == 'thing']
+    dest = [e for m, e, n in things if not n and m.prep in DEST_PREPS - {'with'}]
+    acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and (not n or first)]
+    known = [e for m, e, n in things if not n]  # 'hose the suds off the car'
+    return (dest or acted or known or [None])[0]  # a new thing ('drill the holes') is part of what came before
 
 # %% ../../nbs/40_script/41_tracker.ipynb #1ea1ef58
 def _pick_focus(res: list, w: World, at_place: bool = False) -> Entity | None:
@@ -64,50 +106,7 @@ def _pick_focus(res: list, w: World, at_place: bool = False) -> Entity | None:
         return held[0]
     return _thing_focus(res, w.focus is None) or (None if at_place else w.focus)
 
-
-def _thing_focus(res: list, first: bool = False) -> Entity | None:
-    """In a step with no vessel or stuff acted on, the known thing it puts something into, else the known thing it acts
-    on (or the new one when nothing came before, `first`)."""
-    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res):
-        return None
-    things = [(m, e, n) for m, e, n in res if e is not None and e.kind == 'thing']
-    dest = [e for m, e, n in things if not n and m.prep in DEST_PREPS - {'with'}]
-    acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and (not n or first)]
-    known = [e for m, e, n in things if not n]  # 'hose the suds off the car'
-    return (dest or acted or known or [None])[0]  # a new thing ('drill the holes') is part of what came before
-
-# %% ../../nbs/40_script/41_tracker.ipynb #d594a364
-def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tuple], list[tuple]]:
-    """Each non-place mention with the entity it refers to and whether that entity is new, `(mention, entity, new)`,
-    and each pronoun with what it names, `(mention, entity)` (stuff, where the first list has its holder)."""
-    res, said = [], []
-    for m in ms:
-        if m.kind == 'place':
-            continue
-        e, n = resolve(m, w, i)
-        if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF:
-            e.holder = _last_full(w)  # 'pour the batter into the tin': the batter made in the bowl
-        if m.kind == 'pronoun':
-            e = pronoun_referent(text, m, ms, res, e, verb_kind(text))
-            said.append((m, e))
-        res.append((m, e, n))
-    held = [
-        (m, e.holder if e is not None and e.kind == 'stuff' and m.kind == 'pronoun' and e.holder else e, n)
-        for m, e, n in res
-    ]
-    return held, said
-
-
-def _focus_of(res: list[tuple], w: World, ms: list[Mention] = ()):
-    "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go, else a source."
-    at = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'} - {w.home, 'stove', 'oven', 'counter'}
-    focus = _product_dest(res, w) or _pick_focus(res, w, bool(at))
-    if focus is None and any(m.kind == 'stuff' for m, e, n in res):
-        focus = next(e for m, e, n in res if m.kind == 'stuff')
-    sources = [e for m, e, n in res if e is not None and e.kind == 'vessel' and m.prep in SOURCE_PREPS]
-    return focus or (sources[0] if sources else None)  # 'cut six pieces from a pine board'
-
-
+# %% ../../nbs/40_script/41_tracker.ipynb #ae0203b5
 def _product_dest(res: list[tuple], w: World) -> Entity | None:
     """What 'over the salad', 'into the sauce', 'simmer the soup' mean when nothing before was called that: the dish the
     task makes (a title word), or stuff a step goes into, is in the vessel used last that holds something (not a source
@@ -123,16 +122,22 @@ def _product_dest(res: list[tuple], w: World) -> Entity | None:
         return None
     return _last_full(w, {id(e) for m, e, n in res if e is not None and (m.prep in SOURCE_PREPS or n)})
 
+# %% ../../nbs/40_script/41_tracker.ipynb #02e4a466
+def _focus_of(res: list[tuple], w: World, ms: list[Mention] = ()):
+    "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go, else a source."
+    at = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'} - {w.home, 'stove', 'oven', 'counter'}
+    focus = _product_dest(res, w) or _pick_focus(res, w, bool(at))
+    if focus is None and any(m.kind == 'stuff' for m, e, n in res):
+        focus = next(e for m, e, n in res if m.kind == 'stuff')
+    sources = [e for m, e, n in res if e is not None and e.kind == 'vessel' and m.prep in SOURCE_PREPS]
+    return focus or (sources[0] if sources else None)  # 'cut six pieces from a pine board'
 
-MADE_STUFF = set('batter dough mixture sauce paste glaze dressing filling topping soup stew custard gravy'.split())
+# %% ../../nbs/40_script/41_tracker.ipynb #6b8a4851
+def _holds(v: Entity | None, key: str) -> bool:
+    "Whether vessel `v` holds stuff with `key` ('the water' in the pot that has water is that water)."
+    return v is not None and any(c.split()[-1] == key or STUFF_KEYS.get(c.split()[-1]) == key for c in v.contents)
 
-
-def _last_full(w: World, skip: set = frozenset()) -> Entity | None:
-    "The vessel used last that holds something (none of the ids in `skip`)."
-    full = [e for e in w.entities if e.kind == 'vessel' and e.contents and id(e) not in skip and e.last is not None]
-    return max(full, key=lambda e: e.last) if full else None
-
-
+# %% ../../nbs/40_script/41_tracker.ipynb #83d6c83b
 def _sources(res: list[tuple], focus, vk: str) -> list:
     "Vessels the step takes contents from."
     return [
@@ -144,7 +149,7 @@ def _sources(res: list[tuple], focus, vk: str) -> list:
         and (m.prep in SOURCE_PREPS or vk == 'transfer' or m.kind == 'pronoun' and m.prep in DEST_PREPS)
     ]
 
-
+# %% ../../nbs/40_script/41_tracker.ipynb #232effcf
 def _holders(res: list[tuple], focus) -> list:
     "Vessels that hold the (already known) stuff the step names, other than the focus."
     return [
@@ -161,7 +166,25 @@ def _holders(res: list[tuple], focus) -> list:
         and not _holds(focus, e.key)
     ]
 
+# %% ../../nbs/40_script/41_tracker.ipynb #3e8f8db4
+def _implies_focus(m: Mention, new: bool, vk: str) -> bool:
+    "A first mention with 'the' is something already on the scene: 'Paint the birdhouse', 'move the cookies'."
+    if not new or m.det != 'def' or m.prep == 'with':
+        return False
+    return m.kind == 'vessel' or vk == 'transfer' and m.prep not in DEST_PREPS
 
+# %% ../../nbs/40_script/41_tracker.ipynb #c9717fec
+def _shown(res: list, focus, sources: list, held: list, vk: str, w: World) -> list[Entity]:
+    """What a scene shows: its focus, the sources and holders, every vessel and thing it names (and known stuff that
+    stands on its own, like a plant), and the previous focus when a first 'the ...' implies it and nothing else is
+    known."""
+    named = [e for m, e, n in res if e is not None and (e.kind != 'stuff' or e.holder is None and not n)]
+    known = any(e is not None and e.last is not None for e in [focus, *sources, *held, *named])
+    implied = w.focus is not None and not known and any(_implies_focus(m, n, vk) for m, e, n in res)
+    implied = [w.focus] if implied else []
+    return list(dict.fromkeys([x for x in [focus, *sources, *held, *named, *implied] if x is not None]))
+
+# %% ../../nbs/40_script/41_tracker.ipynb #5ac365cc
 def add_content(v: Entity, name: str):
     "Put stuff `name` into vessel `v`; a longer name of stuff it holds ('diced ripe tomato') replaces the shorter."
     words = set(name.split())
@@ -171,7 +194,7 @@ def add_content(v: Entity, name: str):
     elif len(words) > len(v.contents[same[0]].split()):
         v.contents[same[0]] = name
 
-
+# %% ../../nbs/40_script/41_tracker.ipynb #2ba75345
 def _move_contents(res: list[tuple], focus, sources: list, held: list, w: World):
     "Contents of the sources (emptied) and of the holders go into the focus; named stuff moves into it."
     for s in sources + held:
@@ -193,7 +216,17 @@ def _move_contents(res: list[tuple], focus, sources: list, held: list, w: World)
         e.holder = focus
         add_content(focus, e.name)
 
+# %% ../../nbs/40_script/41_tracker.ipynb #d1f88d7e
+VERB_GIVES = {'screw': 'screws', 'nail': 'nails', 'bolt': 'bolts'}  # 'Screw the shelf together' shows screws
 
+
+def _repaint(text: str, e: Entity):
+    "A paint step changes the colour of `e` to the colour it names."
+    cols = [w for w, *_ in tokens(text) if w in COLOURS]
+    if cols:
+        e.adjs = [a for a in e.adjs if a not in COLOURS] + [cols[-1]]
+
+# %% ../../nbs/40_script/41_tracker.ipynb #aeba0050
 def _change_state(text: str, res: list[tuple], focus, sources: list, held: list, vk: str, w: World):
     "What the step does to its focus vessel: contents moved in, a new colour, what the verb makes."
     if focus is None or focus.kind != 'vessel':
@@ -205,7 +238,68 @@ def _change_state(text: str, res: list[tuple], focus, sources: list, held: list,
     if give:
         add_content(focus, give)
 
+# %% ../../nbs/40_script/41_tracker.ipynb #51d1c777
+def full_name(
+    written: str,  # the reference as written: 'the same pan', 'the varnished plank', 'the two brackets'
+    m: Mention,  # its mention
+    e: Entity,  # the entity it refers to
+) -> str:
+    "The reference with the entity's full name: its own determiner and state words kept; 'same', 'from step 2' dropped."
+    words = written.split()
+    lead = []
+    for x in words:
+        if x.lower() not in DETERMINERS and x.lower() not in COUNTS:
+            break
+        lead.append(x)
+    extra = [a for a in m.adjs if a not in e.adjs and a != 'same' and not (a in COLOURS and set(e.adjs) & COLOURS)]
+    rest = extra + e.adjs + [e.noun]
+    if lead and lead[-1].lower() in ('a', 'an'):
+        lead[-1] = ('An' if lead[-1][0] == 'A' else 'an') if rest[0][:1] in 'aeiou' else lead[-1][0] + ''
+    return ' '.join(lead + rest)
 
+# %% ../../nbs/40_script/41_tracker.ipynb #2c618d9f
+def _rewrites(text: str, res: list, said: list) -> list[tuple[int, int, str]]:
+    """Spans of the step to name in full in its caption: references to a known vessel that open with a determiner
+    ("the same pan"), and "it"/"them" where the pronoun's number agrees with what it names."""
+    out = [
+        (m.start, m.end, full_name(text[m.start : m.head_end], m, e))
+        for m, e, n in res
+        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n)
+    ]
+    group = {id(e) for m, e in said if m.key not in ('it', 'them')}  # 'toss everything and serve it'
+    out += [
+        (m.start, m.end, f"the {e.name}")
+        for m, e in said
+        if e is not None and m.key in ('it', 'them') and e.plural == (m.key == 'them') and id(e) not in group
+    ]
+    return out
+
+# %% ../../nbs/40_script/41_tracker.ipynb #d71971db
+def _move(text: str, ms: list[Mention], vk: str, focus: Entity | None, w: World) -> tuple[str, str]:
+    "Move `focus` to the place the step names (or the stove when it heats); `(place, transient place)`."
+    to = [PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place' and m.prep in DEST_PREPS | {'at', 'under', 'against'}]
+    off = [m for m in ms if m.kind == 'place' and m.prep in SOURCE_PREPS]
+    transient = 'oven' if 'oven' in to or vk == 'bake' and 'oven' in text.lower() else ''
+    moved = next((p for p in reversed(to) if p != 'oven'), '')
+    if focus is None or focus.kind != 'vessel':
+        return moved or w.home, transient
+    if moved:
+        focus.place = moved
+    elif off:
+        focus.place = w.home
+    elif vk == 'heat' and not transient and focus.place in ('', w.home):
+        focus.place = 'stove'
+    return focus.place or w.home, transient
+
+# %% ../../nbs/40_script/41_tracker.ipynb #1fc2b261
+def _place_deps(ms: list[Mention], place: str, w: World) -> set[int]:
+    "A step that names its place (the wall, the patio; not home, not the cooker) shows it as the last scene there did."
+    named = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'}
+    if place not in named or place in (w.home, 'stove', 'oven', 'fridge', 'counter', 'grill'):
+        return set()
+    return {w.places[place]} if place in w.places else set()
+
+# %% ../../nbs/40_script/41_tracker.ipynb #5282d2f3
 def read_step(
     text: str,  # the step
     w: World,  # the entities so far (updated)
@@ -232,97 +326,3 @@ def read_step(
     w.focus = focus if focus is not None and focus.kind != 'stuff' else w.focus
     w.targets.append(focus)
     return StepReading(focus, shown, scene_place, sorted(deps), vk, rewrites, mentioned, transient)
-
-
-def _shown(res: list, focus, sources: list, held: list, vk: str, w: World) -> list[Entity]:
-    """What a scene shows: its focus, the sources and holders, every vessel and thing it names (and known stuff that
-    stands on its own, like a plant), and the previous focus when a first 'the ...' implies it and nothing else is
-    known."""
-    named = [e for m, e, n in res if e is not None and (e.kind != 'stuff' or e.holder is None and not n)]
-    known = any(e is not None and e.last is not None for e in [focus, *sources, *held, *named])
-    implied = w.focus is not None and not known and any(_implies_focus(m, n, vk) for m, e, n in res)
-    implied = [w.focus] if implied else []
-    return list(dict.fromkeys([x for x in [focus, *sources, *held, *named, *implied] if x is not None]))
-
-
-def _place_deps(ms: list[Mention], place: str, w: World) -> set[int]:
-    "A step that names its place (the wall, the patio; not home, not the cooker) shows it as the last scene there did."
-    named = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'}
-    if place not in named or place in (w.home, 'stove', 'oven', 'fridge', 'counter', 'grill'):
-        return set()
-    return {w.places[place]} if place in w.places else set()
-
-
-def _rewrites(text: str, res: list, said: list) -> list[tuple[int, int, str]]:
-    """Spans of the step to name in full in its caption: references to a known vessel that open with a determiner
-    ("the same pan"), and "it"/"them" where the pronoun's number agrees with what it names."""
-    out = [
-        (m.start, m.end, full_name(text[m.start : m.head_end], m, e))
-        for m, e, n in res
-        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n)
-    ]
-    group = {id(e) for m, e in said if m.key not in ('it', 'them')}  # 'toss everything and serve it'
-    out += [
-        (m.start, m.end, f"the {e.name}")
-        for m, e in said
-        if e is not None and m.key in ('it', 'them') and e.plural == (m.key == 'them') and id(e) not in group
-    ]
-    return out
-
-
-def full_name(
-    written: str,  # the reference as written: 'the same pan', 'the varnished plank', 'the two brackets'
-    m: Mention,  # its mention
-    e: Entity,  # the entity it refers to
-) -> str:
-    "The reference with the entity's full name: its own determiner and state words kept; 'same', 'from step 2' dropped."
-    words = written.split()
-    lead = []
-    for x in words:
-        if x.lower() not in DETERMINERS and x.lower() not in COUNTS:
-            break
-        lead.append(x)
-    extra = [a for a in m.adjs if a not in e.adjs and a != 'same' and not (a in COLOURS and set(e.adjs) & COLOURS)]
-    rest = extra + e.adjs + [e.noun]
-    if lead and lead[-1].lower() in ('a', 'an'):
-        lead[-1] = ('An' if lead[-1][0] == 'A' else 'an') if rest[0][:1] in 'aeiou' else lead[-1][0] + ''
-    return ' '.join(lead + rest)
-
-
-def _move(text: str, ms: list[Mention], vk: str, focus: Entity | None, w: World) -> tuple[str, str]:
-    "Move `focus` to the place the step names (or the stove when it heats); `(place, transient place)`."
-    to = [PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place' and m.prep in DEST_PREPS | {'at', 'under', 'against'}]
-    off = [m for m in ms if m.kind == 'place' and m.prep in SOURCE_PREPS]
-    transient = 'oven' if 'oven' in to or vk == 'bake' and 'oven' in text.lower() else ''
-    moved = next((p for p in reversed(to) if p != 'oven'), '')
-    if focus is None or focus.kind != 'vessel':
-        return moved or w.home, transient
-    if moved:
-        focus.place = moved
-    elif off:
-        focus.place = w.home
-    elif vk == 'heat' and not transient and focus.place in ('', w.home):
-        focus.place = 'stove'
-    return focus.place or w.home, transient
-
-
-def _implies_focus(m: Mention, new: bool, vk: str) -> bool:
-    "A first mention with 'the' is something already on the scene: 'Paint the birdhouse', 'move the cookies'."
-    if not new or m.det != 'def' or m.prep == 'with':
-        return False
-    return m.kind == 'vessel' or vk == 'transfer' and m.prep not in DEST_PREPS
-
-
-def _holds(v: Entity | None, key: str) -> bool:
-    "Whether vessel `v` holds stuff with `key` ('the water' in the pot that has water is that water)."
-    return v is not None and any(c.split()[-1] == key or STUFF_KEYS.get(c.split()[-1]) == key for c in v.contents)
-
-
-VERB_GIVES = {'screw': 'screws', 'nail': 'nails', 'bolt': 'bolts'}  # 'Screw the shelf together' shows screws
-
-
-def _repaint(text: str, e: Entity):
-    "A paint step changes the colour of `e` to the colour it names."
-    cols = [w for w, *_ in tokens(text) if w in COLOURS]
-    if cols:
-        e.adjs = [a for a in e.adjs if a not in COLOURS] + [cols[-1]]

@@ -24,7 +24,7 @@ def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
     "A CPU generator that depends only on `(seed, step, process)`."
     return torch.Generator().manual_seed(seed * 1_000_003 + step * 101 + process)
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #e779c26e
 def lr_at(step: int, total: int, peak: float, warmup: int = 100) -> float:
     "Linear warm-up to `peak`, then cosine decay to `peak/10` at `total`."
     if step < warmup:
@@ -32,7 +32,7 @@ def lr_at(step: int, total: int, peak: float, warmup: int = 100) -> float:
     p = min(1.0, (step - warmup) / max(1, total - warmup))
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #e8ffd27d
 def _global_seed(seed: int, step: int, process: int) -> int:
     return (seed * 2_654_435_761 + step * 40_503 + process * 7 + 12_345) % 2**62
 
@@ -72,7 +72,7 @@ def _load_unaliased(m, sd: dict):
     if unexpected or set(missing) - tied:
         raise KeyError(f"checkpoint does not fit the model: missing {missing}, unexpected {unexpected}")
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #ad15780e
 def save_checkpoint(
     path: str | Path,  # the `.safetensors` file to write
     modules: dict[str, torch.nn.Module],  # name -> module whose `state_dict` is saved
@@ -94,7 +94,7 @@ def save_checkpoint(
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return atomic_save_tensors(path, out, md)
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #81871fda
 def checkpoint_meta(path: str | Path) -> dict:
     "The JSON `meta` of a checkpoint written by `save_checkpoint`."
     from safetensors import safe_open
@@ -102,7 +102,7 @@ def checkpoint_meta(path: str | Path) -> dict:
     with safe_open(str(path), 'pt') as f:
         return json.loads(f.metadata().get('meta', '{}'))
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #25253121
 def load_checkpoint(
     path: str | Path,  # a file written by `save_checkpoint`
     modules: dict[str, torch.nn.Module],  # modules to load weights into (same names)
@@ -141,7 +141,7 @@ class History:
         "The losses of this call's steps."
         return self.losses[self.start :]
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #5f3a8f12
 @dataclass
 class TrainState:
     "What the hooks see at each step."
@@ -184,7 +184,7 @@ def _start(modules, steps, params, weight_decay, ckpt, resume, ema_decay) -> Tra
             s.ema.shadow = {k[4:]: v.to(acc.device) for k, v in extra.items() if k.startswith('ema.')}
     return s
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #caeeb708
 def _save(s: TrainState, ckpt: str | Path):
     "Checkpoint the state after step `s.step`."
     h = s.history
@@ -270,7 +270,7 @@ def work_folder(
     work.mkdir(parents=True, exist_ok=True)
     return work
 
-
+# %% ../../nbs/90_train/90_loop.ipynb #7deb78c3
 def hardware() -> str:
     "CPU model (or GPU name), cores and torch threads, for a training record."
     if torch.cuda.is_available():
