@@ -39,7 +39,7 @@ def load_benchmark(name: str):
 @pytest.fixture(scope='session')
 def tiny_model_dir(tmp_path_factory):
     "A random-weight StableDiffusionPipeline (16x16 images) saved with save_pretrained."
-    from msvid.models.components import tiny_sd_pipeline
+    from msvid.testing import tiny_sd_pipeline
 
     path = tmp_path_factory.mktemp('tiny-sd')
     tiny_sd_pipeline(seed=0).save_pretrained(path)

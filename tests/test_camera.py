@@ -7,7 +7,7 @@ import torch
 from msvid.models.families.registry import video_family_of
 from msvid.motion.camera import CameraWarp, estimate_motion, classify_motion, warp_frames
 from msvid.motion.camera import CAMERA_SPEED, content_motion
-from msvid.motion.clips import tiny_animatediff_pipeline, tiny_svd_pipeline
+from msvid.testing import tiny_animatediff_pipeline, tiny_svd_pipeline
 from msvid.core.records import CameraMove, InputError
 
 torch.set_num_threads(1)

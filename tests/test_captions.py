@@ -9,7 +9,8 @@ from msvid.script.decode import decode, script_table
 from msvid.script.tracker import find_mentions
 from msvid.script.offline import fit_caption
 from msvid.core.records import CameraMove, InputError, Step, Task
-from msvid.script.llm import first_json, llm_scripts, tiny_chat_lm, validate_script
+from msvid.script.llm import first_json, llm_scripts, validate_script
+from msvid.testing import tiny_chat_lm
 
 
 def _task(*steps, **kw):

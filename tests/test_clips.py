@@ -11,8 +11,8 @@ from PIL import Image
 from conftest import load_benchmark
 
 from msvid.motion.camera import warp_frames
-from msvid.motion.clips import load_video_pipeline, make_clip, save_clip, tiny_svd_pipeline, warp_denoise_clip
-from msvid.models.components import tiny_sd_pipeline
+from msvid.motion.clips import load_video_pipeline, make_clip, save_clip, warp_denoise_clip
+from msvid.testing import tiny_sd_pipeline, tiny_svd_pipeline
 from msvid.core.records import CameraMove, InputError, SceneScript, Step, Task
 from msvid.core.config import RunConfig
 from msvid.scene.context import RunContext
@@ -107,6 +107,25 @@ def test_make_clip_toy_route_and_files(pipe, tmp_path):
         tmp_path / 'video.mp4', [[KEY], frames], ['Cut.', 'Fry.'], seconds=1, fps=8, size=64, crossfade=0.25
     )
     assert len(read_video(v)) == 8 + 8 - 2
+
+
+def test_clip_paint_makes_strength_and_space_count(pipe, tmp_path):
+    "With clip_paint the denoiser paints what enters the frame at clip_strength, warping in clip_space; without it"
+    "neither setting changes the clip, nor the run's generation key."
+    runs = iter(range(100))
+
+    def frames(**cfg):
+        ctx = _ctx(pipe, tmp_path / str(next(runs)), clip_frames=4, **cfg)
+        return np.stack([np.asarray(f) for f in make_clip(ctx, 1, KEY)])
+
+    plain, painted = frames(), frames(clip_paint=True)
+    assert not np.array_equal(plain, painted)
+    assert not np.array_equal(painted, frames(clip_paint=True, clip_strength=0.9))
+    assert not np.array_equal(painted, frames(clip_paint=True, clip_space='latent'))
+    assert np.array_equal(plain, frames(clip_strength=0.9, clip_space='latent'))
+    key = lambda **kw: RunConfig(clips=True, **kw).generation_key()
+    assert key(clip_strength=0.9, clip_space='latent') == key() != key(clip_paint=True)
+    assert key(clip_paint=True, clip_strength=0.9) != key(clip_paint=True)
 
 
 def test_readme_example_shows_every_requested_move(tmp_path):

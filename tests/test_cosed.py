@@ -8,7 +8,7 @@ import torch
 import msvid.methods.registry  # noqa: F401  every method registered
 from msvid.cli import main
 from conftest import PAPER_FLAGS, crashing_at
-from msvid.models.encoders import tiny_open_clip
+from msvid.testing import tiny_open_clip
 from msvid.methods.selector import ContrastiveSelector
 
 
@@ -133,7 +133,7 @@ def test_train_selector_cli(tmp_path, tiny_clip_and_selector, capsys):
 @pytest.mark.parametrize('mode', ['restart', 'resume'])
 def test_cosed_on_sdxl_with_sigma_scheduler(tmp_path, task_file, tiny_clip_and_selector, mode):
     "SDXL: two text encoders and an Euler scheduler whose starting noise is scaled by ~14.6."
-    from msvid.models.components import tiny_sdxl_pipeline
+    from msvid.testing import tiny_sdxl_pipeline
 
     tiny_sdxl_pipeline().save_pretrained(tmp_path / 'sdxl')
     clip, _ = tiny_clip_and_selector
@@ -180,7 +180,7 @@ def test_save_candidates_writes_every_candidate(tmp_path, task_file, tiny_model_
 
 def test_early_selection_on_sdxl(tmp_path, tiny_clip_and_selector):
     "The defaults (task seed, dependencies, resume, early selection) on SDXL: its extra per-row embeddings are cut too."
-    from msvid.models.components import tiny_sdxl_pipeline
+    from msvid.testing import tiny_sdxl_pipeline
 
     tiny_sdxl_pipeline().save_pretrained(tmp_path / 'sdxl')
     task = tmp_path / 'eggs.json'

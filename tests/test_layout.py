@@ -17,6 +17,7 @@ LAYERS = [
     ('pipeline',),
     ('eval',),
     ('train',),
+    ('testing',),
     ('commands',),
     ('cli',),
     ('__main__',),
@@ -132,3 +133,53 @@ def test_module_size(path):
         if a.end_lineno == b.lineno
     ]
     assert not packed, f'{path.name}: statements packed on one line at {packed[:10]}'
+
+
+MECHANICS = {  # attribute: the diffusion mechanic it belongs to (msvid.models.families keeps every one)
+    'scaling_factor': 'VAE scale',
+    'shift_factor': 'VAE shift',
+    'latent_dist': 'VAE encode',
+    'init_noise_sigma': 'schedule scale',
+    'set_timesteps': 'schedule',
+    'add_noise': 'forward process',
+    'scale_noise': 'forward process',
+    'pred_original_sample': 'x0 from a scheduler step',
+}
+PIPELINE_CALL = ('callback_on_step_end', 'output_type')  # keywords only a diffusers pipeline call takes
+
+
+def _name(node: ast.AST) -> str:
+    "The name an expression ends in: `b` of `a.b`, `a` of `a`."
+    return getattr(node, 'attr', getattr(node, 'id', ''))
+
+
+def diffusion_mechanics(tree: ast.AST) -> list[str]:
+    "Where `tree` touches a scheduler, a VAE or a pipeline call itself instead of through a family adapter."
+    found = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Attribute) and n.attr in MECHANICS:
+            found.append(f'{MECHANICS[n.attr]} ({n.attr}, line {n.lineno})')
+        elif isinstance(n, ast.Attribute) and n.attr == 'step' and _name(n.value) == 'scheduler':
+            found.append(f'scheduler.step (line {n.lineno})')
+        elif isinstance(n, ast.Attribute) and n.attr in ('encode', 'decode') and _name(n.value) == 'vae':
+            found.append(f'vae.{n.attr} (line {n.lineno})')
+        elif isinstance(n, ast.Call) and any(k.arg in PIPELINE_CALL for k in n.keywords):
+            found.append(f'a pipeline call (line {n.lineno})')
+    return found
+
+
+SAMPLING = [p for p in PKG.rglob('*.py') if p.name != '_modidx.py' and p.parent.name not in ('families', 'train')]
+
+
+@pytest.mark.parametrize('path', SAMPLING, ids=lambda p: f'{p.parent.name}.{p.stem}')
+def test_diffusion_mechanics_only_in_family_adapters(path):
+    "No scheduler, VAE or pipeline call outside `msvid.models.families` (the training recipes train, not sample)."
+    found = diffusion_mechanics(ast.parse(path.read_text()))
+    assert not found, f'{path.relative_to(PKG)}: ' + '; '.join(found)
+
+
+def test_the_mechanics_finder_finds_them():
+    code = "pipe.scheduler.step = f\nz = vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor\n"
+    code += "pipe(prompt='a', output_type='pil')"
+    assert len(diffusion_mechanics(ast.parse(code))) == 5
+    assert diffusion_mechanics(ast.parse("fam.text_to_image(['a'], z, 3, 1.0, 16, 16)")) == []

@@ -75,7 +75,7 @@ def test_ip_refs_from_the_command_line(tmp_path, tiny_model_dir):
     "`--method ip-refs --ip-adapter SPEC`: the adapter is loaded like any model, safetensors only (tiny random one)."
     import torch
     from diffusers import UNet2DConditionModel
-    from msvid.methods.references import tiny_ip_adapter
+    from msvid.testing import tiny_ip_adapter
 
     unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / 'unet', dtype=torch.float32)
     spec = tiny_ip_adapter(unet, tmp_path / 'ip')
@@ -92,3 +92,23 @@ def test_ip_refs_from_the_command_line(tmp_path, tiny_model_dir):
     assert main(args + ['--out', str(tmp_path / 'r2'), '--ip-adapter', spec.replace('.safetensors', '.bin')]) == 2
     assert main(args + ['--out', str(tmp_path / 'r3'), '--ip-adapter', f'{tmp_path}/none:models/ip.safetensors']) == 2
     assert not (tmp_path / 'r2').exists() and not (tmp_path / 'r3').exists()
+
+
+def test_a_benchmark_makes_each_task_its_own_references(tmp_path, tiny_model_dir):
+    "Models are shared across the runs of a benchmark, references are not: task 2 gets references of its entities."
+    from msvid.eval.bench import run_bench, toy_suite
+    from msvid.io.rundir import read_manifest
+    from msvid.models.presets import resolve_config
+    from msvid.script.decode import decode
+
+    tasks = toy_suite(2, seed=1, n_steps=3)
+    cfg = resolve_config('toy', device='cpu', model=str(tiny_model_dir), height=16, width=16,
+                         num_inference_steps=2, quiet=True)  # fmt: skip
+    run_bench(tasks, ['rolling-refs'], tmp_path, cfg, quiet=True)
+    for k, task in enumerate(tasks):
+        run = tmp_path / 'runs' / 'rolling-refs' / f'{k:04d}'
+        entities = common_entities(decode(task, 'offline'))
+        assert len(list((run / 'references').glob('*.png'))) == 3 * len(entities), k
+        assert read_manifest(run)['status'] == 'complete'
+    first, second = ([e.name for e in common_entities(decode(t, 'offline'))] for t in tasks)
+    assert first != second  # the two tasks do need different references

@@ -65,7 +65,7 @@ def test_rolling_crash_then_resume_is_identical(tmp_path, task_file, tiny_model_
 
 
 def test_known_panels_are_kept_exactly():
-    from msvid.models.components import tiny_sd_pipeline
+    from msvid.testing import tiny_sd_pipeline
     from msvid.models.presets import resolve_config
 
     pipe = tiny_sd_pipeline()

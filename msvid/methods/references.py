@@ -21,7 +21,7 @@ from ..models.loading import loading
 __all__ = ['BACKGROUND_LABELS', 'IP_ADAPTER_EXAMPLE', 'Entity', 'common_entities', 'toy_mask', 'saliency_mask',
            'segmentation_mask', 'split_reference', 'Reference', 'user_references', 'has_ip_adapter', 'make_references',
            'scene_references', 'run_references', 'rolling_refs', 'parse_ip_adapter', 'load_ip_adapter',
-           'ip_adapter_scene', 'ip_refs', 'tiny_ip_adapter']
+           'ip_adapter_scene', 'ip_refs']
 
 # %% ../../nbs/60_methods/65_references.ipynb #9a276256
 @dataclass
@@ -304,44 +304,3 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
 def ip_refs(ctx: RunContext, i: int) -> SceneOutput:
     "Fresh noise per scene, conditioned on entity references through the IP-Adapter `config.ip_adapter` names."
     return ip_adapter_scene(ctx, i, ctx.config.ip_adapter_scale)
-
-# %% ../../nbs/60_methods/65_references.ipynb #78afc971
-def tiny_ip_adapter(
-    unet,  # the `UNet2DConditionModel` it is for
-    folder: str | Path,  # written: models/ip.safetensors and models/image_encoder/
-    seed: int = 0,
-) -> str:
-    "Write a random-weight IP-Adapter for `unet` and return its spec for `load_ip_adapter`."
-    from safetensors.torch import save_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-    from msvid.models.components import cross_attention_layers
-
-    folder = Path(folder)
-    torch.manual_seed(seed)
-    cross, dim, tokens = unet.config.cross_attention_dim, 8, 4  # diffusers reads 4 image tokens from `proj`
-    sd = {
-        'image_proj.proj.weight': torch.randn(cross * tokens, dim) * 0.1,
-        'image_proj.proj.bias': torch.zeros(cross * tokens),
-        'image_proj.norm.weight': torch.ones(cross),
-        'image_proj.norm.bias': torch.zeros(cross),
-    }
-    mods = dict(unet.named_modules())
-    for n, name in enumerate(cross_attention_layers(unet)):
-        hidden = mods[name].to_k.out_features
-        for kv in ('k', 'v'):
-            sd[f'ip_adapter.{1 + 2 * n}.to_{kv}_ip.weight'] = torch.randn(hidden, cross) * 0.1
-    (folder / 'models').mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'models' / 'ip.safetensors'))
-    enc = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=8,
-            intermediate_size=16,
-            num_attention_heads=2,
-            num_hidden_layers=1,
-            image_size=32,
-            patch_size=8,
-            projection_dim=dim,
-        )
-    )
-    enc.save_pretrained(folder / 'models' / 'image_encoder', safe_serialization=True)
-    return f'{folder}:models/ip.safetensors'

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'sd_ddim', 'tiny_sd_components',
-           'tiny_sd_pipeline', 'cross_attention_layers', 'tiny_sdxl_pipeline']
+__all__ = ['write_clip_tokenizer_files', 'msvid_cache_dir', 'offline_clip_tokenizer', 'clip_text_config', 'sd_ddim',
+           'tiny_sd_components', 'cross_attention_layers']
 
 # %% ../../nbs/20_models/20_components.ipynb #7f5dfcd6
 def _open_clip_merges() -> list[tuple[str, str]]:
@@ -65,7 +65,7 @@ def offline_clip_tokenizer(
     return CLIPTokenizer.from_pretrained(str(folder), model_max_length=max_length)
 
 # %% ../../nbs/20_models/20_components.ipynb #15a2c6bc
-def _tiny_text_config(width: int, layers: int, **kw):
+def clip_text_config(width: int, layers: int, **kw):
     "A CLIP text-encoder config of `width` and `layers` over CLIP's vocabulary (SD's tokenizer)."
     from transformers import CLIPTextConfig
 
@@ -122,68 +122,10 @@ def tiny_sd_components(
         sample_size=latent_size * 2 ** (m - 1),
     )
     torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(_tiny_text_config(text_width, text_layers))
+    text_encoder = CLIPTextModel(clip_text_config(text_width, text_layers))
     return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=offline_clip_tokenizer(), scheduler=sd_ddim())
 
 # %% ../../nbs/20_models/20_components.ipynb #33b5942a
-def tiny_sd_pipeline(**kwargs):
-    "A `StableDiffusionPipeline` of `tiny_sd_components(**kwargs)`, without safety checker."
-    from diffusers import StableDiffusionPipeline
-
-    return StableDiffusionPipeline(
-        **tiny_sd_components(**kwargs), safety_checker=None, feature_extractor=None, requires_safety_checker=False
-    )
-
-
 def cross_attention_layers(unet) -> list[str]:
     "The UNet's cross-attention modules by name, in the order diffusers numbers IP-Adapter weights (1, 3, 5, ...)."
     return [n.removesuffix('.processor') for n in unet.attn_processors if not n.endswith('attn1.processor')]
-
-# %% ../../nbs/20_models/20_components.ipynb #65a4bfbb
-def tiny_sdxl_pipeline(
-    seed: int = 0,  # seeds each model's random init
-    latent_size: int = 8,  # UNet sample size; images are twice as large
-):
-    "A random-weight `StableDiffusionXLPipeline` (two text encoders, Euler scheduler)."
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
-
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
-        sample_size=latent_size,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(4, 8),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4),
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=8 * 6 + 16,
-        cross_attention_dim=32,
-        norm_num_groups=2,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=[4, 8],
-        latent_channels=4,
-        norm_num_groups=2,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
-        sample_size=latent_size * 2,
-    )
-    cfg = _tiny_text_config(16, 2, projection_dim=16)
-    tok = offline_clip_tokenizer()
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', timestep_spacing='leading', steps_offset=1
-    )
-    return StableDiffusionXLPipeline(
-        vae=vae,
-        text_encoder=CLIPTextModel(cfg),
-        text_encoder_2=CLIPTextModelWithProjection(cfg),
-        tokenizer=tok,
-        tokenizer_2=tok,
-        unet=unet,
-        scheduler=scheduler,
-    )

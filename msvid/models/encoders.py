@@ -5,7 +5,6 @@ CLIP shipped with msvid: normalised text and image embeddings, batched."""
 
 # %% ../../nbs/20_models/22_encoders.ipynb #1f113aeb
 from __future__ import annotations
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,8 +17,7 @@ from ..core.records import InputError
 from .loading import loading
 
 # %% auto #0
-__all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'check_clip_spec', 'load_clip',
-           'tiny_open_clip']
+__all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'check_clip_spec', 'load_clip']
 
 # %% ../../nbs/20_models/22_encoders.ipynb #228be5a6
 @dataclass
@@ -147,28 +145,3 @@ def load_clip(
         name, _, pretrained = spec.removeprefix('open_clip:').partition(':')
         return open_clip_encoder(name, pretrained or None, device)
     return hf_clip_encoder(spec, device)
-
-# %% ../../nbs/20_models/22_encoders.ipynb #838ceff1
-def tiny_open_clip(
-    folder: str | Path,  # where the config json and weights are written
-    name: str = 'msvid-tiny-clip',
-    embed_dim: int = 16,
-    seed: int = 0,
-) -> str:
-    "Write, register and save a tiny random open_clip model; returns its spec `open_clip:NAME:WEIGHTS`."
-    import open_clip
-    from safetensors.torch import save_file
-
-    cfg = {
-        'embed_dim': embed_dim,
-        'vision_cfg': {'image_size': 32, 'layers': 2, 'width': 32, 'patch_size': 8, 'head_width': 16},
-        'text_cfg': {'context_length': 77, 'vocab_size': 49408, 'width': 32, 'heads': 2, 'layers': 2},
-    }
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f'{name}.json').write_text(json.dumps(cfg))
-    open_clip.add_model_config(folder / f'{name}.json')
-    torch.manual_seed(seed)
-    model = open_clip.create_model(name, pretrained=None)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / f'{name}.safetensors'))
-    return f'open_clip:{name}:{folder / name}.safetensors'

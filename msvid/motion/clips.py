@@ -17,87 +17,8 @@ from ..models.families.registry import family_of, video_family_of
 from ..models.pipelines import load_pipeline
 
 # %% auto #0
-__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'keyframe_latent',
-           'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'load_video_pipeline', 'video_clip',
-           'make_clip', 'save_clip']
-
-# %% ../../nbs/70_motion/71_clips.ipynb #65266ea6
-def svd_euler():
-    "Stable Video Diffusion's scheduler settings (v-prediction, Karras sigmas)."
-    from diffusers import EulerDiscreteScheduler
-
-    return EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", interpolation_type="linear",
-        prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002, steps_offset=1, timestep_spacing="leading",
-        timestep_type="continuous", use_karras_sigmas=True,
-    )  # fmt: skip
-
-
-def tiny_svd_pipeline(seed: int = 0):
-    "A random-weight `StableVideoDiffusionPipeline` (16x16 frames, 8x8 latents)."
-    from diffusers import AutoencoderKLTemporalDecoder, StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    torch.manual_seed(seed)
-    unet = UNetSpatioTemporalConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=8,
-        in_channels=8,
-        out_channels=4,
-        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-        cross_attention_dim=32,
-        num_attention_heads=8,
-        projection_class_embeddings_input_dim=96,
-        addition_time_embed_dim=32,
-    )
-    torch.manual_seed(seed)
-    vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=[32, 64],
-        in_channels=3,
-        out_channels=3,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        latent_channels=4,
-    )
-    torch.manual_seed(seed)
-    enc = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=32,
-            projection_dim=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            image_size=224,
-            intermediate_size=37,
-            patch_size=32,
-        )
-    )
-    return StableVideoDiffusionPipeline(vae=vae, image_encoder=enc, unet=unet, scheduler=svd_euler(),
-                                        feature_extractor=CLIPImageProcessor(crop_size=224, size=224))  # fmt: skip
-
-# %% ../../nbs/70_motion/71_clips.ipynb #dc2f3a60
-def tiny_animatediff_pipeline(seed: int = 0):
-    "A random-weight `AnimateDiffPipeline` (16x16 frames, 8x8 latents) with msvid's offline tokenizer."
-    from diffusers import AnimateDiffPipeline, MotionAdapter
-    from msvid.models.components import tiny_sd_components
-
-    c = tiny_sd_components(seed=seed, unet_channels=(8, 16), text_width=16, norm_groups=2)
-    torch.manual_seed(seed)
-    adapter = MotionAdapter(
-        block_out_channels=(8, 16),
-        motion_layers_per_block=1,
-        motion_norm_num_groups=2,
-        motion_num_attention_heads=2,
-        motion_max_seq_length=32,
-    )
-    return AnimateDiffPipeline(
-        unet=c['unet'],
-        motion_adapter=adapter,
-        vae=c['vae'],
-        text_encoder=c['text_encoder'],
-        tokenizer=c['tokenizer'],
-        scheduler=c['scheduler'],
-    )
+__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'keyframe_latent', 'warp_keyframe', 'keep_known', 'warped_latents',
+           'warp_denoise_clip', 'load_video_pipeline', 'video_clip', 'make_clip', 'save_clip']
 
 # %% ../../nbs/70_motion/71_clips.ipynb #9ef317ce
 def keyframe_latent(

@@ -14,8 +14,8 @@ from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'MAX_REPLY_CHARS', 'MAX_JSON_STARTS', 'MAX_ENTITIES', 'MAX_NAME_CHARS',
-           'MAX_CAPTION_CHARS', 'CHAT_TEMPLATE', 'task_block', 'tracker_hints', 'build_messages', 'first_json',
-           'validate_script', 'chat_generator', 'llm_scripts', 'tiny_chat_lm']
+           'MAX_CAPTION_CHARS', 'task_block', 'tracker_hints', 'build_messages', 'first_json', 'validate_script',
+           'chat_generator', 'llm_scripts']
 
 # %% ../../nbs/40_script/43_llm.ipynb #bb38da19
 REPLY_SCHEMA = (
@@ -268,45 +268,3 @@ def llm_scripts(
         if step.camera:
             s.camera = CameraMove.parse(step.camera)
     return scripts
-
-# %% ../../nbs/40_script/43_llm.ipynb #cf5db0c7
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }} </s>{% endfor %}"
-    "{% if add_generation_prompt %}<assistant>{% endif %}"
-)
-
-
-def tiny_chat_lm(
-    seed: int = 0,  # seeds the random weights
-):
-    "A tiny random `LlamaForCausalLM` and a word-level chat tokenizer built offline: `(model, tokenizer)`."
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordLevel(unk_token='<unk>'))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    corpus = [SYSTEM_PROMPT, json.dumps(FEW_SHOT[1]), 'crack an egg into a bowl whisk it pour stir heat the pan']
-    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=['<unk>', '<pad>', '</s>', '<s>']))
-    tk = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token='<unk>',
-        pad_token='<pad>',
-        eos_token='</s>',
-        bos_token='<s>',
-        chat_template=CHAT_TEMPLATE,
-    )
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(
-        vocab_size=len(tk),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        pad_token_id=tk.pad_token_id,
-        eos_token_id=tk.eos_token_id,
-        bos_token_id=tk.bos_token_id,
-    )
-    return LlamaForCausalLM(cfg).eval(), tk
