@@ -4,6 +4,7 @@
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #f40438f5
 from __future__ import annotations
+import inspect
 
 import torch
 
@@ -32,14 +33,16 @@ PIPELINE_TASKS = {  # task: (diffusers class that loads it, the setting that nam
 }
 
 
-def _pipeline_class(model: str, task: str):
-    "The diffusers class that loads `model` for `task` (FLUX.1 Fill by its own class)."
+def _pipeline_class(model: str, path: str, task: str):
+    "The diffusers class that loads `model` (at `path`) for `task`: a folder's own text-to-image class, FLUX.1 Fill's."
     import diffusers
 
-    if task not in PIPELINE_TASKS:
-        raise InputError(f"pipeline task {task!r}: expected one of {', '.join(PIPELINE_TASKS)}")
     if task == 'inpainting' and 'fill' in model.lower() and 'flux' in model.lower():
         return diffusers.FluxFillPipeline
+    if task == 'text-to-image':  # the folder's class if it makes images from text alone: no auto-pipeline tables
+        own = getattr(diffusers, diffusers.DiffusionPipeline.load_config(path).get('_class_name', ''), None)
+        if isinstance(own, type) and 'image' not in inspect.signature(own.__call__).parameters:
+            return own
     return getattr(diffusers, PIPELINE_TASKS[task][0])
 
 
@@ -54,14 +57,16 @@ def load_pipeline(
     task: str = 'text-to-image',  # 'text-to-image', 'inpainting' (rolling's filler) or 'image-to-video' (shots)
 ):
     "Load a diffusers pipeline for `task` onto `device` (safetensors only, no remote code)."
-    cls, path = _pipeline_class(model, task), asset_path(model)
+    if task not in PIPELINE_TASKS:
+        raise InputError(f"pipeline task {task!r}: expected one of {', '.join(PIPELINE_TASKS)}")
+    path = asset_path(model)
     if quiet:
         import diffusers, transformers
 
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
     with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
-        pipe = cls.from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
+        pipe = _pipeline_class(model, path, task).from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)
