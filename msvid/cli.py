@@ -49,12 +49,12 @@ HELP_DEFAULTS = {  # defaults the help states in words
 STRUCTURAL = ('preset', 'device', 'quiet')  # fields with their own hand-written flags (see `_runtime_flags`)
 RUN_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name not in STRUCTURAL and f.name != 'width')
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #ffb5f19b
 def flag_for(name: str) -> str:
     "The one command-line flag of `RunConfig.<name>`."
     return '--size' if name in SIZE_FIELDS else SHORT_FLAGS.get(name, '--' + name.replace('_', '-'))
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #606fc36b
 def _int_list(text: str) -> list[int]:
     "Parse '1,2,3' into [1, 2, 3] (sorted, without repeats)."
     try:
@@ -64,7 +64,7 @@ def _int_list(text: str) -> list[int]:
             f"window {show_value(text)}: expected comma-separated integers, e.g. 1,2,3"
         ) from None
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #2ce298f4
 def _flag_type(name: str, tp: str):
     "argparse `type=` for field `name` of type `tp`: convert the text, then `check_setting` the value."
     parse = {'int': int, 'float': float, 'list[int]': _int_list}.get(tp, str)
@@ -81,7 +81,7 @@ def _flag_type(name: str, tp: str):
     convert.__name__ = tp if tp in ('int', 'float') else 'value'
     return convert
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #67118855
 def _flag_help(name: str, doc: str | None, default) -> str:
     "The help of a generated flag: the field's comment and its default."
     if name in SIZE_FIELDS:
@@ -97,7 +97,7 @@ def _flag_help(name: str, doc: str | None, default) -> str:
     text = (doc or name.replace('_', ' ')) + (f' (default: {tail})' if tail else '')
     return text.replace('%', '%%')
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #85f78577
 def config_flags(p: argparse.ArgumentParser, names) -> None:
     "Add the flag of each `RunConfig` field in `names` to `p` (dest: the field name; `--size`: `size`)."
     docs, defaults = docments(RunConfig), RunConfig()
@@ -114,7 +114,7 @@ def config_flags(p: argparse.ArgumentParser, names) -> None:
             kw.update(type=_flag_type(name, types[name]), choices=choices, metavar=None if choices else metavar)
             p.add_argument(flag_for(name), **kw)
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #96affc50
 def config_overrides(a: argparse.Namespace, names) -> dict:
     "The `RunConfig` overrides that the flags of `names` gave (None: not given)."
     kw = {n: getattr(a, n) for n in names if n not in SIZE_FIELDS}
@@ -122,7 +122,7 @@ def config_overrides(a: argparse.Namespace, names) -> dict:
         kw.update(height=a.size, width=a.size)
     return kw
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #068776cf
 def _runtime_flags(p: argparse.ArgumentParser, preset: str = 'model preset: toy (default, CPU), sd15, sd21, sdxl'):
     "The structural flags: --preset, --device, --quiet."
     p.add_argument('--preset', default='toy', help=preset)
@@ -135,6 +135,7 @@ BENCH_FIELDS = tuple(n for n in RUN_FIELDS if n not in ('method', 'seed'))
 SCRIPT_FIELDS = ('caption_backend', 'caption_model')
 TRAIN_SELECTOR_FIELDS = ('clip',)
 
+# %% ../nbs/99_cli/98_cli.ipynb #be43ccb6
 EXAMPLES = """examples:
   msvid generate example:toy-kitchen --out runs/toy              # a bundled example (msvid examples); toy preset, CPU
   msvid generate recipe.txt --out runs/r --preset sd21 --device cuda --method cosed --selector runs/selector/selector
@@ -150,7 +151,7 @@ EXAMPLES = """examples:
   msvid bench --suite toy --tasks 40 --methods cosed,independent,linear --out runs/bench
 """
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #96514820
 def _task_args(p: argparse.ArgumentParser):
     "Arguments shared by the commands that read a task file."
     p.add_argument('task', help='task file (.json, .yaml/.yml, a numbered list in .txt/.md) or example:NAME')
@@ -192,7 +193,7 @@ def _add_generate(sub):
     _runtime_flags(g)
     config_flags(g, GENERATE_FIELDS)
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #89921a76
 def _add_bench(sub):
     b = sub.add_parser('bench', help='generate a suite of tasks with several methods and score them side by side')
     b.add_argument(
@@ -225,7 +226,7 @@ def _add_bench(sub):
     _runtime_flags(b)
     config_flags(b, BENCH_FIELDS)
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #855bbb68
 def _add_train_selector(sub):
     s = sub.add_parser('train-selector', help="train CoSeD's contrastive selector on task files with step images")
     s.add_argument('--data', required=True, help='folder of task files whose steps have images (e.g. from toy-tasks)')
@@ -287,7 +288,7 @@ def _limits(a) -> TaskLimits:
         images_anywhere=a.images_anywhere,
     )
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #bb1e74dc
 def _check_weights(cfg: RunConfig) -> RunConfig:
     "Refuse at once weights that would only fail later (`pipeline.generate.check_weights`)."
     from msvid.pipeline.generate import check_weights
@@ -299,7 +300,7 @@ def _run_config(a, names, **fixed) -> RunConfig:
     "The run's `RunConfig`: the preset, the flags of `names`, and `fixed` settings, its weights checked."
     return _check_weights(resolve_config(a.preset, a.device, **{**config_overrides(a, names), **fixed}))
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #a8ad7534
 def cmd_validate(a) -> int:
     "Print a task file's steps, or its normalised JSON."
     task = load_task(a.task, _limits(a))
@@ -330,7 +331,7 @@ def cmd_generate(a) -> int:
     print(run_summary(run, time.perf_counter() - t0) + f"\n  storyboard: {board}")
     return 0
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #216ee11e
 def cmd_bench(a) -> int:
     "Run a benchmark suite with several methods and print the results table."
     from msvid.eval.bench import env_shard, merged_rows, parse_shard, run_bench, suite_tasks, toy_suite, write_results
@@ -366,7 +367,7 @@ def cmd_bench(a) -> int:
     print(f"results: {Path(a.out) / 'results.md'} (and results.csv, results.png)")
     return 0
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #2f84208f
 def cmd_script(a) -> int:
     "Print the scene scripts of a task as a table or JSON."
     task = load_task(a.task, _limits(a))
@@ -377,7 +378,7 @@ def cmd_script(a) -> int:
     print(json.dumps([s.to_dict() for s in scripts], indent=2) if a.json else script_table(scripts))
     return 0
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #c9f0d68f
 def cmd_train_selector(a) -> int:
     "Embed a folder of tasks with step images and train a selector on them."
     from msvid.models.encoders import load_clip
@@ -400,7 +401,7 @@ def cmd_train_selector(a) -> int:
     )
     return 0
 
-
+# %% ../nbs/99_cli/98_cli.ipynb #5e0e9d36
 COMMANDS = {
     'generate': cmd_generate,
     'validate': cmd_validate,

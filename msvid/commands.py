@@ -25,7 +25,7 @@ def add_toy_tasks(sub):
     t.add_argument('--out', required=True, help='output folder')
     t.add_argument('--size', type=int, default=64, help='image size (default 64, at most 256)')
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #8bf4c3a5
 def cmd_toy_tasks(a) -> int:
     "Write toy-world tasks with their step images and ground truth."
     if not 1 <= a.n <= 100_000:
@@ -38,13 +38,13 @@ def cmd_toy_tasks(a) -> int:
     print(f"wrote {len(paths)} tasks to {a.out}")
     return 0
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #6fcdb6a4
 def add_examples(sub):
     "The `examples` parser."
     e = sub.add_parser('examples', help='list the bundled example task files (give one as example:NAME)')
     e.add_argument('--copy', metavar='DIR', help='copy them into the folder DIR to edit')
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #baed5565
 def cmd_examples(a) -> int:
     "List the bundled example task files (`example:NAME`), or copy them into a folder."
     from msvid.io.assets import copy_examples, example_names
@@ -67,7 +67,7 @@ def _max_file_bytes(p, what: str):
         help=f'largest {what} file in bytes (default %(default)s)',
     )
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #26b6f0a8
 def add_match_actions(sub):
     "The `match-actions` parser."
     m = sub.add_parser(
@@ -78,7 +78,7 @@ def add_match_actions(sub):
     m.add_argument('--out', required=True, help='PAIRS: the JSON file to write, a list of {"caption", "action", "iou"}')
     _max_file_bytes(m, 'CAPTIONS or ACTIONS')
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #e1f15f44
 def cmd_match_actions(a) -> int:
     "Match the caption clips of CAPTIONS to the actions of ACTIONS and write the pairs to --out."
     pairs = match_files(a.captions, a.actions, a.out, a.max_file_bytes)
@@ -86,7 +86,7 @@ def cmd_match_actions(a) -> int:
     print(f"{len(pairs)} captions matched to {used} actions; pairs: {a.out}")
     return 0
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #db53f749
 def add_director_data(sub):
     "The `director-data` parser."
     d = sub.add_parser('director-data', help="turn caption clips, actions and keyframes into director training data")
@@ -101,7 +101,7 @@ def add_director_data(sub):
     d.add_argument('--device', default='cpu', help='where the CLIP runs (default cpu)')
     _max_file_bytes(d, 'JSON')
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #c41936d1
 def cmd_director_data(a) -> int:
     "Match each video's captions to its actions, embed the keyframes and write the director's training data."
     from msvid.methods.director import load_state_encoder
@@ -114,7 +114,7 @@ def cmd_director_data(a) -> int:
     print(f"{len(data)} sequences, {sum(len(x['actions']) for x in data)} steps; data: {a.out}")
     return 0
 
-
+# %% ../nbs/99_cli/97_commands.ipynb #69a447d4
 SUBCOMMANDS = {  # name -> (add its parser, its handler)
     'toy-tasks': (add_toy_tasks, cmd_toy_tasks),
     'examples': (add_examples, cmd_examples),

@@ -85,7 +85,7 @@ def svd_euler():
         timestep_type="continuous", use_karras_sigmas=True,
     )  # fmt: skip
 
-
+# %% ../nbs/95_testing/95_testing.ipynb #f11b9410
 def tiny_svd_pipeline(seed: int = 0):
     "A random-weight `StableVideoDiffusionPipeline` (16x16 frames, 8x8 latents)."
     from diffusers import AutoencoderKLTemporalDecoder, StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel

@@ -26,6 +26,8 @@ DIRECTOR_NOISES = ('task', 'scene')  # director: each keyframe's starting noise,
 DIRECTOR_HISTORIES = ('drawn', 'predicted')  # director methods: earlier states, keyframe embeddings or predictions
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 SCENE_SETS = ('deps', 'all')  # CoSeD: the scenes the script says a scene depends on, or all earlier ones
+
+# %% ../../nbs/00_core/01_config.ipynb #9f648327
 CHOICES = {
     'reuse_mode': REUSE_MODES,
     'canvas': CANVASES,
@@ -40,13 +42,15 @@ CHOICES = {
     'director_history': DIRECTOR_HISTORIES,
     'context': SCENE_SETS,
 }
+
+# %% ../../nbs/00_core/01_config.ipynb #30163c40
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
 MAX_SCENE_SECONDS = 600.0
 MAX_VIDEO_SECONDS = 3600.0  # longest video.mp4: scenes x scene_seconds (see `check_video_length`)
 MAX_COUNT = 1000  # most denoising steps, candidates, frames, ... of one kind
 MAX_TEXT = 1000  # longest text setting (ids, paths, prompts)
 
-
+# %% ../../nbs/00_core/01_config.ipynb #7fed0716
 def _finite(v) -> bool:
     return isinstance(v, int) or math.isfinite(v)
 
@@ -58,6 +62,7 @@ def _count(lo: int, hi: int = MAX_COUNT) -> tuple:
 
 _ADAPTER_SCALE = (lambda v: _finite(v) and 0 <= v <= 10, 'a finite number from 0 to 10')  # an IP-Adapter's strength
 
+# %% ../../nbs/00_core/01_config.ipynb #abd1243b
 RANGES = {  # field: (test, what is expected); the field's type is checked first
     'seed': (lambda v: 0 <= v < 2**63, 'an integer >= 0 and < 2**63'),
     'num_inference_steps': _count(1),
@@ -100,13 +105,13 @@ _TYPES = {  # annotation: (test, name in messages)
     ),
 }
 
-
+# %% ../../nbs/00_core/01_config.ipynb #03520acc
 def show_value(value, limit: int = 60) -> str:
     "`repr(value)` with control characters escaped, cut to about `limit` characters."
     r = ''.join(c if c.isprintable() else c.encode('unicode_escape').decode('ascii') for c in repr(value))
     return r if len(r) <= limit else r[: limit - 3] + '...'
 
-
+# %% ../../nbs/00_core/01_config.ipynb #d2089dd5
 def check_setting(name: str, value):
     "Raise `InputError` unless `value` is a valid `RunConfig.<name>` on its own (combinations: `RunConfig`)."
     types = {f.name: f.type for f in fields(RunConfig)}
@@ -122,7 +127,7 @@ def check_setting(name: str, value):
     if isinstance(value, str):
         _check_text_setting(name, value)
 
-
+# %% ../../nbs/00_core/01_config.ipynb #e1335db3
 def _check_text_setting(name: str, value: str):
     "A text setting is valid Unicode (no lone surrogates from undecodable bytes), one line, at most `MAX_TEXT` long."
     try:
@@ -134,7 +139,7 @@ def _check_text_setting(name: str, value: str):
             f"{name} {show_value(value)}: expected one line of printable text, at most {MAX_TEXT} characters"
         )
 
-
+# %% ../../nbs/00_core/01_config.ipynb #0ec42c06
 def _check_combinations(c):
     "The settings that are fine alone but cannot work together."
     if c.select_at < c.num_inference_steps and not 1 <= c.max_candidates <= c.max_batch:

@@ -28,7 +28,7 @@ def _build(tp, value):
 
 _RECORDS = {}
 
-
+# %% ../../nbs/00_core/00_records.ipynb #92029203
 class Record:
     "Mixin for dataclasses that round-trip through JSON."
 
@@ -72,7 +72,7 @@ class Step(Record):
     seed: int | None = None  # seed override for this scene
     image: str | None = None  # path of an image showing this step (data sets)
 
-
+# %% ../../nbs/00_core/00_records.ipynb #4704f3bd
 @dataclass
 class Task(Record):
     "A titled sequence of steps: msvid's input."
@@ -145,7 +145,7 @@ class Candidate(Record):
     seed: int | None = None  # seed of the noise (fresh candidates and re-noising)
     score: float | None = None  # the selection score (higher is better)
 
-
+# %% ../../nbs/00_core/00_records.ipynb #48af7295
 @dataclass
 class SceneRecord(Record):
     "What was generated for one scene."

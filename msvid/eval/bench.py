@@ -19,9 +19,9 @@ from ..models.pipelines import pipeline_for
 from ..io.rundir import RunDir, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['PERSISTENT', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench', 'parse_shard',
-           'env_shard', 'save_storyboard', 'shard_path', 'merged_rows', 'bootstrap_ci', 'interval_text', 'summarize',
-           'results_markdown', 'write_results', 'plot_summary']
+__all__ = ['PERSISTENT', 'MAX_SHARDS', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench',
+           'parse_shard', 'env_shard', 'save_storyboard', 'shard_path', 'merged_rows', 'bootstrap_ci', 'interval_text',
+           'summarize', 'results_markdown', 'write_results', 'plot_summary']
 
 # %% ../../nbs/80_eval/83_bench.ipynb #93184ee6
 def toy_suite(
@@ -103,7 +103,7 @@ def _run_row(task: Task, run: RunDir, method: str, k: int, probe, clip=None) -> 
         row.update(run_metrics(run.path, clip))
     return row
 
-
+# %% ../../nbs/80_eval/83_bench.ipynb #8759c701
 def run_bench(
     tasks: list[Task],
     methods: list[str],
@@ -139,13 +139,23 @@ def run_bench(
         atomic_write_bytes(shard_path(out, shard), json.dumps(rows).encode())
     return rows
 
+# %% ../../nbs/80_eval/83_bench.ipynb #b8ce2caf
+import re
+
+from ..core.config import show_value
+
+MAX_SHARDS = 10_000  # the most processes one benchmark can be split over: N in --shard I/N
+
 
 def parse_shard(text: str) -> tuple[int, int]:
-    "'I/N' -> (I, N), with 0 <= I < N."
-    i, sep, n = text.partition('/')
-    if not (sep and i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
-        raise InputError(f"shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/2")
-    return int(i), int(n)
+    "'I/N' -> (I, N), with 0 <= I < N <= `MAX_SHARDS`; I and N in ASCII digits."
+    m = re.fullmatch(r'(\d+)/(\d+)', text, re.ASCII)  # str.isdigit() would take '²', which int() refuses
+    size = lambda digits: len(digits.lstrip('0')) <= len(str(MAX_SHARDS))  # before int(): no 5,000-digit numbers
+    if m and not (size(m[2]) and int(m[2]) <= MAX_SHARDS):
+        raise InputError(f"shard {show_value(text)}: N is at most {MAX_SHARDS} (MAX_SHARDS)")
+    if not (m and size(m[1]) and int(m[1]) < int(m[2])):
+        raise InputError(f"shard {show_value(text)}: expected I/N with 0 <= I < N, e.g. 0/2")
+    return int(m[1]), int(m[2])
 
 
 def env_shard() -> tuple[int, int]:
@@ -154,14 +164,14 @@ def env_shard() -> tuple[int, int]:
 
     return parse_shard(f"{os.environ.get('RANK', 0)}/{os.environ.get('WORLD_SIZE', 1)}")
 
-
+# %% ../../nbs/80_eval/83_bench.ipynb #d26319ac
 def save_storyboard(run_dir: str | Path) -> Path:
     "Write a run's storyboard (keyframes, captions, dependency arrows) as `storyboard.png` in the run folder."
     from msvid.eval.widgets import figure_png, plot_storyboard
 
     return atomic_write_bytes(Path(run_dir) / 'storyboard.png', figure_png(plot_storyboard(run_dir)))
 
-
+# %% ../../nbs/80_eval/83_bench.ipynb #fa2e15a5
 def shard_path(out: str | Path, shard: tuple[int, int]) -> Path:
     "Where shard `(i, n)` of a benchmark keeps its rows."
     return Path(out) / 'shards' / f'{shard[0]}-of-{shard[1]}.json'
@@ -190,7 +200,7 @@ def interval_text(mean: float, lo: float, hi: float, scale: float = 1.0, digits:
     "'mean [lo, hi]' of a `bootstrap_ci` result, each times `scale`, to `digits` decimals."
     return f"{scale * mean:.{digits}f} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
 
-
+# %% ../../nbs/80_eval/83_bench.ipynb #2e212a0d
 SCORES = (
     'adherence',
     'dep_all',
@@ -205,7 +215,7 @@ SCORES = (
 COSTS = ('unet_evals', 'latent_pixel_evals', 'seconds')
 RELATIVE_TO = 'independent'  # costs are also shown relative to this method, measured in the same run
 
-
+# %% ../../nbs/80_eval/83_bench.ipynb #914da494
 def summarize(rows: list[dict]) -> dict[str, dict[str, tuple]]:
     "Per method, per column: (mean, low, high)."
     methods = list(dict.fromkeys(r['method'] for r in rows))
@@ -257,7 +267,7 @@ def write_results(rows: list[dict], out: str | Path, n_tasks: int) -> str:
     plot_summary(summary, out / 'results.png')
     return md
 
-
+# %% ../../nbs/80_eval/83_bench.ipynb #7b46cd50
 def plot_summary(summary: dict, path: str | Path):
     "Bar chart of every score per method with 95% intervals."
     import matplotlib

@@ -30,7 +30,7 @@ def mean_pairwise_cosine(emb: torch.Tensor) -> float:
     iu = torch.triu_indices(n, n, offset=1)
     return float(sims[iu[0], iu[1]].mean())
 
-
+# %% ../../nbs/80_eval/81_metrics.ipynb #7418f604
 def mean_consecutive_cosine(emb: torch.Tensor) -> float:
     "Mean cosine of rows k and k+1 of `emb` (N, D), L2-normalised; NaN when N < 2."
     if len(emb) < 2:
@@ -50,7 +50,7 @@ def text_image_adherence(
         return math.nan
     return float((clip.texts(captions) * clip.images(images)).sum(-1).mean())
 
-
+# %% ../../nbs/80_eval/81_metrics.ipynb #65b19810
 def sequence_similarity(
     clip,  # a `msvid.models.encoders.ClipEncoder`
     images: list[Image.Image],  # the keyframes of one task
@@ -107,7 +107,7 @@ def common_entity_pairs(entities: list[list[str]]) -> list[tuple[int, int, str]]
         if e in entities[i]
     ]
 
-
+# %% ../../nbs/80_eval/81_metrics.ipynb #33d07393
 def scene_consistency(
     clip,  # a `msvid.models.encoders.ClipEncoder`
     images: list[Image.Image],  # one keyframe per scene
@@ -154,7 +154,7 @@ def toy_entities(
         masks.append({ents[-1][0]: m['container'], ents[-1][1]: m['background']})
     return ents, masks
 
-
+# %% ../../nbs/80_eval/81_metrics.ipynb #c7d0dc32
 def script_entities(scenes: list[dict]) -> list[list[str]]:
     "Per scene: the script's entity names and its background (manifest scene records)."
     return [
@@ -206,7 +206,7 @@ def find_runs(path: str | Path) -> list[Path]:
         raise InputError(f"{path}: holds no run directory (no manifest.json below it)")
     return runs
 
-
+# %% ../../nbs/80_eval/81_metrics.ipynb #4598a7d0
 def bench_metrics(
     path: str | Path,  # a benchmark folder (runs/METHOD/NNNN) or any folder of run directories
     clip,  # a `msvid.models.encoders.ClipEncoder`

@@ -27,7 +27,7 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     "A stride-2 3x3 convolution, batch norm and ReLU."
     return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #04ead3c3
 class AttributeProbe(nn.Module):
     "A small CNN with one classification head per toy-world attribute."
 
@@ -92,7 +92,7 @@ def blur(
     x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
     return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #0765fdba
 def add_noise(
     x: torch.Tensor,  # images (N, 3, H, W) in [0, 1]
     std: float | torch.Tensor,  # noise standard deviation (scalar or per image (N, 1, 1, 1))
@@ -101,7 +101,7 @@ def add_noise(
     "`x` plus Gaussian noise, clipped to [0, 1]."
     return (x + std * torch.randn(x.shape, generator=generator)).clamp(0, 1)
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #6e78fe46
 def augment(
     x: torch.Tensor,  # images (N, 3, H, W) in [0, 1]
     g: torch.Generator,  # source of randomness
@@ -125,7 +125,7 @@ def attribute_targets(probe: AttributeProbe, attrs: list[dict]) -> dict[str, tor
     "Class indices per attribute for a list of attribute dicts."
     return {k: torch.tensor([v.index(a[k]) for a in attrs]) for k, v in probe.attributes.items()}
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #428f4877
 @torch.no_grad()
 def _logits(probe: AttributeProbe, x: torch.Tensor, batch: int = 256) -> dict[str, torch.Tensor]:
     "Logits per attribute, in batches, in eval mode."
@@ -141,7 +141,7 @@ def attribute_probabilities(
     "Per attribute, (N, classes) probabilities, classes in `probe.attributes[k]` order: how decided each reading is."
     return {k: v.softmax(1) for k, v in _logits(probe, to_tensor(images, probe.size)).items()}
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #30ffd3ce
 def predict_attributes(
     probe: AttributeProbe,  # a trained probe (see `load_probe`)
     images,  # PIL images or uint8 array (N, H, W, 3)
@@ -150,7 +150,7 @@ def predict_attributes(
     idx = {k: v.argmax(1).tolist() for k, v in attribute_probabilities(probe, images).items()}
     return [{k: probe.attributes[k][idx[k][i]] for k in probe.attributes} for i in range(len(next(iter(idx.values()))))]
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #c4e85f2f
 def evaluate_probe(
     probe: AttributeProbe,  # a probe
     x: torch.Tensor,  # images (N, 3, size, size) in [0, 1]
@@ -175,7 +175,7 @@ def save_probe(
     (path / 'config.json').write_text(json.dumps({**probe.config(), 'training': record or {}}, indent=1))
     return path
 
-
+# %% ../../nbs/80_eval/80_probe.ipynb #317bb02a
 def load_probe(
     path: str | Path | None = None,  # folder with model.safetensors + config.json; default: the shipped probe
 ) -> AttributeProbe:

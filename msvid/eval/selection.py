@@ -16,7 +16,7 @@ def _distance(i: int, c: dict):
         return i - c['source_step']
     return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
 
-
+# %% ../../nbs/80_eval/82_selection.ipynb #1e08c53b
 def selection_records(manifest: dict) -> list[dict]:
     "One record per scene after the first: chosen source as distance back ('fresh', 'task seed') and latent index."
     out = []
@@ -36,7 +36,7 @@ def selection_records(manifest: dict) -> list[dict]:
         )
     return out
 
-
+# %% ../../nbs/80_eval/82_selection.ipynb #2447b640
 def selection_counts(manifests: list[dict]) -> dict[str, dict]:
     "Counts of chosen distance back and latent index over `manifests` (CoSeD figs. 10-11)."
     from collections import Counter

@@ -32,13 +32,13 @@ def enable_colab_widgets() -> bool:
     except Exception:
         return False
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #bc554a58
 def run_label(path: str | Path, run: Path) -> str:
     "How `run` is named in a list of runs under `path` (e.g. 'cosed/0003')."
     rel = Path(run).relative_to(path).as_posix()
     return rel.removeprefix('runs/') if rel != '.' else Path(run).name
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #54cdcbba
 def manifests_by_method(path: str | Path) -> dict[str, list[dict]]:
     "Every finished or partial run's manifest under `path`, grouped by method (in order of appearance)."
     out = {}
@@ -54,7 +54,7 @@ def figure_png(fig, dpi: int = 100) -> bytes:
     fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
     return buf.getvalue()
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #f5f16d18
 from matplotlib.figure import Figure
 
 
@@ -64,7 +64,7 @@ class StaticFigure(Figure):
     def _repr_png_(self) -> bytes:
         return figure_png(self)
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #c800ae64
 def _show_png(img, png: bytes):
     "Put `png` into the Image widget `img` at its natural width (front ends would otherwise stretch it)."
     img.value = png
@@ -88,7 +88,7 @@ def selection_table(by_method: dict[str, list[dict]]) -> dict[str, dict[str, dic
 
     return {m: selection_counts(ms) for m, ms in by_method.items()}
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #633be0d5
 def plot_selection(
     by_method: dict[str, list[dict]],  # method -> manifests (see `manifests_by_method`)
     title: str = '',
@@ -180,7 +180,7 @@ def _run_picker(path: str | Path):
         layout=W.Layout(display='none' if len(runs) == 1 else None),
     )
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #75e6eac4
 def storyboard_widget(
     path: str | Path,  # a run directory or a benchmark folder
 ):
@@ -204,7 +204,7 @@ def _source(c: dict) -> str:
         return f"scene {c['source_step'] + 1}"
     return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #76322614
 def candidate_rows(
     manifest: dict,  # a run's manifest
     i: int,  # scene index (0-based)
@@ -229,13 +229,13 @@ def candidate_rows(
         for k, c in enumerate(s['candidates'])
     ]
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #9d113a94
 def _label(r: dict) -> str:
     "A short label: 'scene 2 @1', 'task seed' or 'fresh', and the score."
     src = r['source'] if r['latent_index'] is None else f"{r['source']} @{r['latent_index']}"
     return src + ('' if r['score'] is None else f"\n{r['score']:.3f}")
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #46669908
 def candidates_html(rows: list[dict]) -> str:
     "The candidate table as HTML, the chosen row highlighted."
     head = (
@@ -350,7 +350,7 @@ def video_sources(run_dir: str | Path) -> dict[str, Path]:
     )
     return out
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #791b060e
 def plot_frames(
     video: str | Path,  # an mp4 file
     n: int = 8,  # frames to show
@@ -427,7 +427,7 @@ class _Player:
             self.busy = False
         self.new_source()
 
-
+# %% ../../nbs/80_eval/84_widgets.ipynb #6be23fa6
 def player_widget(
     path: str | Path,  # a run directory or a benchmark folder
     fps: int | None = None,  # playback speed (default: the run's fps)

@@ -33,7 +33,7 @@ class Segment:
     end: int | float
     text: str
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #ecd2958d
 def _seconds(x, where: str):
     "`x` if it is a finite number of seconds >= 0, else an `InputError`."
     if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -44,7 +44,7 @@ def _seconds(x, where: str):
         raise InputError(f"{where}: {show_value(x)} is negative")
     return x
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #393c9618
 def _segment(x, where: str) -> Segment:
     "The `Segment` of the JSON object `x`."
     if not isinstance(x, dict):
@@ -59,7 +59,7 @@ def _segment(x, where: str) -> Segment:
         raise InputError(f"{where}.text: expected text, got {show_value(x['text'])}")
     return Segment(start, end, check_unicode(x['text'], f'{where}.text'))
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #36d89354
 def check_timeline(
     items,  # a list of {"start", "end", "text"} objects (or of `Segment`s)
     where: str = 'timeline',  # its name in messages: a file, 'captions', 'actions'
@@ -77,7 +77,7 @@ def _exact(x) -> Fraction:
     "The exact value of the number `x` as written in decimal (a float by its shortest round-trip text)."
     return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #86f2d508
 def _iou(s1: Fraction, e1: Fraction, s2: Fraction, e2: Fraction) -> Fraction:
     "The IoU of [s1, e1] and [s2, e2], given exactly."
     inter, union = max(0, min(e1, e2) - max(s1, s2)), max(e1, e2) - min(s1, s2)
@@ -91,12 +91,12 @@ def interval_iou(
     "Intersection over union of two time intervals, exact; 0 when the union is empty (two equal instants)."
     return _iou(*map(_exact, a), *map(_exact, b))
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #e115b7b6
 def _rule(c: tuple, a: tuple, iou: Fraction, start_within: Fraction, min_iou: Fraction, good_iou: Fraction) -> bool:
     "The matching rule on exact (start, end) pairs `c` and `a` and their IoU."
     return (abs(c[0] - a[0]) < start_within and c[1] > a[1] and iou > min_iou) or iou > good_iou
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #4631f6ce
 def is_match(
     c: Segment,  # a caption clip
     a: Segment,  # an action
@@ -109,17 +109,33 @@ def is_match(
     return _rule(ce, ae, _iou(*ce, *ae), *map(_exact, (start_within, min_iou, good_iou)))
 
 # %% ../../nbs/10_io/16_annotations.ipynb #cb354abf
+def _key(x: Fraction) -> tuple:
+    "A sort key equal in order to the exact `x`, compared as a float first (fast) and exactly only on a float tie."
+    return (float(x), x)
+
+
+def _window(c: tuple, rule: tuple, longest) -> tuple:
+    "Keys (lo, hi) such that every action that can match clip `c` has lo <= `_key(start)` < hi."
+    (s, e), (within, min_iou, good) = c, rule
+    if good <= 0 or min_iou < 0:  # any overlap (or even none) may match: every action that can overlap c
+        lo, hi = s - longest, e
+    else:
+        n = e - s
+        lo, hi = s - max(within, n * (1 - good) / good, 0), min(e, s + max(within, n * (1 - good), 0))
+    return _key(max(lo, 0)), _key(max(hi, 0))  # no start is below 0: no float overflows
+
+
 def _best_action(c: tuple, acts: list[tuple], order: list[int], starts: list, longest, rule: tuple):
     "(j, iou) of the action that matches clip `c` with the highest IoU (ties: earlier start, then lower j), or None."
-    lo, hi = bisect_left(starts, c[0] - longest), bisect_left(starts, c[1])
+    lo, hi = _window(c, rule, longest)
     best = None
-    for j in order[lo:hi]:  # the actions that can overlap c, by start time then list order
+    for j in order[bisect_left(starts, lo) : bisect_left(starts, hi)]:  # by start time then list order
         iou = _iou(*c, *acts[j])
         if (best is None or iou > best[1]) and _rule(c, acts[j], iou, *rule):
             best = (j, iou)
     return best
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #a0b76c56
 def match_actions(
     captions,  # the caption clips: a list of {"start", "end", "text"} (or `Segment`s)
     actions,  # the actions, the same shape
@@ -131,8 +147,12 @@ def match_actions(
     exact = lambda segs: [(_exact(s.start), _exact(s.end)) for s in segs]  # each time converted once
     cs, acts = exact(check_timeline(captions, 'captions')), exact(check_timeline(actions, 'actions'))
     rule = tuple(map(_exact, (start_within, min_iou, good_iou)))
-    order = sorted(range(len(acts)), key=lambda j: (acts[j][0], j))
-    starts = [acts[j][0] for j in order]
+    order, seen = [], set()
+    for j in sorted(range(len(acts)), key=lambda j: (_key(acts[j][0]), j)):
+        if acts[j] not in seen:  # a later action with the same times never wins: it ties with this one
+            seen.add(acts[j])
+            order.append(j)
+    starts = [_key(acts[j][0]) for j in order]
     longest = max((e - s for s, e in acts), default=0)
     pairs = []
     for i, c in enumerate(cs):
@@ -153,7 +173,7 @@ def read_timeline(
         raise InputError(f"{path}: not UTF-8 text (byte {e.start})") from None
     return check_timeline(parse_json(text, str(path), TaskLimits(max_file_bytes=max_bytes)), str(path))
 
-
+# %% ../../nbs/10_io/16_annotations.ipynb #bf034bcc
 def match_files(
     captions: str | Path,  # CAPTIONS: the caption clips' JSON file
     actions: str | Path,  # ACTIONS: the actions' JSON file

@@ -23,7 +23,7 @@ def shipped(name: str) -> Path:
     "The folder of the shipped asset `name` (e.g. 'toy-sd'), whether or not it exists yet (training writes it)."
     return assets_dir() / name
 
-
+# %% ../../nbs/10_io/13_assets.ipynb #a480e42c
 def asset_path(model: str) -> str:
     "Resolve `msvid:NAME` to the shipped folder `msvid/assets/NAME`; other ids are returned unchanged."
     if not model.startswith('msvid:'):
@@ -47,7 +47,7 @@ def example_names() -> list[str]:
     d = examples_dir()
     return sorted(p.name for p in d.iterdir() if p.suffix in EXAMPLE_SUFFIXES) if d.is_dir() else []
 
-
+# %% ../../nbs/10_io/13_assets.ipynb #dc12638a
 def example_path(name: str) -> Path:
     "The bundled example `name` ('toy-kitchen' or 'toy-kitchen.json'); `InputError` listing them when none matches."
     names = example_names()
@@ -57,13 +57,13 @@ def example_path(name: str) -> Path:
         raise InputError(f"example:{name}: {why} of the bundled examples ({', '.join(names) or 'none installed'})")
     return examples_dir() / hits[0]
 
-
+# %% ../../nbs/10_io/13_assets.ipynb #e87e2c80
 def task_path(task: str | Path) -> Path:
     "The file a task argument names: `example:NAME` is a bundled example, anything else a path."
     text = str(task)
     return example_path(text.removeprefix('example:')) if text.startswith('example:') else Path(task)
 
-
+# %% ../../nbs/10_io/13_assets.ipynb #50ac12b7
 def copy_examples(dest: str | Path) -> list[Path]:
     "Copy the bundled examples into the folder `dest` (made if missing); existing files are not overwritten."
     import shutil

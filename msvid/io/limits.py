@@ -67,7 +67,7 @@ def _long_int(text: str, where: str, limits: TaskLimits):
     if digits > limits.max_int_digits:
         raise InputError(f"{where}: an integer of {digits} digits, more than the limit of {limits.max_int_digits}")
 
-
+# %% ../../nbs/10_io/14_limits.ipynb #35bca25c
 def parse_json(
     text: str,  # the file's text
     where: str,  # the file, for messages
@@ -116,7 +116,7 @@ class BoundedLoader(yaml.SafeLoader):
 
 BoundedLoader.add_constructor('tag:yaml.org,2002:int', BoundedLoader.construct_yaml_int)
 
-
+# %% ../../nbs/10_io/14_limits.ipynb #a1396d9d
 def parse_yaml(
     text: str,  # the file's text
     where: str,  # the file, for messages
@@ -148,7 +148,7 @@ def check_unicode(text: str, where: str) -> str:
         ) from None
     return text
 
-
+# %% ../../nbs/10_io/14_limits.ipynb #afe7f49f
 def _check_value(x, where: str, limits: TaskLimits):
     "Check one scalar of the tree."
     if isinstance(x, str):
@@ -160,7 +160,7 @@ def _check_value(x, where: str, limits: TaskLimits):
     elif not isinstance(x, _SCALARS):
         raise InputError(f"{where}: a {type(x).__name__} value is not allowed (quote it to make it text)")
 
-
+# %% ../../nbs/10_io/14_limits.ipynb #c87e487b
 def _children(x, where: str) -> list:
     "The (value, path) pairs under a list or object `x`."
     if isinstance(x, list):
@@ -171,7 +171,7 @@ def _children(x, where: str) -> list:
         check_unicode(k, f"{where or 'task'}: a key")
     return [(v, f"{where}.{show_value(k)[1:-1]}" if where else show_value(k)[1:-1]) for k, v in x.items()]
 
-
+# %% ../../nbs/10_io/14_limits.ipynb #229befa8
 def check_tree(
     data,  # what `parse_json` / `parse_yaml` produced
     limits: TaskLimits = TaskLimits(),
@@ -229,7 +229,7 @@ def inside(path: str | Path, folder: str | Path) -> bool:
     "Whether `path`, with symlinks resolved, lies inside `folder`."
     return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
-
+# %% ../../nbs/10_io/14_limits.ipynb #8d7285f6
 def check_image(
     path: str | Path,  # an image file
     where: str,  # its field, for messages

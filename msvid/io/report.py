@@ -22,7 +22,7 @@ def cut_words(text: str, limit: int) -> str:
     space = head.rfind(' ')
     return (head[:space] if space > 0 else head).rstrip(' ,;:') + '...'
 
-
+# %% ../../nbs/10_io/15_report.ipynb #03db06a2
 def one_line(
     message: str,  # any text
     limit: int = 2000,  # longest message

@@ -67,7 +67,7 @@ def atomic_save_image(path: str | Path, image: Image.Image) -> Path:
     image.save(buf, format='PNG')
     return atomic_write_bytes(path, buf.getvalue())
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #6f528a50
 def atomic_save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> Path:
     "Save `tensors` as safetensors, atomically."
     from safetensors.torch import save
@@ -91,7 +91,7 @@ def file_sha256(path: str | Path) -> str:
     with open(path, 'rb') as f:
         return hashlib.file_digest(f, 'sha256').hexdigest()
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #b4869a87
 def _holder(path: Path) -> str:
     "' (pid N)' from a lock file, or ''."
     try:
@@ -100,7 +100,7 @@ def _holder(path: Path) -> str:
         return ''
     return f" (pid {pid})" if pid.isdigit() else ''
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #8c881137
 def acquire_lock(path: str | Path) -> int:
     "An open file descriptor holding an exclusive `flock` on `path`; `InputError` when another process holds it."
     path = Path(path)
@@ -125,7 +125,7 @@ def acquire_lock(path: str | Path) -> int:
         os.close(fd)  # the holder removed it after we opened it: lock the new one
     raise InputError(f"{path}: could not take the lock")
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #62b83725
 def release_lock(path: str | Path, fd: int) -> None:
     "Remove the lock file and drop the lock."
     Path(path).unlink(missing_ok=True)
@@ -152,7 +152,7 @@ def read_manifest(run_dir: str | Path) -> dict:
         raise InputError(f"{p}: not a valid manifest (expected an object with task, config and scenes)")
     return m
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #782d83e4
 def _unstarted(manifest: Path) -> bool:
     "Whether the manifest is of a run that finished no scene (nothing to keep: a new run may replace it)."
     try:
@@ -161,12 +161,12 @@ def _unstarted(manifest: Path) -> bool:
         return False
     return all(s is None for s in scenes)
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #74f54ee8
 def _differences(a: dict, b: dict) -> list[str]:
     "Keys whose values differ between two dicts."
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
-
+# %% ../../nbs/10_io/11_rundir.ipynb #2c18d728
 def _temp_files(folder: Path) -> list[Path]:
     "The temporary files a killed run may leave: `.NAME.XXXX.tmp` (atomic writes), `.video.XXXX.mp4` (encoders)."
     dirs = [folder, folder / 'references', *folder.glob('scenes/*'), *folder.glob('scenes/*/candidates')]

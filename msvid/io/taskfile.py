@@ -38,7 +38,7 @@ def _kind(x) -> str:
         type(None): 'null',
     }.get(type(x), type(x).__name__)
 
-
+# %% ../../nbs/10_io/10_taskfile.ipynb #61630766
 def _text(x, where: str, limit: int) -> str:
     "Check that `x` is a non-empty string of at most `limit` characters, normalise it (NFC) and strip it."
     if not isinstance(x, str):
@@ -50,7 +50,7 @@ def _text(x, where: str, limit: int) -> str:
         raise InputError(f"{where}: {len(x)} characters, more than the limit of {limit}")
     return clean_text(x, where)
 
-
+# %% ../../nbs/10_io/10_taskfile.ipynb #9e48ebac
 def _seed(x, where: str) -> int:
     "Check that `x` is a non-negative integer seed."
     if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < 2**63:
@@ -139,7 +139,7 @@ def task_from_data(
 _ITEM = re.compile(r'(?:\d{1,3}[.)]|[-*+\u2022])\s+(.*)')  # matched against a stripped line: linear time
 _HEADING = re.compile(r'#+\s*(.+)')
 
-
+# %% ../../nbs/10_io/10_taskfile.ipynb #e5ab6e5a
 def parse_list_text(
     text: str,  # the file's contents
 ) -> dict:
@@ -171,7 +171,7 @@ def _read_text(path: Path, limits: TaskLimits) -> str:
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: file is not UTF-8 (byte {e.start})") from None
 
-
+# %% ../../nbs/10_io/10_taskfile.ipynb #a95a125a
 def _parse(text: str, suffix: str, path: Path, limits: TaskLimits):
     "Parse `text` by file suffix into task data, with `limits` on integers and nesting."
     if suffix == '.json':
@@ -199,7 +199,7 @@ def _local_image(image: str, folder: Path, where: str, limits: TaskLimits) -> st
         check_image(p, where, limits)
     return str(p)
 
-
+# %% ../../nbs/10_io/10_taskfile.ipynb #558dd38c
 def load_task(
     path: str | Path,  # a .json, .yaml/.yml or .txt/.md task file, or `example:NAME` (a bundled example)
     limits: TaskLimits = TaskLimits(),  # step count, length, size and nesting limits

@@ -20,7 +20,7 @@ __all__ = ['caption_strip', 'captioned_frame', 'write_video', 'read_video', 'key
 def _round16(x: int) -> int:
     return -(-x // 16) * 16
 
-
+# %% ../../nbs/10_io/12_video.ipynb #bf54cf1a
 def caption_strip(
     text: str,  # the caption
     width: int,  # strip width in pixels
@@ -145,7 +145,7 @@ def _crossfade(a: list[Image.Image], b: list[Image.Image], k: int) -> list[Image
     mid = [Image.blend(a[len(a) - k + j], b[j], (j + 1) / (k + 1)) for j in range(k)]
     return a[: len(a) - k] + mid + b[k:]
 
-
+# %% ../../nbs/10_io/12_video.ipynb #73fa769d
 def clips_video(
     path: str | Path,  # destination .mp4
     clips: list[list[Image.Image]],  # one list of frames per scene (a single keyframe is held)

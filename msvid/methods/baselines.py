@@ -20,7 +20,7 @@ def independent(ctx: RunContext, i: int) -> SceneOutput:
     image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]))[0]
     return SceneOutput(image, [Candidate(seed=seed)])
 
-
+# %% ../../nbs/60_methods/60_baselines.ipynb #1aecea2e
 @register_method('fixed-seed')
 def fixed_seed(ctx: RunContext, i: int) -> SceneOutput:
     "The same noise (scene 0's seed) for every scene."

@@ -29,14 +29,14 @@ __all__ = ['earlier_scenes', 'fresh_starts', 'source_window', 'reuse_starts', 's
 _SINGLE_STEP = ('DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'LCMScheduler',
                 'FlowMatchEulerDiscreteScheduler')  # fmt: skip
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #64caf1f2
 def earlier_scenes(ctx: RunContext, i: int, which: str) -> list[int]:
     "The earlier scenes scene `i` depends on by its script (`which='deps'`), or all of them (`'all'`)."
     if which == 'deps':
         return sorted(d for d in ctx.scripts[i].depends_on if 0 <= d < i)
     return list(range(i))
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #c8ca0f87
 def fresh_starts(ctx: RunContext, i: int, n: int) -> list[Start]:
     "The task-seed candidate (after scene 1, with `task_seed_candidate`), then `n` of scene `i`'s own seeds."
     task_seed = ctx.scene_seed(0)
@@ -46,7 +46,7 @@ def fresh_starts(ctx: RunContext, i: int, n: int) -> list[Start]:
     mode = lambda s: 'task-seed' if s == task_seed else 'fresh'
     return [Start(Candidate(seed=s, mode=mode(s)), z) for s, z in zip(seeds, ctx.noise(seeds))]
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #6d13b5d7
 def _check_resume(ctx: RunContext):
     "`resume` continues a recorded latent inside the schedule: only single-step schedulers allow that."
     name = type(ctx.pipe.scheduler).__name__
@@ -56,14 +56,14 @@ def _check_resume(ctx: RunContext):
             "use --scheduler DDIMScheduler or --reuse-mode restart"
         )
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #227465de
 def source_window(ctx: RunContext, i: int, src: int) -> list[int]:
     "The window indices scene `i` may resume scene `src` from: all, or only the first if `src` is set elsewhere."
     window = ctx.config.window
     moved = ctx.scripts[src].background != ctx.scripts[i].background
     return [min(window)] if moved and ctx.config.shallow_across_places else window
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #d2d40a8a
 def reuse_starts(
     ctx: RunContext,
     i: int,  # the scene
@@ -89,7 +89,7 @@ def reuse_starts(
                 starts.append(Start(cand, placeholder, swap=z, swap_after=k, inherited=before))
     return starts
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #bf9f54da
 def scene_starts(ctx: RunContext, i: int, sources: list[int], join: bool = False) -> list[Start]:
     "Fresh candidates, then reuse candidates, at most `max_candidates` of them (0: no cap)."
     starts = fresh_starts(ctx, i, ctx.config.n_first if i == 0 else ctx.config.n_fresh)
@@ -105,7 +105,7 @@ def run_clip(ctx: RunContext):
     c = ctx.config
     return ctx.shared(f'clip:{c.clip}:{c.device}', lambda: load_clip(c.clip, c.device))
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #03459cdb
 def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
     "The run's trained selector (`config.selector`), loaded once; None when the config names none."
     if not ctx.config.selector:
@@ -117,13 +117,13 @@ def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
 
     return ctx.shared(f'selector:{ctx.config.selector}:{ctx.config.device}', _load)
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #2524d028
 def past_embeddings(ctx: RunContext, scenes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     "Stored CLIP text and image embeddings (P, D) of the earlier `scenes`."
     stored = [ctx.stored(k) for k in scenes]
     return torch.stack([s['clip_text'] for s in stored]), torch.stack([s['clip_image'] for s in stored])
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #6c784601
 def standardised(x: torch.Tensor) -> torch.Tensor:
     "`x` (C,) shifted and scaled to mean 0 and standard deviation 1 over the candidates."
     x = x.float().cpu()
@@ -136,7 +136,7 @@ def with_adherence(consistency: torch.Tensor, adherence: torch.Tensor, weight: f
         return consistency
     return standardised(consistency) + weight * standardised(adherence)
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #5321298c
 def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, images: torch.Tensor) -> tuple:
     "Scores (C,) of candidate image embeddings for scene `i`, and how they were computed."
     scenes = earlier_scenes(ctx, i, ctx.config.context)
@@ -156,7 +156,7 @@ def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, images: t
         consistency, how = select(sel, text, images, past_t, past_i)[1], 'selector'
     return with_adherence(consistency, images @ text, ctx.config.adherence_weight), how
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #f8b19085
 def score_images(ctx: RunContext, i: int, scoring: str, caption: str, images: list[Image.Image]) -> tuple:
     "`(scores (C,), caption embedding, image embeddings (C, D), how)` of candidate images of scene `i`."
     clip = run_clip(ctx)
@@ -170,7 +170,7 @@ def _exhaustive(ctx: RunContext, caption: str, starts: list[Start]) -> tuple:
     images, recorded = render_candidates(ctx, caption, starts)
     return images, list(range(len(starts))), recorded, images, {}
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #592325ff
 def _early(ctx: RunContext, i: int, scoring: str, caption: str, starts: list[Start]) -> tuple:
     "Candidates scored on x0 at `select_at`, only the best `keep` finished (same tuple as `_exhaustive`)."
     cfg = ctx.config
@@ -181,7 +181,7 @@ def _early(ctx: RunContext, i: int, scoring: str, caption: str, starts: list[Sta
     previews = [cb.previews.get(j) for j in range(len(starts))]
     return images, kept, [cb.recorded[j] for j in kept], previews, {'select_at': cb.select_at, 'kept': kept}
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #a6730fe1
 def cosed_scene(
     ctx: RunContext,
     i: int,  # the scene to make
@@ -220,13 +220,13 @@ def cosed_exhaustive(ctx: RunContext, i: int) -> SceneOutput:
     "`cosed` with every candidate denoised to the end before the selector picks (CoSeD as published)."
     return cosed_scene(ctx, i, earlier_scenes(ctx, i, ctx.config.sources), 'selector', early=False)
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #ae361c07
 @register_method('linear')
 def linear(ctx: RunContext, i: int) -> SceneOutput:
     "Candidates from the previous scene only, chosen by the contrastive selector."
     return cosed_scene(ctx, i, [i - 1] if i else [], 'selector')
 
-
+# %% ../../nbs/60_methods/63_cosed.ipynb #e66b2bf3
 @register_method('clip-only')
 def clip_only(ctx: RunContext, i: int) -> SceneOutput:
     "`cosed`'s candidates chosen by raw CLIP similarity (no learned projections)."

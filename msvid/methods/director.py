@@ -45,7 +45,7 @@ def _split_parts(flat: dict[str, torch.Tensor], spec: str) -> dict[str, dict[str
         )
     return parts
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #cc55f02c
 def load_state_adapter(
     spec: str = 'toy',  # 'toy', a folder (ip-adapter.safetensors, adapter.json) or REPO:SUBFOLDER/WEIGHT.safetensors
 ) -> tuple[dict, dict]:
@@ -86,7 +86,7 @@ def attach_state_adapter(
         dlog.set_verbosity(level)
     return pipe
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #cd456bc4
 @contextmanager
 def state_conditioning(
     pipe,  # an SD-family pipeline without an IP-Adapter loaded
@@ -103,7 +103,7 @@ def state_conditioning(
     finally:
         pipe.unload_ip_adapter()
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #ff8e4c27
 def state_embeds(
     z: torch.Tensor,  # (D,) a visual state
     pipe,  # the pipeline it is for (device, dtype)
@@ -124,7 +124,7 @@ def run_director(ctx: RunContext):
         )
     return ctx.shared(f'director:{spec}', lambda: load_director(spec, ctx.config.device))
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #3ad69fd1
 def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
     "The run's state adapter (`config.state_adapter`), read once."
     spec = ctx.config.state_adapter
@@ -135,7 +135,7 @@ def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
         )
     return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec))
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #97cd8825
 def director_history(ctx: RunContext, i: int) -> list[tuple[str, str, torch.Tensor]]:
     "`(action, caption, z)` of scenes 0 .. i-1 as they were stored, z as `director_history` says."
     key = 'drawn_state' if ctx.config.director_history == 'drawn' else 'state'
@@ -148,7 +148,9 @@ def _vision_encoder(spec: str, device: str) -> Callable[[list[Image.Image]], tor
 
     repo, _, sub = spec.rpartition(':')
     with loading(f"state encoder {spec!r}"):
-        enc = CLIPVisionModelWithProjection.from_pretrained(repo, subfolder=sub, use_safetensors=True).to(device)
+        enc = CLIPVisionModelWithProjection.from_pretrained(
+            repo, subfolder=sub, use_safetensors=True, trust_remote_code=False
+        ).to(device)
     size = enc.config.image_size
     proc = CLIPImageProcessor(size={'shortest_edge': size}, crop_size={'height': size, 'width': size})
 
@@ -159,7 +161,7 @@ def _vision_encoder(spec: str, device: str) -> Callable[[list[Image.Image]], tor
 
     return embed
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #9cfd38da
 def load_state_encoder(
     clip: str,  # 'toy', 'open_clip:NAME[:PRETRAINED]', a CLIP hub id or folder, or an image encoder 'REPO:SUBFOLDER'
     device: str = 'cpu',
@@ -171,7 +173,7 @@ def load_state_encoder(
         return _vision_encoder(clip, device)
     return load_clip(clip, device).images
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #74081448
 def state_encoder(ctx: RunContext, clip: str) -> Callable[[list[Image.Image]], torch.Tensor]:
     "The run's `load_state_encoder(clip)`, loaded once; the run's own CLIP when the states live in its space."
     from msvid.methods.cosed import run_clip
@@ -191,7 +193,7 @@ def _check_parts(c, d, info: dict, rolling: bool):
     if rolling and c.fill_model:
         raise InputError("method 'director-rolling' conditions the run's own pipeline: leave fill_model empty")
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #11381c70
 def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutput:
     "Scene `i` conditioned on the director's predicted state: from `director_noise`, or on the rolling canvas."
     from msvid.methods.rolling import rolling_scene
@@ -218,7 +220,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
         out.extra['prompt_caption'] = caption
     return out
 
-
+# %% ../../nbs/60_methods/67_director.ipynb #13f41bd8
 @register_method('director')
 def director(ctx: RunContext, i: int) -> SceneOutput:
     "VideoAuteur: the keyframe conditioned on the director's predicted visual state, from `director_noise`."

@@ -29,7 +29,7 @@ class Start:
     swap_after: int = 0
     inherited: dict = field(default_factory=dict)  # that scene's recorded latents before `swap_after`: its trajectory
 
-
+# %% ../../nbs/60_methods/62_early.ipynb #8023bfde
 def start_sigma(ctx: RunContext) -> float:
     "The scheduler's `init_noise_sigma` for this run's number of steps (see `Family.init_sigma`)."
     return ctx.family.init_sigma(ctx.config.num_inference_steps)
@@ -54,7 +54,7 @@ class LatentRecorder:
         kwargs['latents'] = latents
         return kwargs
 
-
+# %% ../../nbs/60_methods/62_early.ipynb #cea5b355
 def render_candidates(
     ctx: RunContext,
     caption: str,  # step n's caption, shared by all candidates

@@ -33,7 +33,7 @@ class Entity:
     scenes: list[int]  # the scenes that show it
     description: str = ''  # prompt of its reference image
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #78dbe1f7
 def common_entities(
     scripts: list[SceneScript],  # the scene scripts
     min_scenes: int = 2,  # how many scenes must show an entity
@@ -59,7 +59,7 @@ def toy_mask(state: dict, size: int = 64) -> np.ndarray:
 
     return ~render_masks(state, size)['background']
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #9336cf5e
 def _otsu(x: np.ndarray) -> float:
     "Otsu's threshold of the values `x`."
     hist, edges = np.histogram(x, 64)
@@ -70,7 +70,7 @@ def _otsu(x: np.ndarray) -> float:
     between = (m * w0[-1] - m[-1] * w0) ** 2 / np.maximum(w0 * w1, 1)
     return float(mids[int(np.argmax(between))])
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #c27bd2bf
 def saliency_mask(
     image: Image.Image,
     border: int = 2,  # border width (pixels) taken as background
@@ -95,7 +95,7 @@ def saliency_mask(
         return np.zeros(d.shape, bool)
     return d > _otsu(d)
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #b9a4baf4
 BACKGROUND_LABELS = (
     'background',
     'wall',
@@ -110,7 +110,7 @@ BACKGROUND_LABELS = (
     'other',
 )
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #10418f7f
 def segmentation_mask(
     image: Image.Image,
     model,  # hub id / folder of a transformers image-segmentation model, or a loaded pipeline
@@ -157,7 +157,7 @@ class Reference:
     background: Image.Image
     source: str  # 'generated' or 'user'
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #aef90727
 def user_references(meta: dict, entities: list[Entity]) -> dict[str, Image.Image]:
     "The user's reference photos from `meta['references']` ({entity name: path})."
     given = meta.get('references') or {}
@@ -177,7 +177,7 @@ def user_references(meta: dict, entities: list[Entity]) -> dict[str, Image.Image
             raise InputError(f"meta.references[{name!r}]: cannot read image {str(path)!r} ({e})") from None
     return out
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #e82ee5d3
 def has_ip_adapter(pipe) -> bool:
     "Whether an IP-Adapter is loaded into `pipe`'s denoiser."
     return getattr(getattr(pipe, 'unet', None), 'encoder_hid_proj', None) is not None
@@ -192,7 +192,7 @@ def _render_plain(ctx: RunContext, prompt: str, latents: torch.Tensor) -> Image.
         0
     ]
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #a3858a87
 def make_references(
     ctx: RunContext,
     masker=saliency_mask,  # image -> foreground mask (see above)
@@ -225,7 +225,7 @@ def scene_references(refs: list[Reference], script: SceneScript, split: bool = T
             out.append((r.background if split else r.image, e.name))
     return out
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #0c810435
 def run_references(ctx: RunContext) -> list[Reference]:
     "The run's references, made once and saved as `references/NN_<kind>.png`."
 
@@ -240,7 +240,7 @@ def run_references(ctx: RunContext) -> list[Reference]:
 
     return ctx.once('references', _make)
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #a3fce876
 @register_method('rolling-refs')
 def rolling_refs(ctx: RunContext, i: int) -> SceneOutput:
     "`rolling-deps` with the scene's entity reference panels added to the canvas."
@@ -265,7 +265,7 @@ def parse_ip_adapter(
     sub, _, weight = rest.rpartition('/')
     return repo, sub or None, weight
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #e676d056
 def load_ip_adapter(
     pipe,  # an SD-family pipeline
     spec: str,  # 'REPO_OR_FOLDER:SUBFOLDER/WEIGHT_NAME'
@@ -278,7 +278,7 @@ def load_ip_adapter(
     pipe.set_ip_adapter_scale(scale)
     return pipe
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #85ba4f0e
 def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput:
     "Scene `i` rendered from its own seeded noise, conditioned on its references through the loaded IP-Adapter."
     from msvid.core.records import Candidate
@@ -299,7 +299,7 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
         extra={'references': [c for _, c in panels], 'ip_adapter_scale': scale if panels else 0.0},
     )
 
-
+# %% ../../nbs/60_methods/65_references.ipynb #865e3e47
 @register_method('ip-refs')
 def ip_refs(ctx: RunContext, i: int) -> SceneOutput:
     "Fresh noise per scene, conditioned on entity references through the IP-Adapter `config.ip_adapter` names."

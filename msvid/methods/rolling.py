@@ -33,7 +33,7 @@ _ROW_NAMES = {
 }
 _GRID_NAMES = ('top-left', 'top-right', 'bottom-left', 'bottom-right')
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #fc2f145f
 @dataclass(frozen=True)
 class CanvasLayout:
     "A `rows` x `cols` grid of `panel_h` x `panel_w` pixel panels; panel k is at row k // cols, column k % cols."
@@ -64,7 +64,7 @@ class CanvasLayout:
     def describe(self) -> str:
         return f"{self.rows}x{self.cols} panels of {self.panel_h}x{self.panel_w}"
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #a307fd2e
 def canvas_layout(
     n_panels: int,  # context panels + the panel to fill, 1 to 4
     panel_h: int,  # panel height in pixels (one keyframe)
@@ -113,7 +113,7 @@ class Canvas:
         "Panel `k` of a canvas-sized `image`."
         return image.crop(self.layout.box(k))
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #9bfc2c33
 def tiled_caption(canvas: Canvas) -> str:
     "'right: <caption to fill>; left: <context>; ...': panels to fill first, then the others from the last back."
     if canvas.layout.n == 1:
@@ -198,7 +198,7 @@ def canvas_latents(
         lat[0, :, y0:y1, x0:x1] = start
     return clean, keep, noise, torch.where(keep, first, lat)
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #8a1ed7ea
 def repaint_fill(
     pipe, canvas: Canvas, prompt: str, config: RunConfig, start: torch.Tensor, seed: int = 0, **pipe_kwargs
 ) -> tuple[Image.Image, torch.Tensor]:
@@ -219,7 +219,7 @@ def load_filler(
     "Load an inpainting pipeline (safetensors only, no remote code)."
     return load_pipeline(model, device, dtype, quiet=True, task='inpainting')
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #79e3c3c5
 def inpaint_fill(pipe, canvas: Canvas, prompt: str, config: RunConfig, seed: int = 0, **pipe_kwargs) -> Image.Image:
     "Fill the empty panels of `canvas` with an inpainting pipeline."
     c, (W, H) = config, canvas.layout.size
@@ -250,7 +250,7 @@ def keyframe_of(ctx: RunContext, j: int) -> Image.Image:
     "The stored keyframe of earlier scene `j`."
     return Image.open(ctx.run.path / ctx.run.scene(j).keyframe).convert('RGB')
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #1aa4054b
 def run_filler(ctx: RunContext, model: str = ''):
     "The inpainting pipeline `model` (loaded once per run), or the run's own pipeline when `model` is ''."
     if not model:
@@ -276,7 +276,7 @@ def rolling_canvas(
         imgs, caps, lats = imgs + [imgs[-1]] * spare, caps + [None] * spare, lats + [lats[-1]] * spare
     return Canvas(layout, imgs + [None], caps + [ctx.scripts[i].caption], lats + [None])
 
-
+# %% ../../nbs/60_methods/64_rolling.ipynb #f050c8d9
 def rolling_scene(
     ctx: RunContext,
     i: int,  # the scene to render

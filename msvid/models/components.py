@@ -62,7 +62,7 @@ def offline_clip_tokenizer(
             tmp.replace(folder)
         except OSError:
             shutil.rmtree(tmp)  # another process wrote it first
-    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=max_length)
+    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=max_length, trust_remote_code=False)
 
 # %% ../../nbs/20_models/20_components.ipynb #15a2c6bc
 def clip_text_config(width: int, layers: int, **kw):
@@ -73,7 +73,7 @@ def clip_text_config(width: int, layers: int, **kw):
     return CLIPTextConfig(hidden_size=width, intermediate_size=2 * width, num_attention_heads=2,
                           num_hidden_layers=layers, **ids, **kw)  # fmt: skip
 
-
+# %% ../../nbs/20_models/20_components.ipynb #3c143efb
 def sd_ddim():
     "Stable Diffusion's DDIM scheduler settings."
     from diffusers import DDIMScheduler
@@ -81,7 +81,7 @@ def sd_ddim():
     return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                          set_alpha_to_one=False, steps_offset=1)  # fmt: skip
 
-
+# %% ../../nbs/20_models/20_components.ipynb #6d71c4ff
 def tiny_sd_components(
     seed: int = 0,  # seeds each model's random init
     latent_size: int = 8,  # UNet sample size (latent height = width)

@@ -71,7 +71,7 @@ def safetensors_checkpoint(
         raise InputError(f"CLIP {name!r}: no such file {pretrained!r}")
     return pretrained
 
-
+# %% ../../nbs/20_models/22_encoders.ipynb #ad065b75
 def open_clip_encoder(
     name: str,  # open_clip model name, e.g. 'ViT-B-32'
     pretrained: str | None = None,  # pretrained tag or checkpoint path (None: random weights)
@@ -103,8 +103,8 @@ def hf_clip_encoder(
     from transformers import CLIPModel, CLIPProcessor
 
     with loading(f"CLIP {model_id!r}"):
-        model = CLIPModel.from_pretrained(model_id, use_safetensors=True).to(device).eval()
-        proc = CLIPProcessor.from_pretrained(model_id)
+        model = CLIPModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False).to(device).eval()
+        proc = CLIPProcessor.from_pretrained(model_id, trust_remote_code=False)
 
     def _features(x):  # transformers 5 may return an output object instead of a tensor
         return x if torch.is_tensor(x) else x.pooler_output
@@ -125,7 +125,7 @@ def check_clip_spec(
         if pretrained and (Path(pretrained).suffix or '/' in pretrained):
             safetensors_checkpoint(name, pretrained)
 
-
+# %% ../../nbs/20_models/22_encoders.ipynb #878bc3c2
 def load_clip(
     spec: str,  # 'toy', 'open_clip:NAME[:PRETRAINED]', or a Hugging Face CLIPModel id/folder
     device: str = 'cpu',

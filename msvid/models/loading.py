@@ -26,7 +26,7 @@ def hub_host() -> str:
     "The host of the hub models load from (`HF_ENDPOINT`, default huggingface.co)."
     return urlparse(os.environ.get('HF_ENDPOINT') or 'https://huggingface.co').hostname or 'huggingface.co'
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #7b1bfaeb
 def quoted(what: str) -> str:
     "The first quoted text of `what`: the model it names."
     m = re.search(r"'([^']+)'", what)
@@ -37,7 +37,7 @@ def looks_local(name: str) -> bool:
     "Whether `name` is written as a path (/x, ./x, ~/x, a/b/c) rather than a hub id (org/name)."
     return name.startswith(('/', '.', '~')) or name.partition(':')[0].count('/') > 1 or '\\' in name
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #b6beef34
 def hub_name(what: str) -> str | None:
     "The model `what` names when it may come from the hub: not a path, not a shipped `msvid:` model."
     name = quoted(what)
@@ -45,7 +45,7 @@ def hub_name(what: str) -> str | None:
         return None
     return name
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #813da8be
 def _reachable(host: str, timeout: float) -> bool:
     "Whether a TCP connection to `host`:443 opens within `timeout` seconds, the name lookup included."
     ok = []
@@ -62,7 +62,7 @@ def _reachable(host: str, timeout: float) -> bool:
     t.join(timeout)
     return bool(ok)
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #5ca54063
 def hub_offline(timeout: float = 3.0) -> bool:
     "Whether the hub is out of reach (`HF_HUB_OFFLINE`, or a quick probe; behind a proxy: no probe, online)."
     if 'offline' not in _HUB:
@@ -76,7 +76,7 @@ def hub_offline(timeout: float = 3.0) -> bool:
             _HUB.update(offline=True, set=True)
     return _HUB['offline']
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #29e48f2d
 def _kinds(e: BaseException) -> set[str]:
     "The class names of `e` and the exceptions it was raised from."
     out, seen = set(), 0
@@ -85,7 +85,7 @@ def _kinds(e: BaseException) -> set[str]:
         e, seen = e.__cause__ or e.__context__, seen + 1
     return out
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #7d2e4d9f
 def why_not_loaded(e: BaseException, name: str | None = None) -> str:
     "Why a loader failed, in a few words: gated, not found, offline, no safetensors, or the error's first line."
     kinds, text = _kinds(e), str(e).lower()
@@ -99,6 +99,10 @@ def why_not_loaded(e: BaseException, name: str | None = None) -> str:
             f'{hub_host()} cannot be reached' if _HUB.get('set') or not _HUB.get('offline') else 'HF_HUB_OFFLINE is set'
         )
         return f"offline ({why}) and not in the local cache; connect once to download it, or give a local folder"
+    if 'trust_remote_code' in text or 'contains custom code' in text:  # transformers refused an `auto_map`
+        if name:
+            return "the model asks to run its own code (auto_map); msvid never runs a model's own code"
+        return "the folder asks to run its own code (auto_map); msvid never runs a model folder's code"
     if 'safetensors' in text:
         return f"no safetensors weights (msvid loads safetensors only; {first_line(e, 200)})"
     return f"cannot be loaded ({first_line(e)})"
@@ -112,7 +116,7 @@ def first_line(e: BaseException, limit: int = 300) -> str:
     lines = [l.strip() for l in str(e).splitlines() if l.strip()]
     return cut_words(lines[0] if lines else type(e).__name__, limit)
 
-
+# %% ../../nbs/20_models/25_loading.ipynb #21d22ec9
 @contextmanager
 def loading(
     what: str,  # the setting and the model, e.g. "model 'org/name'"

@@ -21,7 +21,7 @@ class MemoryPlan:
     vae_tiling: bool  # decode images in tiles
     decode_chunk_size: int  # video frames decoded at once (SVD)
 
-
+# %% ../../nbs/20_models/26_memory.ipynb #245b55f5
 PLANS = (
     MemoryPlan('A100 40/80 GB', 36, offload=False, vae_tiling=False, decode_chunk_size=8),
     MemoryPlan('L4 24 GB', 20, offload=False, vae_tiling=True, decode_chunk_size=4),
@@ -34,7 +34,7 @@ def memory_plan(free_gib: float) -> MemoryPlan:
     "The plan for a device with `free_gib` GiB of free memory."
     return next(p for p in PLANS if free_gib >= p.min_free_gib)
 
-
+# %% ../../nbs/20_models/26_memory.ipynb #5edd3cff
 def free_gib(device: str) -> float | None:
     "Free memory of a CUDA `device` in GiB (None for other devices, which need no plan)."
     import torch  # here, not at the top: resolving a config (every CLI call) must not wait for torch

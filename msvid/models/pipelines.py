@@ -25,14 +25,14 @@ def dtype_kwargs(dtype: str) -> dict:
 
     return {'dtype' if hasattr(deprecation_utils, '_resolve_dtype') else 'torch_dtype': getattr(torch, dtype)}
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #c15988c0
 PIPELINE_TASKS = {  # task: (diffusers class that loads it, the setting that names it in messages)
     'text-to-image': ('AutoPipelineForText2Image', 'model'),
     'inpainting': ('AutoPipelineForInpainting', 'fill model'),
     'image-to-video': ('DiffusionPipeline', 'video_model'),
 }
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #f11ed8df
 def _pipeline_class(model: str, path: str, task: str):
     "The diffusers class that loads `model` (at `path`) for `task`: a folder's own text-to-image class, FLUX.1 Fill's."
     import diffusers
@@ -45,7 +45,7 @@ def _pipeline_class(model: str, path: str, task: str):
             return own
     return getattr(diffusers, PIPELINE_TASKS[task][0])
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #c75b4303
 def load_pipeline(
     model: str,  # hub id, local folder, or msvid:NAME
     device: str = 'cpu',
@@ -72,13 +72,13 @@ def load_pipeline(
         use_scheduler(pipe, scheduler)
     return place_pipeline(pipe, device, offload, vae_tiling)
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #1931d59b
 def pipeline_for(config):
     "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says (its own bars only if `verbose`)."
     c = config
     return load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.offload, c.vae_tiling)
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #fb57313a
 def use_scheduler(pipe, name: str):
     "Give `pipe` the diffusers scheduler class `name`, built from its current scheduler's config."
     import diffusers
@@ -93,7 +93,7 @@ def denoiser(pipe) -> torch.nn.Module:
     "The pipeline's denoising network (`unet` or `transformer`), as its family names it."
     return family_of(pipe).denoiser
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #6484eac7
 def latent_area(sample: torch.Tensor) -> int:
     "Latent pixels of one item of a denoiser input: h x w of (B, C, h, w), frames x h x w of (B, F, C, h, w), tokens."
     if sample.ndim == 4:
@@ -102,7 +102,7 @@ def latent_area(sample: torch.Tensor) -> int:
         return sample.shape[1] * sample.shape[-2] * sample.shape[-1]
     return sample.shape[1]
 
-
+# %% ../../nbs/20_models/21_pipelines.ipynb #838cca19
 class EvalCounter:
     "Counts a denoiser's work: images (`n`) and latent pixels (`pixels`) through its forward (`close()` unhooks it)."
 

@@ -34,9 +34,10 @@ class Preset:
     director: str = ''  # VideoAuteur's director for the director methods ('' = none shipped: train one)
     state_adapter: str = ''  # the IP-Adapter that reads the director's visual states (its CLIP image encoder beside it)
 
-
+# %% ../../nbs/20_models/23_presets.ipynb #dfb619e6
 SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
 
+# %% ../../nbs/20_models/23_presets.ipynb #0cc2b0f7
 PRESETS = {
     p.name: p
     for p in [
@@ -115,7 +116,7 @@ def resolve_device(device: str = 'auto') -> str:
         raise InputError(f"device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
     return device
 
-
+# %% ../../nbs/20_models/23_presets.ipynb #1924b7ae
 def _memory_settings(preset: str, device: str) -> dict:
     "A real preset on a GPU: offload, VAE tiling and video decoding from the memory plan for its free memory."
     free = free_gib(device) if preset != 'toy' else None
@@ -124,7 +125,7 @@ def _memory_settings(preset: str, device: str) -> dict:
     plan = memory_plan(free)
     return dict(offload=plan.offload, vae_tiling=plan.vae_tiling, decode_chunk_size=plan.decode_chunk_size)
 
-
+# %% ../../nbs/20_models/23_presets.ipynb #5d28cdc5
 def resolve_config(
     preset: str = 'toy',  # a name in `PRESETS`
     device: str = 'auto',  # auto, cpu, cuda, cuda:N, mps

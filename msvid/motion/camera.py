@@ -36,7 +36,7 @@ DIRECTION_FLOW = {  # content motion per unit speed: (dx right, dy down, zoom in
     'backward': (0, 0, -1),
 }
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #b1c2ddaa
 def content_velocity(
     move: CameraMove,  # the camera move
     gain: float = 1.0,  # multiplies the speed
@@ -48,7 +48,7 @@ def content_velocity(
     v = CAMERA_SPEED[move.speed] * gain
     return (ux * v, uy * v, uz * v)
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #7ced3106
 def content_motion(
     move: CameraMove,  # the camera move
     fps: float = 8.0,  # frames per second the clip is played at
@@ -115,7 +115,7 @@ def warp_frames(
         out = out.clamp(src.amin(-1)[..., None, None], src.amax(-1)[..., None, None])
     return out.reshape(b, n, c, h, w).to(frames.dtype)
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #a7ddd18b
 def covered(
     move: CameraMove,  # the camera move
     n_frames: int,
@@ -209,7 +209,7 @@ def _gray(img) -> np.ndarray:
             a = a.mean(-1)
     return a.astype(np.float32)
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #04857b3b
 def phase_shift(
     a: np.ndarray,
     b: np.ndarray,  # two HxW frames
@@ -249,7 +249,7 @@ def _align(b: np.ndarray, log_zoom: float, dx: float = 0.0, dy: float = 0.0) -> 
         torch.from_numpy(b)[None, None], grid, mode='bilinear', padding_mode='border', align_corners=False
     )[0, 0].numpy()
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #3cbf2fb1
 def _ncc(a: np.ndarray, b: np.ndarray, margin: float = 0.15) -> float:
     "Normalised cross-correlation of the central parts of `a` and `b`."
     h, w = a.shape
@@ -260,7 +260,7 @@ def _ncc(a: np.ndarray, b: np.ndarray, margin: float = 0.15) -> float:
     b = b - b.mean()
     return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #8c9e90b2
 def estimate_motion(
     frames: list,  # PIL images, HxW(xC) arrays or (C, H, W) tensors, in order
     max_log_zoom: float = 0.12,  # zooms searched: log zoom in [-max, max]
@@ -302,7 +302,7 @@ def classify_motion(
         return 'left' if dx > 0 else 'right'
     return 'up' if dy > 0 else 'down'
 
-
+# %% ../../nbs/70_motion/70_camera.ipynb #e7a6d37a
 def motion_speed(motion: np.ndarray | tuple) -> float:
     "Magnitude of a (dx, dy, log_zoom) motion: the largest component."
     return float(np.abs(np.asarray(motion, dtype=np.float64)).max())

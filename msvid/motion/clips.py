@@ -45,7 +45,7 @@ def warp_keyframe(
     frames = warp_frames(img[:, None].repeat(1, n_frames, 1, 1, 1), move, fps, gain, padding, resample=resample)[0]
     return frames, covered(move, n_frames, img.shape[-2], img.shape[-1], fps, gain)
 
-
+# %% ../../nbs/70_motion/71_clips.ipynb #4ccbae6e
 def keep_known(
     frames: torch.Tensor,  # (N, 3, H, W) the warped keyframe
     denoised: torch.Tensor,  # (N, 3, H, W) the same frames after denoising
@@ -60,7 +60,7 @@ def keep_known(
         m = F.avg_pool2d(F.pad(m, (feather,) * 4, mode='replicate'), k, 1)  # and ramp it over `feather` more
     return m * frames + (1 - m) * denoised.to(frames)
 
-
+# %% ../../nbs/70_motion/71_clips.ipynb #70dbc1a8
 def warped_latents(pipe, frames: torch.Tensor, keyframe: Image.Image, move: CameraMove, fps: float, gain: float,
                    space: str, max_batch: int) -> torch.Tensor:  # fmt: skip
     "The latents the denoiser starts from: of the warped `frames` ('pixel'), or the keyframe's latent warped."
@@ -79,13 +79,13 @@ def _denoise(pipe, latents: torch.Tensor, prompt: str, strength: float, seed: in
     return torch.cat([fam.image_to_image(latents[s : s + max_batch], prompt, strength, seed, steps, guidance,
                                          negative_prompt) for s in range(0, len(latents), max_batch)])  # fmt: skip
 
-
+# %% ../../nbs/70_motion/71_clips.ipynb #49c85a44
 def _to_pil(frames: torch.Tensor) -> list[Image.Image]:
     "(N, 3, H, W) in [-1, 1] to PIL images."
     a = ((frames.permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
     return [Image.fromarray(f) for f in a]
 
-
+# %% ../../nbs/70_motion/71_clips.ipynb #30026b58
 def warp_denoise_clip(
     pipe,  # any StableDiffusion-family text-to-image (or img2img) pipeline
     keyframe: Image.Image,  # the scene's keyframe
@@ -132,7 +132,7 @@ VIDEO_MODELS = {  # short names for `RunConfig.video_model`
     'cogvideox-i2v': 'THUDM/CogVideoX-5b-I2V',
 }
 
-
+# %% ../../nbs/70_motion/71_clips.ipynb #82885236
 def load_video_pipeline(
     model: str,  # a name in VIDEO_MODELS, hub id or local folder
     device: str = 'cpu',
@@ -227,7 +227,7 @@ def make_clip(
         paint=cfg.clip_paint,
     )
 
-
+# %% ../../nbs/70_motion/71_clips.ipynb #1d5576e6
 def save_clip(
     run,  # the `msvid.io.rundir.RunDir`
     i: int,  # scene index (0-based)

@@ -55,7 +55,7 @@ def _save_scene(
         files,
     )
 
-
+# %% ../../nbs/75_pipeline/75_generate.ipynb #010a7ca8
 def make_video(run: RunDir, config: RunConfig) -> Path:
     "Write `video.mp4`: each scene's clip (or its keyframe, held) with the step text as caption."
     recs = [run.scene(i) for i in range(len(run.manifest['scenes']))]
@@ -103,7 +103,7 @@ def _make_scenes(ctx: RunContext, todo: list[int]):
         counter.close()
         bar.close()
 
-
+# %% ../../nbs/75_pipeline/75_generate.ipynb #507ea8c2
 @contextmanager
 def library_bars(on: bool = False):
     "The loading bars of diffusers, transformers and huggingface_hub inside the block: shown only when `on`."
@@ -119,7 +119,7 @@ def library_bars(on: bool = False):
             if enabled:
                 enable()
 
-
+# %% ../../nbs/75_pipeline/75_generate.ipynb #c9ab6a8d
 def generate(
     task: Task,  # what to generate
     out: str | Path,  # the run directory
@@ -151,7 +151,7 @@ def generate(
         run.close()
     return run
 
-
+# %% ../../nbs/75_pipeline/75_generate.ipynb #a9c4afdd
 def check_weights(cfg: RunConfig) -> RunConfig:
     "Refuse at once weights that would only fail later: a CLIP, selector or IP-Adapters that are not safetensors."
     from msvid.io.assets import asset_path
@@ -175,7 +175,7 @@ def check_weights(cfg: RunConfig) -> RunConfig:
         raise InputError(f"method {cfg.method!r}: give {missing} (the toy preset ships both)")
     return cfg
 
-
+# %% ../../nbs/75_pipeline/75_generate.ipynb #d1b576d2
 def run_summary(
     run: RunDir,  # a finished run
     seconds: float | None = None,  # how long it took

@@ -45,7 +45,7 @@ def run_scripts(task: Task, config: RunConfig) -> list[SceneScript]:
     on = {'device': config.device} if config.caption_backend == 'llm' else {}  # the LLM runs where the models do
     return decode(task, config.caption_backend, config.caption_model, **on)
 
-# %% ../../nbs/50_scene/50_context.ipynb #37aa7e1e
+# %% ../../nbs/50_scene/50_context.ipynb #2e20287d
 @dataclass
 class SceneOutput:
     "What a method returns for one scene."
@@ -57,7 +57,7 @@ class SceneOutput:
     extra: dict = field(default_factory=dict)
     candidate_images: list = field(default_factory=list)  # every candidate's image, saved with `save_candidates`
 
-
+# %% ../../nbs/50_scene/50_context.ipynb #2d4f9425
 METHODS: dict[str, Callable] = {}
 
 

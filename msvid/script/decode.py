@@ -74,10 +74,10 @@ def script_table(
     ws = [max(len(r[k]) for r in rows) for k in range(4)]
     return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r[:4], ws)) + '  ' + r[4] for r in rows)
 
-# %% ../../nbs/40_script/45_decode.ipynb #09969150
+# %% ../../nbs/40_script/45_decode.ipynb #0b0d40e9
 BACKENDS = CAPTION_BACKENDS  # the names `RunConfig.caption_backend` allows
 
-
+# %% ../../nbs/40_script/45_decode.ipynb #5459d885
 def identity_scripts(task: Task) -> list[SceneScript]:
     "One script per step: caption = the step's caption override or its text; camera from the override."
     return [
@@ -85,7 +85,7 @@ def identity_scripts(task: Task) -> list[SceneScript]:
         for i, s in enumerate(task.steps)
     ]
 
-
+# %% ../../nbs/40_script/45_decode.ipynb #3ad59b06
 def decode(
     task: Task,  # the task
     backend: str = 'offline',  # 'offline', 'llm', 'seq2seq' or 'identity'

@@ -16,6 +16,7 @@ from torch import nn
 from ..core.records import InputError
 from ..io.assets import shipped
 from ..io.rundir import atomic_save_tensors
+from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['SPECIALS', 'HEADS', 'DirectorConfig', 'Director', 'director_loss', 'director_tokenizer', 'tiny_director',
@@ -78,7 +79,7 @@ def director_loss(
     ce = ce if torch.isfinite(ce) else torch.zeros((), device=z.device)  # no caption tokens (ablation)
     return ce + reg, dict(ce=ce.item(), cos=cos.item(), mse=mse.item())
 
-# %% ../../nbs/40_script/48_director.ipynb #f2f60303
+# %% ../../nbs/40_script/48_director.ipynb #b8d0a7c9
 def director_tokenizer(
     texts: list[str],  # every text the director reads or writes (actions, captions)
 ):
@@ -97,7 +98,7 @@ def director_tokenizer(
         additional_special_tokens=list(SPECIALS[3:]),
     )
 
-
+# %% ../../nbs/40_script/48_director.ipynb #8e04c47f
 def tiny_director(
     texts: list[str],  # the vocabulary's texts
     cfg: DirectorConfig | None = None,  # the heads
@@ -127,11 +128,11 @@ def tiny_director(
     )
     return Director(lm, tok, cfg).eval()
 
-# %% ../../nbs/40_script/48_director.ipynb #6e92df94
+# %% ../../nbs/40_script/48_director.ipynb #38944778
 def _words(tok, text: str) -> list[int]:
     return tok(text, add_special_tokens=False).input_ids
 
-
+# %% ../../nbs/40_script/48_director.ipynb #95bce926
 def encode_sequence(
     tok,  # the director's tokenizer
     actions: list[str],  # step actions
@@ -178,12 +179,12 @@ def collate(
         b['zs'][i, : min(T, len(z))] = z[:T]
     return b
 
-# %% ../../nbs/40_script/48_director.ipynb #d7b23601
+# %% ../../nbs/40_script/48_director.ipynb #5952ee4f
 def detok(text: str) -> str:
     "Word-level decoding, with the space before punctuation taken out."
     return re.sub(r' ([,.;:!?])', r'\1', text).strip()
 
-
+# %% ../../nbs/40_script/48_director.ipynb #7f3f0d40
 @torch.no_grad()
 def _next_token(d: Director, seq: dict, zs: torch.Tensor) -> int:
     "The greedy next token after `seq` (which ends in caption text)."
@@ -237,10 +238,10 @@ def direct(
         hist.append((a, c, z))
     return [(c, z) for _, c, z in hist]
 
-# %% ../../nbs/40_script/48_director.ipynb #b991c263
+# %% ../../nbs/40_script/48_director.ipynb #ac4e03de
 HEADS = 'director.safetensors'  # the heads' weights, beside the LM's `model.safetensors`
 
-
+# %% ../../nbs/40_script/48_director.ipynb #99fab33e
 def save_director(
     d: Director,  # the director
     folder: str | Path,  # written: the LM (safetensors), tokenizer.json, director.json and the heads
@@ -255,7 +256,7 @@ def save_director(
     (folder / 'director.json').write_text(json.dumps(asdict(d.cfg), indent=1) + '\n')
     return folder
 
-
+# %% ../../nbs/40_script/48_director.ipynb #4a6ca518
 def load_director(
     folder: str | Path = 'toy',  # written by `save_director`; 'toy': the shipped toy director
     device: str = 'cpu',
@@ -267,11 +268,10 @@ def load_director(
     folder = shipped('toy-director') if str(folder) == 'toy' else Path(folder)
     if not (folder / HEADS).exists():
         raise InputError(f"director: no {HEADS} in {folder}")
-    lm = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True)
-    d = Director(
-        lm,
-        PreTrainedTokenizerFast.from_pretrained(folder),
-        DirectorConfig(**json.loads((folder / 'director.json').read_text())),
-    )
+    with loading(f"director {str(folder)!r}"):  # one InputError line, e.g. for a folder that asks to run its code
+        lm = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True, trust_remote_code=False)
+        tok = PreTrainedTokenizerFast.from_pretrained(folder, trust_remote_code=False)
+        cfg = DirectorConfig(**json.loads((folder / 'director.json').read_text()))
+    d = Director(lm, tok, cfg)
     d.load_state_dict(load_file(str(folder / HEADS)), strict=False)
     return d.to(device).eval()

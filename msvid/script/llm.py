@@ -17,7 +17,7 @@ __all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'MAX_REPLY_CHARS', 'MAX_
            'MAX_CAPTION_CHARS', 'task_block', 'tracker_hints', 'build_messages', 'first_json', 'validate_script',
            'chat_generator', 'llm_scripts']
 
-# %% ../../nbs/40_script/43_llm.ipynb #bb38da19
+# %% ../../nbs/40_script/43_llm.ipynb #c25bacb7
 REPLY_SCHEMA = (
     '{"scenes": [{"caption": str, "entities": [str], "background": str, '
     '"camera": {"direction": str, "speed": str}, "depends_on": [int]}]}'
@@ -32,6 +32,7 @@ every scene. background: where the scene happens; keep it until a step moves it.
 {', '.join(CAMERA_DIRECTIONS)}; speed: one of {', '.join(CAMERA_SPEEDS)}. depends_on: 0-based indices of earlier
 scenes whose objects this scene shows."""
 
+# %% ../../nbs/40_script/43_llm.ipynb #874a4aa4
 FEW_SHOT = (
     {
         'title': 'Scrambled eggs',
@@ -64,7 +65,7 @@ FEW_SHOT = (
     },
 )
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #5bcec54f
 def task_block(task: Task) -> str:
     "The task as a JSON data block: the only place step text appears in the prompt."
     return (
@@ -73,7 +74,7 @@ def task_block(task: Task) -> str:
         + "\n```"
     )
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #7656cd69
 def tracker_hints(task: Task) -> str:
     "What the offline entity tracker read from the steps (entities, places, dependencies), for the model to keep."
     rows = [dict(entities=s.entities, background=s.background, depends_on=s.depends_on) for s in offline_scripts(task)]
@@ -82,7 +83,7 @@ def tracker_hints(task: Task) -> str:
         "Keep them unless the steps clearly say otherwise:\n```json\n" + json.dumps(rows, ensure_ascii=False) + "\n```"
     )
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #07638107
 def build_messages(
     task: Task,  # the task
     examples: tuple = (FEW_SHOT,),  # (task dict, script dict) pairs shown as earlier turns
@@ -98,11 +99,11 @@ def build_messages(
     ask = task_block(task) + ('\n\n' + tracker_hints(task) if hints else '')
     return msgs + [{'role': 'user', 'content': ask}]
 
-# %% ../../nbs/40_script/43_llm.ipynb #1fcb98a3
+# %% ../../nbs/40_script/43_llm.ipynb #f3c89c47
 MAX_REPLY_CHARS = 65_536  # longest reply read
 MAX_JSON_STARTS = 64  # most '{' tried as the start of the object
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #73105b66
 def first_json(
     text: str,  # a model's reply
 ) -> dict:
@@ -121,12 +122,12 @@ def first_json(
         start = text.find('{', start + 1)
     raise ValueError('no JSON object in the reply')
 
-# %% ../../nbs/40_script/43_llm.ipynb #996c97f7
+# %% ../../nbs/40_script/43_llm.ipynb #b5bd01ca
 MAX_ENTITIES = 16  # most entities in one scene
 MAX_NAME_CHARS = 80  # longest entity name or background
 MAX_CAPTION_CHARS = 1000  # longest caption (before fitting it to the token budget)
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #f691e912
 def _str(x, where: str, limit: int = MAX_CAPTION_CHARS, empty: bool = False) -> str:
     "A string of at most `limit` characters without control characters, or a `ValueError` naming `where`."
     if not isinstance(x, str) or not (empty or x.strip()):
@@ -138,7 +139,7 @@ def _str(x, where: str, limit: int = MAX_CAPTION_CHARS, empty: bool = False) -> 
         raise ValueError(f"{where}: contains control characters")
     return x
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #65a2297f
 def _entities(s: dict, w: str) -> list[str]:
     "The scene's entity names, checked."
     ents = s.get('entities', [])
@@ -150,7 +151,7 @@ def _entities(s: dict, w: str) -> list[str]:
         _str(e, f"{w}.entities[{k}]", MAX_NAME_CHARS, empty=True)
     return [e.strip() for e in ents if e.strip()]
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #863dad70
 def _camera(s: dict, w: str) -> CameraMove:
     "The scene's camera move, checked."
     cam = s.get('camera', {'direction': 'static'})
@@ -162,7 +163,7 @@ def _camera(s: dict, w: str) -> CameraMove:
         raise ValueError(f"{w}.camera.speed: {cam.get('speed')!r} is not one of {', '.join(CAMERA_SPEEDS)}")
     return CameraMove(cam['direction'], cam.get('speed', 'medium'))
 
-
+# %% ../../nbs/40_script/43_llm.ipynb #6cc25fd5
 def validate_script(
     data: dict,  # the parsed reply
     task: Task,  # the task it should describe
@@ -205,8 +206,10 @@ def chat_generator(
 
         dtype = torch.float16 if device.startswith('cuda') else torch.float32
         with loading(f"LLM {model!r}"):
-            tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
-            model = AutoModelForCausalLM.from_pretrained(model, use_safetensors=True, dtype=dtype).to(device)
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(model, trust_remote_code=False)
+            model = AutoModelForCausalLM.from_pretrained(
+                model, use_safetensors=True, dtype=dtype, trust_remote_code=False
+            ).to(device)
     if tokenizer is None or not getattr(tokenizer, 'chat_template', None):
         raise InputError('LLM backend: the tokenizer needs a chat template')
 

@@ -18,7 +18,7 @@ from .words import is_plural, singular, tokens
 __all__ = ['ARTICLES', 'POSITION_WORDS', 'a_name', 'compose_caption', 'fit_caption', 'caption_defects', 'missing_words',
            'home_place', 'offline_scripts']
 
-# %% ../../nbs/40_script/42_offline.ipynb #ed4c61ff
+# %% ../../nbs/40_script/42_offline.ipynb #76738299
 def _article(name: str) -> str:
     "'a' or 'an' for `name`."
     return 'an' if name[:1].lower() in 'aeiou' else 'a'
@@ -28,7 +28,7 @@ def a_name(e) -> str:
     "An entity as a new noun phrase: 'a large black skillet', 'metal brackets' (no article before a plural)."
     return e.name if e.plural else f"{_article(e.name)} {e.name}"
 
-
+# %% ../../nbs/40_script/42_offline.ipynb #0891b0e6
 def _named_in_place(text: str, r: StepReading) -> str:
     "The step as written, with each span `read_step` chose named in full ('the same pan' -> 'the large black skillet')."
     out, pos = [], 0
@@ -39,7 +39,7 @@ def _named_in_place(text: str, r: StepReading) -> str:
         pos = e
     return (''.join(out) + text[pos:]).strip().rstrip('.!;: ')
 
-
+# %% ../../nbs/40_script/42_offline.ipynb #cbcc2cd3
 def compose_caption(
     text: str,  # the step
     r: StepReading,  # what `read_step` found
@@ -58,7 +58,7 @@ def compose_caption(
     parts.append(place_phrase(r.place))
     return ', '.join(p for p in parts if p)
 
-# %% ../../nbs/40_script/42_offline.ipynb #31cbb738
+# %% ../../nbs/40_script/42_offline.ipynb #1bfc2490
 @lru_cache(maxsize=1)
 def _clip_tokenizer():
     "The offline CLIP tokenizer (cached)."
@@ -66,7 +66,7 @@ def _clip_tokenizer():
 
     return offline_clip_tokenizer()
 
-
+# %% ../../nbs/40_script/42_offline.ipynb #ec73e2d4
 def fit_caption(
     caption: str,  # a caption
     index: int = 0,  # step index, for the warning
@@ -89,7 +89,7 @@ def fit_caption(
     )
     return keep.rstrip(',;: ')
 
-# %% ../../nbs/40_script/42_offline.ipynb #9d7d58ba
+# %% ../../nbs/40_script/42_offline.ipynb #f70fc79c
 ARTICLES = {'a', 'an', 'the'}
 POSITION_WORDS = set('front back side top bottom roof other same first second last next'.split())
 _BACK_REF = re.compile(r"\s*(?:that\s+)?(?:" + '|'.join(BACK_REFS) + r")\b", re.I)
@@ -98,7 +98,7 @@ for _k, _ns in VESSELS.items():
     for _w in {w for n in _ns for w in n.split()}:
         _VESSEL_OF.setdefault(_w, set()).add(_k)
 
-
+# %% ../../nbs/40_script/42_offline.ipynb #6ba08b7b
 def caption_defects(
     caption: str,  # a caption
 ) -> list[str]:
@@ -119,7 +119,7 @@ def caption_defects(
                 out.append(f"'{w}' before a plural: '{w} ... {head}'")
     return out
 
-
+# %% ../../nbs/40_script/42_offline.ipynb #00dc1a5b
 def missing_words(
     step: str,  # the step as written
     caption: str,  # its caption

@@ -9,7 +9,7 @@ import re
 # %% auto #0
 __all__ = ['PLACES', 'PLACES_BY_NOUN', 'DOMAIN_WORDS', 'task_domain', 'home_of', 'place_phrase', 'place_name', 'place_domain']
 
-# %% ../../nbs/40_script/46_places.ipynb #ad0a1a69
+# %% ../../nbs/40_script/46_places.ipynb #dc448792
 PLACES = {  # key: (nouns, how a caption says it, domain)
     'stove': (('stove', 'stovetop', 'hob', 'burner', 'heat', 'cooker', 'gas ring'), 'on a stove', 'kitchen'),
     'oven': (('oven',), 'inside an oven', 'kitchen'),
@@ -33,9 +33,11 @@ PLACES = {  # key: (nouns, how a caption says it, domain)
     'patio': (('patio', 'terrace', 'balcony', 'deck', 'decking'), 'on a patio', 'garden'),
     'driveway': (('driveway', 'drive', 'car park', 'street'), 'on a driveway', 'outdoors'),
 }
+
+# %% ../../nbs/40_script/46_places.ipynb #83f820f0
 PLACES_BY_NOUN = {n: k for k, (ns, *_) in PLACES.items() for n in ns}
 
-# %% ../../nbs/40_script/46_places.ipynb #03f754df
+# %% ../../nbs/40_script/46_places.ipynb #970f76f8
 DOMAIN_WORDS = {  # domain: (home place, words that vote for it)
     'kitchen': (
         'counter',
@@ -65,12 +67,12 @@ DOMAIN_WORDS = {  # domain: (home place, words that vote for it)
 }
 _VOTES = {d: set(ws.split()) for d, (_, ws) in DOMAIN_WORDS.items()}
 
-
+# %% ../../nbs/40_script/46_places.ipynb #5f358089
 def _words(text: str) -> list[str]:
     "Lowercased words of `text`."
     return re.findall(r"[a-z0-9]+(?:[-'][a-z0-9]+)*", text.lower())
 
-
+# %% ../../nbs/40_script/46_places.ipynb #f8a0d22b
 def task_domain(
     title: str,  # the task's title
     texts: list[str],  # its steps
@@ -81,7 +83,7 @@ def task_domain(
     best = max(score, key=lambda d: (score[d], d == 'kitchen'))
     return best if score[best] else 'kitchen'
 
-
+# %% ../../nbs/40_script/46_places.ipynb #7697cb95
 def home_of(domain: str) -> str:
     "The home place of a domain."
     return DOMAIN_WORDS.get(domain, ('counter',))[0]

@@ -13,10 +13,10 @@ from .words import COLOURS, DEST_PREPS, SOURCE_PREPS, STUFF_ADJ, Mention
 __all__ = ['FLAT', 'STATE_WORDS', 'DISTINCT_WORDS', 'NOT_OBJECT_PREPS', 'SUBORDINATORS', 'CLAUSE_BREAK', 'Entity', 'join_words',
            'World', 'identity_words', 'resolve', 'update_adjs', 'pronoun_referent']
 
-# %% ../../nbs/40_script/47_references.ipynb #c97d2a57
+# %% ../../nbs/40_script/47_references.ipynb #98607947
 FLAT = {'plate', 'board', 'tray', 'plank', 'shelf', 'rack', 'lid', 'panel', 'tile', 'table', 'bench', 'tray_paint'}
 
-
+# %% ../../nbs/40_script/47_references.ipynb #acc13646
 @dataclass(eq=False)
 class Entity:
     "One object of the task, with its attributes as introduced and its state so far."
@@ -42,7 +42,7 @@ class Entity:
             return self.name
         return f"{self.name} with {join_words(self.contents[-3:])}"
 
-
+# %% ../../nbs/40_script/47_references.ipynb #1d4c143a
 def join_words(xs: list[str]) -> str:
     "'a', 'a and b', 'a, b and c'."
     return xs[0] if len(xs) == 1 else f"{', '.join(xs[:-1])} and {xs[-1]}"
@@ -69,19 +69,19 @@ class World:
         self.entities.append(e)
         return e
 
-# %% ../../nbs/40_script/47_references.ipynb #01cf36df
+# %% ../../nbs/40_script/47_references.ipynb #d89243fc
 STATE_WORDS = STUFF_ADJ | set(
     'hot warm cold cool clean dirty dry wet empty full prepared reserved finished same whole fresh soft '
     'smooth thick thin remaining leftover rest'.split()
 )
 DISTINCT_WORDS = {'other', 'second', 'third', 'another', 'spare', 'extra', 'new', 'larger', 'bigger', 'smaller'}
 
-
+# %% ../../nbs/40_script/47_references.ipynb #ca72d2fc
 def identity_words(adjs) -> list[str]:
     "The modifiers that say which object is meant ('front', 'old', 'metal'), not what state it is in."
     return [a for a in adjs if a not in STATE_WORDS and a not in COLOURS and not a.endswith(('ed', 'en'))]
 
-
+# %% ../../nbs/40_script/47_references.ipynb #c75ed280
 def _fits(e: Entity, adjs) -> bool:
     "Whether entity `e` can be the object that modifiers `adjs` describe."
     ids, own = identity_words(adjs), identity_words(e.adjs)
@@ -89,7 +89,7 @@ def _fits(e: Entity, adjs) -> bool:
         return False
     return not ids or not own or all(a in e.adjs for a in ids)
 
-
+# %% ../../nbs/40_script/47_references.ipynb #9d7de54b
 def _by_head(m: Mention, w: World) -> Entity | None:
     "The most recent entity whose noun ends with the noun of `m`: 'the tin' is the loaf tin, 'the shirt' the t-shirt."
     head = m.noun.split()[-1]
@@ -97,7 +97,7 @@ def _by_head(m: Mention, w: World) -> Entity | None:
     hits = [e for e in hits if _fits(e, tuple(m.adjs))]
     return max(hits, key=lambda e: (e.last if e.last is not None else e.first, e.first)) if hits else None
 
-
+# %% ../../nbs/40_script/47_references.ipynb #1e5ff365
 def resolve(
     m: Mention,  # the mention
     w: World,  # the entities so far
@@ -135,7 +135,7 @@ def update_adjs(e: Entity, adjs: list[str]) -> Entity:
         e.adjs.insert(len(e.adjs) if a in COLOURS else 0, a)
     return e
 
-# %% ../../nbs/40_script/47_references.ipynb #58d79b18
+# %% ../../nbs/40_script/47_references.ipynb #ac8650b3
 NOT_OBJECT_PREPS = DEST_PREPS | SOURCE_PREPS | {'of', 'at', 'against', 'for', 'by', 'around', 'through'}
 SUBORDINATORS = {'until', 'while', 'when', 'once', 'as', 'if', 'so', 'where'}  # a subject follows these
 NOT_OBJECT_PREPS |= SUBORDINATORS
@@ -143,7 +143,7 @@ NOT_OBJECT_PREPS |= SUBORDINATORS
 
 CLAUSE_BREAK = re.compile(r",|;|\b(?:and|then|until|while|when|once|so)\b", re.I)
 
-
+# %% ../../nbs/40_script/47_references.ipynb #e7eaf44f
 def _acted_on(text: str, m: Mention, res: list) -> Entity | None:
     "The last object of a verb in an earlier clause of the step than the pronoun `m` ('it', 'them'), of its number."
     plural = m.key == 'them'
@@ -160,7 +160,7 @@ def _acted_on(text: str, m: Mention, res: list) -> Entity | None:
     objs = [x for x in objs if x.plural == plural]
     return objs[-1] if objs else None
 
-
+# %% ../../nbs/40_script/47_references.ipynb #41598ee9
 def pronoun_referent(
     text: str, m: Mention, ms: list[Mention], res: list, prev: Entity | None, vk: str
 ) -> Entity | None:

@@ -22,7 +22,7 @@ from ..models.loading import loading
 __all__ = ['source_text', 'target_text', 'parse_target', 'DecoderConfig', 'tiny_decoder', 'generate_targets', 'save_decoder',
            'load_decoder', 'fit_source', 'seq2seq_scripts']
 
-# %% ../../nbs/40_script/44_seq2seq.ipynb #cacfac6d
+# %% ../../nbs/40_script/44_seq2seq.ipynb #dd56c246
 def source_text(
     steps: list[str],  # step texts of the task
     i: int,  # index of the current step
@@ -32,7 +32,7 @@ def source_text(
     prev = ' '.join(f"[{k + 1}] {steps[k]}" for k in range(i - 1, first - 1, -1))
     return f"[{i + 1}] {steps[i]} << {prev}".strip()
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #4a9c872e
 def target_text(
     deps: list[int],  # 0-based earlier steps the scene depends on
     caption: str,  # the self-contained caption
@@ -40,10 +40,10 @@ def target_text(
     "The decoder's output: `deps: 1 3 | caption`, with 1-based step numbers."
     return f"deps:{''.join(f' {j + 1}' for j in deps)} | {caption}"
 
-# %% ../../nbs/40_script/44_seq2seq.ipynb #5d2d713d
+# %% ../../nbs/40_script/44_seq2seq.ipynb #f9c3de85
 _TARGET = re.compile(r"\s*deps:\s*([0-9\s]*)\|(.*)", re.S)
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #85f20ad8
 def parse_target(
     text: str,  # a decoder output
 ) -> tuple[list[int], str]:
@@ -53,7 +53,7 @@ def parse_target(
         raise ValueError(f"expected 'deps: N ... | caption', got {text[:80]!r}")
     return [int(x) - 1 for x in m.group(1).split()], m.group(2).strip()
 
-# %% ../../nbs/40_script/44_seq2seq.ipynb #63c5a661
+# %% ../../nbs/40_script/44_seq2seq.ipynb #8972c905
 @dataclass
 class DecoderConfig:
     "Sizes and training settings of the toy caption decoder."
@@ -75,7 +75,7 @@ class DecoderConfig:
     warmup: int = 100  # linear warm-up steps
     ckpt_every: int = 200  # steps between checkpoints
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #2f525abd
 def tiny_decoder(
     tokenizer,  # its tokenizer (`pad` = decoder start, `</s>` = end)
     cfg: DecoderConfig,  # sizes
@@ -143,7 +143,7 @@ def generate_targets(
         out += [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
     return out
 
-# %% ../../nbs/40_script/44_seq2seq.ipynb #c214f406
+# %% ../../nbs/40_script/44_seq2seq.ipynb #54fcc27a
 class _NoHubBars:
     "Hide the progress bars Hugging Face shows while loading and saving weights (restored on exit)."
 
@@ -159,7 +159,7 @@ class _NoHubBars:
         if self.was:
             hl.enable_progress_bar()
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #ea5c0adb
 def save_decoder(
     model,  # a seq2seq model
     tokenizer,  # its tokenizer
@@ -180,7 +180,7 @@ def save_decoder(
     os.replace(tmp, folder)
     return folder
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #f174a651
 @lru_cache(maxsize=4)
 def _load(spec: str) -> tuple:
     "`(model, tokenizer)` from a folder or hub id, float32, eval mode."
@@ -189,11 +189,13 @@ def _load(spec: str) -> tuple:
     if spec.startswith(('/', '.', '~')) and not Path(spec).expanduser().is_dir():
         raise InputError(f"seq2seq model {spec!r}: no such folder")
     with loading(f"seq2seq model {spec!r}"), _NoHubBars():
-        tok = AutoTokenizer.from_pretrained(spec)
-        model = AutoModelForSeq2SeqLM.from_pretrained(spec, use_safetensors=True, dtype=torch.float32)
+        tok = AutoTokenizer.from_pretrained(spec, trust_remote_code=False)
+        model = AutoModelForSeq2SeqLM.from_pretrained(
+            spec, use_safetensors=True, dtype=torch.float32, trust_remote_code=False
+        )
     return model.eval(), tok
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #9ede21d8
 def load_decoder(
     model=None,  # folder, hub id or model object (default: the shipped toy decoder)
     tokenizer=None,  # its tokenizer (loaded with the model when `model` is a name)
@@ -240,7 +242,7 @@ def fit_source(
             return src, first, cut
     raise InputError(f"seq2seq backend: a budget of {max_tokens} tokens cannot hold step {i + 1}'s marker")
 
-# %% ../../nbs/40_script/44_seq2seq.ipynb #39ce0f7a
+# %% ../../nbs/40_script/44_seq2seq.ipynb #07546002
 def seq2seq_scripts(
     task: Task,  # the task
     model=None,  # folder, hub id or model (default: the shipped toy decoder)
@@ -260,7 +262,7 @@ def seq2seq_scripts(
         _apply_output(s, out, step, max_tokens)
     return scripts
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #1d37a470
 def _fitted_sources(texts: list[str], tokenizer, max_source_tokens: int | None) -> list[tuple]:
     "Each step's decoder input `(source, first earlier step kept, tokens cut)`, with a warning for what was lost."
     if tokenizer is None:
@@ -283,7 +285,7 @@ def _fitted_sources(texts: list[str], tokenizer, max_source_tokens: int | None) 
         )
     return fitted
 
-
+# %% ../../nbs/40_script/44_seq2seq.ipynb #528242fe
 def _apply_output(s: SceneScript, out: str, step, max_tokens: int):
     "Put the decoder's dependencies and caption for one step into its script `s`, checked (warnings, fallbacks)."
     i = s.index

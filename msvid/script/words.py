@@ -151,7 +151,7 @@ BACK_REFS = (
     r'again',
 )
 
-# %% ../../nbs/40_script/40_words.ipynb #57ac5439
+# %% ../../nbs/40_script/40_words.ipynb #b55a5e05
 VERB_KINDS = {  # kind: verbs
     'heat': 'heat fry saute sauté sear brown toast boil simmer melt cook poach warm reduce caramelise caramelize '
     'scramble',
@@ -170,6 +170,8 @@ VERB_KINDS = {  # kind: verbs
     'wait': 'let leave rest cool chill wait dry set',
 }
 VERBS = {v: k for k, vs in VERB_KINDS.items() for v in vs.split()}
+
+# %% ../../nbs/40_script/40_words.ipynb #89abf864
 CAMERA_FOR = {
     'heat': 'up slow',
     'transfer': 'down slow',
@@ -188,7 +190,7 @@ CAMERA_FOR = {
 }
 HEAT_PLACE = {'heat': 'stove'}
 
-# %% ../../nbs/40_script/40_words.ipynb #6208b1d3
+# %% ../../nbs/40_script/40_words.ipynb #a8515233
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
 
 
@@ -196,7 +198,7 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
     "Split `text` into `(lowercased word, start, end)` triples; punctuation marks are their own tokens."
     return [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
-
+# %% ../../nbs/40_script/40_words.ipynb #b614299d
 @lru_cache(maxsize=1)
 def _noun_table() -> list[tuple[tuple[str, ...], str, str]]:
     "Every noun phrase of the tables as `(words, kind, key)`, longest first."
@@ -205,7 +207,7 @@ def _noun_table() -> list[tuple[tuple[str, ...], str, str]]:
     rows += [((n,), 'stuff', STUFF_KEYS.get(n, n)) for n in STUFF]
     return sorted(rows, key=lambda r: -len(r[0]))
 
-# %% ../../nbs/40_script/40_words.ipynb #bc4d0726
+# %% ../../nbs/40_script/40_words.ipynb #83ae648e
 @dataclass
 class Mention:
     "A noun (or pronoun) in a step, with the words around it that say how it refers."
@@ -225,7 +227,7 @@ class Mention:
     head_end: int = -1  # character end of the noun itself (before any back reference)
     own: bool = False  # opened by a possessive ('its tin', 'your bucket')
 
-
+# %% ../../nbs/40_script/40_words.ipynb #b737be85
 def _match_noun(toks: list, k: int) -> tuple | None:
     "The longest table noun starting at token `k`, as `(n_words, kind, key)`."
     for words, kind, key in _noun_table():
@@ -233,7 +235,7 @@ def _match_noun(toks: list, k: int) -> tuple | None:
             return len(words), kind, key
     return None
 
-# %% ../../nbs/40_script/40_words.ipynb #0c704cc8
+# %% ../../nbs/40_script/40_words.ipynb #3a97f24c
 def _known_modifiers(toks: list, k: int) -> tuple[int, list[str], bool]:
     "Walk back from the noun at `k` over table adjectives and 'same': `(first token index, adjectives, same)`."
     j, adjs, same = k, [], False
@@ -253,7 +255,7 @@ def _known_modifiers(toks: list, k: int) -> tuple[int, list[str], bool]:
             adjs.insert(0, toks[j][0])
     return j, adjs, same
 
-
+# %% ../../nbs/40_script/40_words.ipynb #80dc6429
 def _free_modifiers(toks: list, j: int) -> list[str]:
     "Up to two words of any kind between a determiner and token `j` ('the *front* panel'): `[]` if none fit."
     for n in (1, 2):
@@ -262,7 +264,7 @@ def _free_modifiers(toks: list, j: int) -> list[str]:
             return [w for w, *_ in words]
     return []
 
-
+# %% ../../nbs/40_script/40_words.ipynb #a6ac8e93
 def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
     "Walk back from the noun at `k`: `(first token index, determiner kind, adjectives, same)`."
     j, adjs, same = _known_modifiers(toks, k)
@@ -276,7 +278,7 @@ def _modifiers(toks: list, k: int) -> tuple[int, str, list[str], bool]:
             j, det = j - 1, 'def'  # 'the two brackets'
     return j, det, adjs, same
 
-
+# %% ../../nbs/40_script/40_words.ipynb #78c0e59e
 def _back_ref(text: str, end: int) -> tuple[int, bool, int | None]:
     "A back reference right after character `end` ('from before', 'from step 3'): `(new end, found, step)`."
     m = re.match(r"\s+(?:that\s+)?(" + '|'.join(BACK_REFS) + r")\b", text[end:], re.I)
@@ -285,7 +287,7 @@ def _back_ref(text: str, end: int) -> tuple[int, bool, int | None]:
     n = re.search(r'step (\d+)', m.group(1))
     return end + m.end(), True, int(n.group(1)) - 1 if n else None
 
-# %% ../../nbs/40_script/40_words.ipynb #6511a307
+# %% ../../nbs/40_script/40_words.ipynb #1f7b6df5
 COUNTS = set('two three four five six seven eight nine ten twelve several both'.split())
 STOP_WORDS = (
     set(DETERMINERS)
@@ -300,6 +302,8 @@ STOP_WORDS = (
         'upright halfway gently thinly lightly firmly evenly little'.split()
     )
 )
+
+# %% ../../nbs/40_script/40_words.ipynb #80271945
 NON_OBJECTS = set(
     'minute minutes hour hours second seconds day days night week time times while moment degrees degree inch '
     'inches cm mm centimetre centimetres metre metres way end ends top tops bottom side sides middle centre center '
@@ -308,7 +312,7 @@ NON_OBJECTS = set(
     'other others same first last next temperature direction angle colour color shape pattern mix'.split()
 )
 
-
+# %% ../../nbs/40_script/40_words.ipynb #f4406963
 def is_plural(word: str) -> bool:
     "Whether an English noun is plural, by its ending ('brackets', 'tomatoes'; not 'glass', 'asparagus')."
     return len(word) > 3 and word.endswith('s') and not word.endswith(('ss', 'us', 'is', 'as', "'s"))
@@ -321,9 +325,9 @@ def singular(word: str) -> str:
     for end, sub in (('ies', 'y'), ('ives', 'ife'), ('ves', 'f'), ('oes', 'o'), ('ches', 'ch'), ('shes', 'sh')):
         if word.endswith(end):
             return word[: -len(end)] + sub
-    return word[:-3] if word.endswith(('xes', 'sses')) else word[:-1]
+    return word[:-2] if word.endswith(('xes', 'sses')) else word[:-1]
 
-
+# %% ../../nbs/40_script/40_words.ipynb #98c13b8e
 def _modifier_word(w: str) -> bool:
     "Whether `w` can modify a noun ('front', 'varnished', 'tap'): a word, not a stop word."
     return w[:1].isalpha() and w not in STOP_WORDS and w not in VERBS_OPENING
@@ -331,7 +335,7 @@ def _modifier_word(w: str) -> bool:
 
 VERBS_OPENING = set('add put place pour stir mix fill take set lay fix cut'.split())  # never a modifier
 
-
+# %% ../../nbs/40_script/40_words.ipynb #ee854026
 def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     "A thing the tables do not know, introduced by the determiner at `k` ('the tap handle'), or None."
     run, j = [], k + 1
@@ -365,7 +369,7 @@ def _thing_at(toks: list, k: int, text: str) -> Mention | None:
         own=toks[k][0] in POSSESSIVES,
     )
 
-
+# %% ../../nbs/40_script/40_words.ipynb #73a71e8c
 POSSESSIVES = {'its', 'your', 'their', 'his', 'her', 'my', 'our'}
 
 # %% ../../nbs/40_script/40_words.ipynb #ff838289
@@ -382,7 +386,7 @@ def _is_verb(toks: list, k: int) -> bool:
         return False
     return k == 0 or toks[k - 1][0] in {',', 'and', 'then', ';', 'to', '.', 'or', 'gently', 'lightly', 'well'}
 
-# %% ../../nbs/40_script/40_words.ipynb #30be9475
+# %% ../../nbs/40_script/40_words.ipynb #34a3ea9a
 def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
     "The mention of the table noun `hit` (`(n_words, kind, key)`) at token `k`, with its modifiers and back reference."
     n, kind, key = hit
@@ -398,8 +402,7 @@ def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
         kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, toks[k + n - 1][2]
     )
 
-
-#| export
+# %% ../../nbs/40_script/40_words.ipynb #87c3a543
 def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
     "'the bracket holes': a vessel noun `m` before a plural noun at `k` the tables do not know is its modifier."
     w = toks[k][0] if k < len(toks) else ''
@@ -411,8 +414,7 @@ def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
         'thing', singular(w), w, m.start, end, m.det, adjs, m.prep, ref, step, plural=True, head_end=toks[k][2]
     )
 
-
-#| export
+# %% ../../nbs/40_script/40_words.ipynb #2b3071bb
 def find_mentions(
     text: str,  # one step
 ) -> list[Mention]:

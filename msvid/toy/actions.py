@@ -12,10 +12,10 @@ from .vocab import CHOPPABLE, CONTAINERS
 # %% auto #0
 __all__ = ['ACTIONS', 'ACTION_NAMES', 'INGREDIENT_PHRASES', 'INGREDIENT_REFS', 'Action', 'domain_actions', 'refer_to']
 
-# %% ../../nbs/30_toy/33_actions.ipynb #9ec349dc
+# %% ../../nbs/30_toy/33_actions.ipynb #acc8c4dd
 _KIT = ('pan', 'pot', 'bowl', 'plate', 'tray', 'jar', 'board')
 
-
+# %% ../../nbs/30_toy/33_actions.ipynb #1b192f5b
 @dataclass
 class Action:
     "A verb of the toy world: where it applies and what it changes."
@@ -31,7 +31,7 @@ class Action:
     texts: tuple = ()  # step-text templates with {obj}, {ing}, {src}, {pc}
     omit: tuple = ()  # templates without the object, for when it was the previous step's
 
-
+# %% ../../nbs/30_toy/33_actions.ipynb #2b54ca22
 _FOOD = ('eggs', 'tomato', 'onion', 'butter', 'chicken')
 _ACTION_LIST = [
     Action(
@@ -279,6 +279,8 @@ _ACTION_LIST = [
         texts=('Hang {obj} on the wall.', 'Mount {obj} on the wall.', 'Fix {obj} to the wall.'),
     ),
 ]
+
+# %% ../../nbs/30_toy/33_actions.ipynb #977c986d
 ACTIONS = {f"{a.domain}:{a.name}": a for a in _ACTION_LIST}  # keyed 'domain:verb'
 ACTION_NAMES = tuple(sorted({a.name for a in _ACTION_LIST}))
 
@@ -287,7 +289,7 @@ def domain_actions(domain: str) -> list[Action]:
     "The actions of `domain`."
     return [a for k, a in ACTIONS.items() if a.domain == domain]
 
-# %% ../../nbs/30_toy/33_actions.ipynb #981c2aa8
+# %% ../../nbs/30_toy/33_actions.ipynb #cbd27b7b
 INGREDIENT_PHRASES = {
     'eggs': ('two eggs', 'the eggs', 'a couple of eggs'),
     'flour': ('flour', 'a cup of flour', 'some flour'),
@@ -304,6 +306,8 @@ INGREDIENT_PHRASES = {
     'plant': ('a seedling', 'a small plant'),
     'empty': ('everything',),
 }
+
+# %% ../../nbs/30_toy/33_actions.ipynb #f08ae5d2
 INGREDIENT_REFS = {
     'eggs': 'the eggs',
     'tomato': 'the tomato',
@@ -321,7 +325,7 @@ INGREDIENT_REFS = {
     'empty': 'everything',
 }
 
-
+# %% ../../nbs/30_toy/33_actions.ipynb #c29ece97
 def refer_to(rng: random.Random, c: dict, i: int, last: int | None, pronoun: bool = True) -> str:
     "How step `i` refers to container `c`, last seen at step `last` (None: never)."
     k, col = CONTAINERS[c['kind']][2], c['colour']

@@ -18,7 +18,7 @@ from .vocab import COLOURS
 __all__ = ['BG_LABEL', 'MASK_NAMES', 'LabelCanvas', 'draw_background', 'container_box', 'draw_container', 'draw_contents',
            'draw_effect']
 
-# %% ../../nbs/30_toy/31_draw.ipynb #42aae24e
+# %% ../../nbs/30_toy/31_draw.ipynb #b0a8b0e1
 BG_LABEL, _CONTAINER, _CONTENTS, _EFFECT = 0, 1, 2, 3
 MASK_NAMES = ('background', 'container', 'contents', 'effect')
 
@@ -29,7 +29,7 @@ def _shade(rgb, f: float) -> tuple:
         return tuple(int(v * f) for v in rgb)
     return tuple(int(v + (255 - v) * (f - 1)) for v in rgb)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #c4694236
 class LabelCanvas:
     "Draws every shape on an RGB image and, with its label, on a label image."
 
@@ -59,7 +59,7 @@ class LabelCanvas:
         self.d.arc(xy, start, end, fill=fill, width=width)
         self.l.arc(xy, start, end, fill=label, width=width)
 
-# %% ../../nbs/30_toy/31_draw.ipynb #01c9d406
+# %% ../../nbs/30_toy/31_draw.ipynb #a3af1716
 @lru_cache(maxsize=64)
 def _texture_mask(texture: str, S: int) -> np.ndarray:
     "Where the darker pattern colour goes for `texture` at size `S`."
@@ -72,12 +72,12 @@ def _texture_mask(texture: str, S: int) -> np.ndarray:
         return ((xx * 5 % 1 - 0.5) ** 2 + (yy * 5 % 1 - 0.5) ** 2) < 0.075
     return np.zeros((S, S), bool)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #f0c77c3a
 def _baseline(bg_kind: str, S: int) -> float:
     "Where containers stand (y) on this kind of background."
     return (0.74 if bg_kind == 'wall' else 0.84) * S
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #5197ec66
 def draw_background(bg: dict, S: int) -> np.ndarray:
     "The background of size `S` as a uint8 array: colour, texture and furniture."
     col = np.array(BG_COLOURS[bg['colour']], np.uint8)
@@ -99,7 +99,7 @@ def draw_background(bg: dict, S: int) -> np.ndarray:
         img[y(0.88) : y(0.9)] = (190, 190, 185)
     return img
 
-# %% ../../nbs/30_toy/31_draw.ipynb #8a400b67
+# %% ../../nbs/30_toy/31_draw.ipynb #26c926ee
 def container_box(c: dict, bg_kind: str, S: int) -> tuple:
     "The container's bounding box `(x0, y0, x1, y1)` from its position, size and kind."
     w = SIZES[c['size']] * S
@@ -108,7 +108,7 @@ def container_box(c: dict, bg_kind: str, S: int) -> tuple:
     y1 = _baseline(bg_kind, S)
     return cx - w / 2, y1 - h, cx + w / 2, y1
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #7d2b5fc9
 def _frame(cv: LabelCanvas, rgb: tuple, box: tuple) -> tuple:
     "A container's drawing frame: its box, size, outline colour and width, mouth half-height, a point mapper."
     x0, y0, x1, y1 = box
@@ -120,7 +120,7 @@ def _frame(cv: LabelCanvas, rgb: tuple, box: tuple) -> tuple:
     P = lambda *pts: [(x0 + a * w, y0 + b * h) for a, b in pts]
     return x0, y0, x1, y1, w, h, dk, S, ow, e, P
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #a285da5e
 def _draw_flat(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
     "A flat container (plate, tray, board, plank, shelf): its mouth ellipse, where contents sit."
     x0, y0, x1, y1, w, h, dk, S, ow, e, P = _frame(cv, rgb, box)
@@ -143,7 +143,7 @@ def _draw_flat(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
         cv.shape('rectangle', (x0, y0, x1, y0 + 0.22 * h), rgb, dk, width=ow)
     return (x0 + 0.12 * w, y0 - 1.6 * e, x1 - 0.12 * w, y0 + 0.2 * e)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #2a011729
 def _draw_open(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
     "The body of a pan, pot, bowl or jar; its mouth ellipse."
     x0, y0, x1, y1, w, h, dk, S, ow, e, P = _frame(cv, rgb, box)
@@ -165,7 +165,7 @@ def _draw_open(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
         mouth = (x0 + 0.18 * w, y0 + 0.3 * e, x1 - 0.18 * w, y0 + 1.7 * e)
     return mouth
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #6c61b80d
 def _draw_tall(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
     "The body of a bucket, flowerpot or toolbox; its mouth ellipse."
     x0, y0, x1, y1, w, h, dk, S, ow, e, P = _frame(cv, rgb, box)
@@ -199,7 +199,7 @@ def _draw_tall(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
         mouth = (x0, y0, x1, y0 + 2 * e)
     return mouth
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #8b95bad2
 def draw_container(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
     "Draw a container of `kind` in `box`; returns its mouth ellipse and whether it is flat."
     if kind in ('plate', 'tray', 'board', 'plank', 'shelf'):
@@ -209,7 +209,7 @@ def draw_container(cv: LabelCanvas, kind: str, rgb: tuple, box: tuple) -> tuple:
     cv.shape('ellipse', mouth, _shade(rgb, 0.45), _shade(rgb, 0.55), width=max(1, cv.S // 64))
     return mouth, False
 
-# %% ../../nbs/30_toy/31_draw.ipynb #fe781bb1
+# %% ../../nbs/30_toy/31_draw.ipynb #3235bb66
 def _piece(cv: LabelCanvas, style: str, rgb: tuple, cx: float, cy: float, r: float):
     "One piece of an ingredient of drawing `style`, centred at `(cx, cy)` with radius `r`."
     dk = _shade(rgb, 0.6)
@@ -235,7 +235,7 @@ def _piece(cv: LabelCanvas, style: str, rgb: tuple, cx: float, cy: float, r: flo
     else:
         cv.shape('ellipse', (cx - r, cy - r, cx + r, cy + r), rgb, dk, label=L)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #01829d6c
 def draw_contents(cv: LabelCanvas, c: dict, mouth: tuple, flat: bool, t: float = 0.5):
     "Draw the contents of container `c` in (or on) its `mouth` ellipse."
     name = c['contents']
@@ -276,7 +276,7 @@ def draw_contents(cv: LabelCanvas, c: dict, mouth: tuple, flat: bool, t: float =
         py = (y1 - 0.8 * r - (0.5 * r if k % 2 else 0)) if flat else cy - (0.35 * h if k % 2 else 0)
         _piece(cv, style, rgb, px, py, r)
 
-# %% ../../nbs/30_toy/31_draw.ipynb #70d6040a
+# %% ../../nbs/30_toy/31_draw.ipynb #a4984b8d
 @dataclass
 class _Spot:
     "Where a container's effect is drawn: the image size, its box, its mouth and a few derived points."
@@ -303,7 +303,7 @@ class _Spot:
     def lw(self) -> int:
         return max(1, self.S // 40)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #2a0b6ab2
 def _effect_pour(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the pour effect."
     S, cx, my = p.S, p.cx, p.my
@@ -319,7 +319,7 @@ def _effect_pour(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     top = 0.16 * S
     cv.shape('rectangle', (cx - 0.03 * S, top, cx + 0.02 * S, top + (my - top) * (0.5 + t / 2)), rgb, label=E)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #c11d3c7e
 def _effect_chop(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the chop effect."
     S, my0, cx = p.S, p.my0, p.cx
@@ -334,7 +334,7 @@ def _effect_chop(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     )
     cv.shape('rectangle', (cx + 0.1 * S, ky - 0.01 * S, cx + 0.24 * S, ky + 0.04 * S), (30, 30, 30), label=E)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #4e1ad1fb
 def _effect_stir(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the stir effect."
     S, mx0, my0, mx1, my1, cx, my, lw = p.S, p.mx0, p.my0, p.mx1, p.my1, p.cx, p.my, p.lw
@@ -355,7 +355,7 @@ def _effect_stir(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     sx = cx + 0.08 * S * math.cos(2 * math.pi * t)
     cv.line([(sx, my), (sx + 0.12 * S, my0 - 0.22 * S)], (140, 90, 40), max(1, S // 24))
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #418cc1c3
 def _effect_heat(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the heat effect."
     S, my0, cx = p.S, p.my0, p.cx
@@ -364,7 +364,7 @@ def _effect_heat(cv: LabelCanvas, p: _Spot, c: dict, t: float):
         pts = [(cx + dx * S + 0.025 * S * math.sin(j * 1.6 + k), yb - j * 0.035 * S) for j in range(6)]
         cv.line(pts, (250, 250, 250), max(1, S // 30))
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #4710615d
 def _effect_bake(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the bake effect."
     S = p.S
@@ -375,7 +375,7 @@ def _effect_bake(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     cv.shape('rectangle', (f, f, S - 1 - f, S - 1 - f), None, glow, label=E, width=max(1, S // 40))
     cv.shape('rectangle', (0.3 * S, 0, 0.7 * S, 0.04 * S), (200, 200, 205), label=E)
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #84248ead
 def _effect_paint(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the paint effect."
     S, x0, y0, x1 = p.S, p.x0, p.y0, p.x1
@@ -392,7 +392,7 @@ def _effect_paint(cv: LabelCanvas, p: _Spot, c: dict, t: float):
         label=E,
     )
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #dadbbce3
 def _effect_drill(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the drill effect."
     S, y0, x1, y1 = p.S, p.y0, p.x1, p.y1
@@ -406,7 +406,7 @@ def _effect_drill(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     cv.shape('rectangle', (hx + 0.02 * S, hy + 0.05 * S, hx + 0.08 * S, hy + 0.18 * S), (30, 30, 30), label=E)
     cv.line([(hx - 0.1 * S, hy), (hx - 0.18 * S, hy + 0.04 * S)], (180, 180, 190), max(1, S // 40))
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #378e6f6c
 def _effect_water(cv: LabelCanvas, p: _Spot, c: dict, t: float):
     "Draw the water effect."
     S, my0, cx = p.S, p.my0, p.cx
@@ -429,7 +429,7 @@ def _effect_water(cv: LabelCanvas, p: _Spot, c: dict, t: float):
             label=E,
         )
 
-
+# %% ../../nbs/30_toy/31_draw.ipynb #1cb07064
 _EFFECT_DRAWERS = {
     'pour': _effect_pour,
     'chop': _effect_chop,

@@ -24,7 +24,7 @@ from msvid.toy.draw import (
 # %% auto #0
 __all__ = ['render', 'render_masks', 'render_clip', 'sample_pairs']
 
-# %% ../../nbs/30_toy/32_render.ipynb #4801d396
+# %% ../../nbs/30_toy/32_render.ipynb #55dfb16c
 def _draw(state: dict, size: int, t: float = 0.5) -> LabelCanvas:
     "Render `state` at `size` and motion phase `t` into a canvas (image + labels)."
     if not 8 <= size <= 256:
@@ -41,7 +41,7 @@ def _draw(state: dict, size: int, t: float = 0.5) -> LabelCanvas:
     draw_effect(cv, state['effect'], box, mouth, c, t)
     return cv
 
-
+# %% ../../nbs/30_toy/32_render.ipynb #b32d87d6
 def render(
     state: dict,  # a visual state
     size: int = 64,  # image side in pixels (8 to 256)
@@ -49,7 +49,7 @@ def render(
     "The keyframe of `state`: an RGB image of `size` x `size`."
     return _draw(state, size).img
 
-
+# %% ../../nbs/30_toy/32_render.ipynb #44a3d3fb
 def render_masks(
     state: dict,  # a visual state
     size: int = 64,  # image side in pixels (8 to 256)

@@ -30,7 +30,7 @@ from .vocab import COLOURS
 # %% auto #0
 __all__ = ['POURABLE', 'ToyTask', 'make_task', 'nonlinear_share', 'show_task', 'toy_task_dict', 'write_toy_tasks']
 
-# %% ../../nbs/30_toy/34_tasks.ipynb #a6360d56
+# %% ../../nbs/30_toy/34_tasks.ipynb #d86b76ce
 @dataclass
 class ToyTask:
     "A generated task with its answer key: texts, captions, visual states and dependencies."
@@ -47,12 +47,12 @@ class ToyTask:
     actions: list[str] = field(default_factory=list)  # action name per step
     background_from: list[int | None] = field(default_factory=list)  # last earlier step with the same background
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #cafbc178
 def _gives_ok(a: Action, c: dict) -> bool:
     "Whether action `a` has something to put into container `c` that it may hold and does not hold yet."
     return any(g in KIND_CONTENTS[c['kind']] and g != c['contents'] for g in a.gives)
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #1ca63e3e
 def _applicable(a: Action, c: dict) -> bool:
     "Whether action `a` (other than a transfer) can be done on container `c`."
     if c['kind'] not in a.kinds or a.change == 'new':
@@ -67,10 +67,10 @@ def _applicable(a: Action, c: dict) -> bool:
         return False
     return True
 
-# %% ../../nbs/30_toy/34_tasks.ipynb #a1d232ef
+# %% ../../nbs/30_toy/34_tasks.ipynb #a58224f3
 POURABLE = ('water', 'paint', 'soil', 'flour', 'eggs')
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #fb83938a
 def _sources(world: dict, cid: str, a: Action) -> list[str]:
     "Containers whose contents transfer action `a` can move into container `cid`."
     kind = world['containers'][cid]['kind']
@@ -83,7 +83,7 @@ def _sources(world: dict, cid: str, a: Action) -> list[str]:
         and (a.name != 'pour' or oc['contents'] in POURABLE)
     ]
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #ab5bb329
 def _do(rng: random.Random, a: Action, world: dict, cid: str, src: str | None) -> dict:
     "Apply action `a` to container `cid` (from `src` for transfers); returns the text fields."
     c = world['containers'][cid]
@@ -135,7 +135,7 @@ def _text(
     s = tpl.format(obj=obj, src=srcref, ing=f.get('ing', ''), pc=f.get('pc', ''))
     return s[0].upper() + s[1:]
 
-# %% ../../nbs/30_toy/34_tasks.ipynb #1d05878d
+# %% ../../nbs/30_toy/34_tasks.ipynb #986b99da
 def _choose(rng: random.Random, i: int, world: dict, unseen: list, prev: str | None, nonlinear: float) -> tuple:
     "Pick the focus of step `i`: ('new', kind) or ('revisit'|'continue', container id)."
     older = [c for c in world['containers'] if c != prev]
@@ -147,10 +147,10 @@ def _choose(rng: random.Random, i: int, world: dict, unseen: list, prev: str | N
         return 'new', unseen.pop(0)
     return 'continue', prev
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #31ab5d30
 _WEIGHT = {'fry': 8, 'boil': 6, 'plant': 8, 'water': 6}  # processing beats adding; rare specialised verbs get a boost
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #b2e2f17b
 def _pick_action(rng: random.Random, domain: str, world: dict, cid: str, new: bool) -> tuple:
     "An action for container `cid` and its source container (or None)."
     c = world['containers'][cid]
@@ -180,7 +180,7 @@ def _pick_action(rng: random.Random, domain: str, world: dict, cid: str, new: bo
             src = rng.choice(buckets)
     return a, src
 
-# %% ../../nbs/30_toy/34_tasks.ipynb #75864be8
+# %% ../../nbs/30_toy/34_tasks.ipynb #38dad4cc
 def _title(rng: random.Random, domain: str, world: dict) -> str:
     "A how-to title from what the task uses."
     if domain == 'kitchen':
@@ -199,7 +199,7 @@ def _title(rng: random.Random, domain: str, world: dict) -> str:
     first = next(iter(world['containers'].values()))['kind']
     return f"How to {goals[first]}"
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #95b773a8
 def _empty_world(rng: random.Random, domain: str) -> dict:
     "A world of `domain` with no containers yet, and its backgrounds' colours and textures drawn."
     return {
@@ -215,7 +215,7 @@ def _empty_world(rng: random.Random, domain: str) -> dict:
         },
     }
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #770d62a7
 def make_task(
     seed: int,  # everything is drawn from `random.Random(seed)`
     n_steps: int | None = None,  # 3 to 10; random when None
@@ -270,7 +270,7 @@ def nonlinear_share(
     flags = [any(j < i - 1 for j in d) for t in tasks for i, d in enumerate(t.depends_on) if i >= 2]
     return sum(flags) / max(1, len(flags))
 
-# %% ../../nbs/30_toy/34_tasks.ipynb #2b4790c1
+# %% ../../nbs/30_toy/34_tasks.ipynb #208c1cb3
 def show_task(
     task: ToyTask,  # a generated task
     size: int = 64,  # keyframe size
@@ -303,7 +303,7 @@ def show_task(
     fig.suptitle(task.title, y=1.08)
     return fig
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #c0a5e21a
 def _wrap(s: str, width: int) -> list[str]:
     "Greedy word wrap."
     lines = ['']
@@ -314,7 +314,7 @@ def _wrap(s: str, width: int) -> list[str]:
             lines[-1] = f"{lines[-1]} {w}".strip()
     return lines
 
-# %% ../../nbs/30_toy/34_tasks.ipynb #90bf9bc7
+# %% ../../nbs/30_toy/34_tasks.ipynb #8aa54b42
 def toy_task_dict(
     task: ToyTask,  # a generated task
     image_paths: list[str] | None = None,  # keyframe path per step, relative to the task file's folder
@@ -343,12 +343,12 @@ def toy_task_dict(
     }
     return {'title': task.title, 'steps': steps, 'seed': task.seed, 'meta': {'toyworld': meta}}
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #bb4d81f6
 def _task_seed(seed: int, k: int) -> int:
     "The seed of the `k`-th task of a collection with seed `seed`."
     return random.Random(f"{seed}:{k}").getrandbits(31)
 
-
+# %% ../../nbs/30_toy/34_tasks.ipynb #1b2c4d02
 def write_toy_tasks(
     n: int,  # number of tasks
     seed: int,  # collection seed; task k uses a seed derived from (seed, k)

@@ -12,7 +12,7 @@ __all__ = ['TOYWORLD_VERSION', 'DOMAINS', 'COLOURS', 'BG_COLOURS', 'TEXTURES', '
            'CONTENTS', 'CHOPPABLE', 'KIND_CONTENTS', 'EFFECTS', 'DOMAIN_EFFECTS', 'ATTRIBUTES', 'STATED', 'UNSTATED',
            'TOOLS', 'ENTITY_KINDS', 'scene_attributes', 'random_state', 'caption']
 
-# %% ../../nbs/30_toy/30_vocab.ipynb #fe153972
+# %% ../../nbs/30_toy/30_vocab.ipynb #807cf9bd
 TOYWORLD_VERSION = '1.0'
 DOMAINS = ('kitchen', 'diy')
 
@@ -24,6 +24,8 @@ COLOURS = {
     'purple': (125, 45, 170),
     'black': (35, 35, 35),
 }  # container colours (stated)
+
+# %% ../../nbs/30_toy/30_vocab.ipynb #d6a15e92
 BG_COLOURS = {
     'cream': (240, 228, 196),
     'grey': (160, 160, 165),
@@ -33,6 +35,8 @@ BG_COLOURS = {
     'lavender': (205, 190, 240),
 }  # background colours (unstated)
 TEXTURES = ('plain', 'stripes', 'checks', 'dots')  # background patterns (unstated)
+
+# %% ../../nbs/30_toy/30_vocab.ipynb #fc22786f
 POSITIONS = {'left': 0.27, 'centre': 0.5, 'right': 0.73}  # container centre x, fraction of width (unstated)
 SIZES = {'small': 0.34, 'large': 0.52}  # container width, fraction of image width (unstated)
 BACKGROUNDS = {
@@ -42,6 +46,7 @@ BACKGROUNDS = {
     'wall': ('diy', 'on a wall'),
 }
 
+# %% ../../nbs/30_toy/30_vocab.ipynb #7acf64d3
 # kind: (domain, caption name, short name, height/width, flat)
 CONTAINERS = {
     'pan': ('kitchen', 'frying pan', 'pan', 0.34, False),
@@ -58,6 +63,7 @@ CONTAINERS = {
     'toolbox': ('diy', 'toolbox', 'toolbox', 0.55, False),
 }
 
+# %% ../../nbs/30_toy/30_vocab.ipynb #be81e75b
 # name: (colour, drawing style, caption word); paint takes its colour from the state
 CONTENTS = {
     'empty': (None, 'empty', ''),
@@ -77,6 +83,7 @@ CONTENTS = {
 }
 CHOPPABLE = ('tomato', 'onion', 'butter', 'cheese', 'chicken', 'herbs')
 
+# %% ../../nbs/30_toy/30_vocab.ipynb #3013fece
 KIND_CONTENTS = {  # what each container may hold
     **{
         k: ('empty', 'eggs', 'flour', 'tomato', 'onion', 'butter', 'cheese', 'chicken', 'herbs', 'water')
@@ -92,6 +99,7 @@ KIND_CONTENTS = {  # what each container may hold
     'bucket': ('empty', 'water', 'paint', 'soil', 'screws'),
 }
 
+# %% ../../nbs/30_toy/30_vocab.ipynb #f5acfd42
 # effect: (caption phrase, tool drawn)
 EFFECTS = {
     'none': ('', None),
@@ -145,7 +153,7 @@ def scene_attributes(
         'size': c['size'],
     }
 
-# %% ../../nbs/30_toy/30_vocab.ipynb #2fa0ac8d
+# %% ../../nbs/30_toy/30_vocab.ipynb #65a4c994
 def _container(kind: str, colour: str, position: str, size: str, place: str, contents: str = 'empty') -> dict:
     "A container record: stated kind/colour/contents, unstated position/size, and where it stands."
     return {
@@ -160,7 +168,7 @@ def _container(kind: str, colour: str, position: str, size: str, place: str, con
         'place': place,
     }
 
-
+# %% ../../nbs/30_toy/30_vocab.ipynb #3418e820
 def random_state(
     rng: random.Random,  # source of randomness
     domain: str | None = None,  # 'kitchen' or 'diy'; random when None
@@ -191,7 +199,7 @@ def random_state(
         'backgrounds': {bgk: bg},
     }
 
-# %% ../../nbs/30_toy/30_vocab.ipynb #819fdf38
+# %% ../../nbs/30_toy/30_vocab.ipynb #613e2ef0
 def _contents_phrase(c: dict) -> str:
     "How the caption names a container's contents ('' when empty)."
     if c['contents'] == 'empty':
@@ -201,7 +209,7 @@ def _contents_phrase(c: dict) -> str:
     adj = ('chopped ' if c['chopped'] else '') + ('cooked ' if c['cooked'] else '')
     return f"with {adj}{CONTENTS[c['contents']][2]}"
 
-
+# %% ../../nbs/30_toy/30_vocab.ipynb #cff6c3d2
 def caption(
     state: dict,  # a visual state
 ) -> str:

@@ -44,12 +44,12 @@ def new_ip_adapter(
     }
     return {'image_proj': proj, 'ip_adapter': ip}
 
-
+# %% ../../nbs/90_train/97_adapter.ipynb #d701456e
 def adapter_parameters(unet) -> list[torch.nn.Parameter]:
     "The parameters of the IP-Adapter loaded into `unet` (its projection and image keys/values)."
     return [p for n, p in unet.named_parameters() if n.startswith('encoder_hid_proj.') or '_ip.' in n]
 
-
+# %% ../../nbs/90_train/97_adapter.ipynb #f3da093a
 def ip_adapter_weights(unet) -> dict[str, dict[str, torch.Tensor]]:
     "The loaded IP-Adapter's weights, back in the checkpoint layout `new_ip_adapter` writes."
     layer = unet.encoder_hid_proj.image_projection_layers[0]
@@ -106,7 +106,7 @@ def _drop(b: int, g: torch.Generator, p: float) -> tuple[torch.Tensor, torch.Ten
     u = torch.rand(b, generator=g)
     return u < 2 * p, (u >= p) & (u < 3 * p)
 
-
+# %% ../../nbs/90_train/97_adapter.ipynb #627123ff
 def high_noise_weights(
     scheduler,  # the training noise scheduler (`alphas_cumprod`)
     cap: float,  # largest weight before normalising (0: every weight 1, the plain epsilon loss)
@@ -120,7 +120,7 @@ def high_noise_weights(
     w = (1 / compute_snr(scheduler, t)).clamp(max=cap)
     return w / w.mean()
 
-
+# %% ../../nbs/90_train/97_adapter.ipynb #d4baaea7
 def train_ip_adapter(
     pipe,  # a `StableDiffusionPipeline` with its IP-Adapter loaded (see `new_ip_adapter`); only the adapter trains
     data: dict,  # from `adapter_data`
@@ -200,7 +200,7 @@ class AdapterRecipe:
     seed: int = 0
     ckpt_every: int = 250
 
-
+# %% ../../nbs/90_train/97_adapter.ipynb #1f53ebff
 def train_toy_ip_adapter(
     out: str | Path,  # destination folder (e.g. `msvid/assets/toy-ip-adapter`)
     r: AdapterRecipe | None = None,  # the recipe (default: the shipped adapter's)

@@ -78,7 +78,7 @@ def _token_accuracy(pred: str, true: str) -> float:
     p, t = pred.split(), true.split()
     return sum(a == b for a, b in zip(p, t)) / max(1, len(p), len(t))
 
-
+# %% ../../nbs/90_train/96_director.ipynb #5af6d913
 def evaluate_director(
     d,  # a `Director`
     data: list[dict],  # held-out sequences from `toy_director_data`
@@ -178,7 +178,7 @@ def embed_keyframes(
             out.append(dict(actions=pick('actions'), captions=pick('captions'), z=encode(images).float()))
     return out
 
-
+# %% ../../nbs/90_train/96_director.ipynb #61d8ab9d
 def save_director_data(data: list[dict], path: str | Path) -> Path:
     "Write director training sequences as one safetensors file (states as tensors, texts in its metadata)."
     texts = [dict(actions=x['actions'], captions=x['captions']) for x in data]

@@ -48,7 +48,7 @@ def scene_texts(task: Task) -> list[str]:
     gt = task.meta.get('toyworld', {}).get('steps', [])
     return [s.caption or (gt[i]['caption'] if i < len(gt) else s.text) for i, s in enumerate(task.steps)]
 
-
+# %% ../../nbs/90_train/93_selector.ipynb #0c19810a
 def load_image_tasks(
     folder: str | Path,  # a folder of task files (.json/.yaml/.txt) whose steps have images
 ) -> list[Task]:
@@ -150,7 +150,7 @@ def _split(seqs: list[SceneSequence], val_fraction: float, seed: int) -> tuple[l
     n_val = max(2, round(len(seqs) * val_fraction))
     return [seqs[i] for i in order[n_val:]], [seqs[i] for i in order[:n_val]]
 
-
+# %% ../../nbs/90_train/93_selector.ipynb #07c0b38e
 @torch.no_grad()
 def evaluate(sel: ContrastiveSelector, seqs: list[SceneSequence], batch_tasks: int) -> dict:
     "Validation loss and accuracies over fixed batches of `seqs`."
@@ -252,7 +252,7 @@ class CandidateSet:
     images: torch.Tensor  # (C, D) candidate images
     positive: torch.Tensor  # (C,) bool
 
-
+# %% ../../nbs/90_train/93_selector.ipynb #f022dbff
 def candidate_sets(
     run_dir: str | Path,  # a finished run made with `save_candidates=True` on a toy task
     clip: ClipEncoder,

@@ -39,7 +39,7 @@ def ancestors(
                 todo.append(j)
     return seen
 
-
+# %% ../../nbs/90_train/94_seq2seq.ipynb #56777760
 def colour_stated(
     t,  # a `msvid.toy.tasks.ToyTask`
     i: int,  # step index
@@ -53,7 +53,7 @@ def colour_stated(
         for k in ancestors(t.depends_on, i)
     )
 
-
+# %% ../../nbs/90_train/94_seq2seq.ipynb #003df541
 def toy_target_caption(
     t,  # a `msvid.toy.tasks.ToyTask`
     i: int,  # step index
@@ -133,7 +133,7 @@ def encode_pairs(
     tgt = tokenizer([t for _, t in pairs], truncation=True, max_length=max_target_tokens).input_ids
     return src, tgt
 
-
+# %% ../../nbs/90_train/94_seq2seq.ipynb #50bcd5a4
 def _pad(seqs: list[list[int]], value: int) -> torch.Tensor:
     "Right-pad `seqs` with `value` into one `(n, longest)` tensor."
     out = torch.full((len(seqs), max(map(len, seqs))), value, dtype=torch.long)
@@ -211,7 +211,7 @@ def train_toy_decoder(
     (work / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
     pairs = toy_caption_pairs(range(cfg.n_tasks))
     if (work / 'tokenizer' / 'tokenizer.json').exists():
-        tok = PreTrainedTokenizerFast.from_pretrained(work / 'tokenizer')
+        tok = PreTrainedTokenizerFast.from_pretrained(work / 'tokenizer', trust_remote_code=False)
     else:
         tok = train_tokenizer([x for p in pairs for x in p], cfg.vocab_size, cfg.max_source_tokens)
         tok.save_pretrained(work / 'tokenizer')

@@ -44,7 +44,7 @@ def toy_clip_config(
         text_cfg=dict(context_length=context_length, vocab_size=49408, width=text_width, heads=2, layers=text_layers),
     )
 
-
+# %% ../../nbs/90_train/92_toy_clip.ipynb #beca0d38
 def write_clip_config(
     folder: str | Path,  # destination folder
     cfg: dict,  # from `toy_clip_config`
@@ -57,7 +57,7 @@ def write_clip_config(
     (folder / 'open_clip_config.json').write_text(json.dumps(dict(model_cfg=cfg, preprocess_cfg={}), indent=1))
     return folder / f'{name}.json'
 
-
+# %% ../../nbs/90_train/92_toy_clip.ipynb #c94183c2
 def build_clip(
     cfg: dict,  # open_clip model config
     seed: int = 0,  # seeds the random init
@@ -142,7 +142,7 @@ def clip_embed(
     )
     return F.normalize(img, dim=-1), F.normalize(txt, dim=-1)
 
-
+# %% ../../nbs/90_train/92_toy_clip.ipynb #4fa59520
 def retrieval_top1(
     model,  # open_clip model
     tokenizer,  # its tokenizer
@@ -167,7 +167,7 @@ def save_toy_clip(
     atomic_save_tensors(folder / 'open_clip_model.safetensors', model.state_dict())
     return folder
 
-
+# %% ../../nbs/90_train/92_toy_clip.ipynb #5dd18501
 def load_toy_clip(
     device: str = 'cpu',  # where the model goes
     folder: str | Path | None = None,  # default: the shipped `msvid/assets/toy-clip`
@@ -188,7 +188,7 @@ def describe_unstated(attrs: dict) -> str:
     "A phrase stating a scene's unstated attributes: size, position, background colour and texture."
     return f"{attrs['size']} and on the {attrs['position']}, {attrs['bg_colour']} {attrs['texture']} background"
 
-
+# %% ../../nbs/90_train/92_toy_clip.ipynb #622544f3
 def clip_pairs(
     n: int,  # number of images
     seed: int = 0,  # seed of the toy world's sampler and of the caption choice

@@ -133,7 +133,7 @@ class ToySDConfig:
     def image_size(self) -> int:
         return self.latent_size * 2 ** (len(self.vae_channels) - 1)
 
-
+# %% ../../nbs/90_train/91_toy_sd.ipynb #7490e3b0
 def toy_sd_components(
     cfg: ToySDConfig,  # sizes
 ) -> dict:
@@ -157,7 +157,7 @@ def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
     return F.l1_loss(dx(a), dx(b)) + F.l1_loss(dy(a), dy(b))
 
-
+# %% ../../nbs/90_train/91_toy_sd.ipynb #566134b8
 def train_vae(
     vae,  # a diffusers `AutoencoderKL`, trained in place
     images: np.ndarray,  # uint8 `(n, h, w, 3)` training images
@@ -212,7 +212,7 @@ def encode_images(
         stds.append(post.std.cpu())
     return torch.cat(means), torch.cat(stds)
 
-
+# %% ../../nbs/90_train/91_toy_sd.ipynb #66f51e9b
 def set_scaling_factor(
     vae,  # `AutoencoderKL` whose config gets the factor
     means: torch.Tensor,  # posterior means from `encode_images`
@@ -323,7 +323,7 @@ def _train_autoencoder(vae, images: np.ndarray, cfg: ToySDConfig, work: Path, qu
         dec = dict(decoder_only=True, edge_weight=cfg.decoder_edge_weight, ckpt=work / 'decoder.safetensors')
         train_vae(vae, images, cfg.decoder_steps, lr=cfg.decoder_lr, seed=cfg.seed + 1, **dec, **common)
 
-
+# %% ../../nbs/90_train/91_toy_sd.ipynb #8a9951ca
 def train_toy_sd(
     out: str | Path,  # destination folder (e.g. `msvid/assets/toy-sd`)
     cfg: ToySDConfig | None = None,  # sizes and settings (default: the shipped model's, 6,000 UNet steps)

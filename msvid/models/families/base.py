@@ -41,7 +41,7 @@ def latent_shift_scale(vae) -> tuple[float, float]:
     c = vae.config
     return float(getattr(c, 'shift_factor', None) or 0.0), float(c.scaling_factor)
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #a9c7ecfc
 @torch.no_grad()
 def _encode(self, images: torch.Tensor) -> torch.Tensor:
     "Scaled latents (B, C, h, w) of images (B, 3, H, W) in [-1, 1] (the VAE's posterior mean)."
@@ -49,7 +49,7 @@ def _encode(self, images: torch.Tensor) -> torch.Tensor:
     shift, scale = latent_shift_scale(vae)
     return (vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean - shift) * scale
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #a77f8a25
 @torch.no_grad()
 def _decode(self, latents: torch.Tensor) -> torch.Tensor:
     "Images (B, 3, H, W) in about [-1, 1] of scaled latents (B, C, h, w)."
@@ -88,7 +88,7 @@ def _init_sigma(self, steps: int) -> float:
     self.pipe.scheduler.set_timesteps(steps)
     return float(self.pipe.scheduler.init_noise_sigma)
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #e32eb59b
 def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tensor:
     "`clean` latents brought to timestep `t` by `scheduler`'s forward process."
     t = torch.as_tensor(t).reshape(1).to(clean.device)
@@ -101,7 +101,7 @@ def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tens
         "use an inpainting pipeline (--fill-model)"
     )
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #7573091d
 def _signal(self, i: int, like: torch.Tensor) -> float | torch.Tensor:
     "Coefficient `a` of the clean sample in the latents after step `i` (x = a x0 + ...), shaped to broadcast."
     sched = self.pipe.scheduler
@@ -112,14 +112,14 @@ def _signal(self, i: int, like: torch.Tensor) -> float | torch.Tensor:
     one = torch.ones(like.shape[0], 1, device=like.device, dtype=torch.float32)
     return sched.add_noise(one, torch.zeros_like(one), t).view(-1, *[1] * (like.ndim - 1))
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #22a3e29e
 def _start_from_clean(self, clean: torch.Tensor, noise: torch.Tensor, steps: int) -> torch.Tensor:
     "`clean` noised to the first timestep of a `steps` schedule, in standard-normal scale (what `latents=` takes)."
     sched = copy.deepcopy(self.pipe.scheduler)
     sched.set_timesteps(steps)
     return noised(sched, clean, noise, sched.timesteps[0]) / float(sched.init_noise_sigma)
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #02db833d
 def _noised_after(self, i: int, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     "`clean` at the noise level of the latents after step `i` of the running schedule (itself after the last)."
     sched = self.pipe.scheduler
@@ -157,13 +157,13 @@ class X0Tracker:
         else:
             self.scheduler.step = self._before
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #e0606950
 def _x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor | None:
     "The predicted clean sample of one `scheduler.step(*args, **kwargs)` that returned `out`: the scheduler's own."
     x0 = getattr(out, 'pred_original_sample', None)
     return x0 if isinstance(x0, torch.Tensor) else None
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #876125ba
 @contextmanager
 def _tracking_x0(self):
     "Inside the block, the returned `X0Tracker` holds the predicted clean sample of the last step."
@@ -181,7 +181,7 @@ def _takes(self, name: str, pipe=None) -> bool:
     "Whether the pipeline's `__call__` has a parameter `name`."
     return name in inspect.signature((pipe or self.pipe).__call__).parameters
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #e1085c80
 def _call(self, pipe=None, negative_prompt: str = '', callback=None, tensor_inputs=('latents',), **kw):
     "Call `pipe` (default: the family's) with `kw`, the negative prompt if it takes one, and the step callback."
     pipe = pipe or self.pipe
@@ -192,7 +192,7 @@ def _call(self, pipe=None, negative_prompt: str = '', callback=None, tensor_inpu
         kw.update(callback_on_step_end=callback, callback_on_step_end_tensor_inputs=list(tensor_inputs))
     return pipe(**kw)
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #5759b32c
 def _inpaint(self, image, mask, prompt: str, seed: int, steps: int, guidance: float, height: int, width: int,
              negative_prompt: str = '', **kw):  # fmt: skip
     "`image` (PIL) with the white part of `mask` painted under `prompt` by an inpainting pipeline."
@@ -238,7 +238,7 @@ def _img2img_input(self, latents: torch.Tensor) -> torch.Tensor:
         return latents
     return (self.decode(latents).clamp(-1, 1) + 1) / 2
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #c0cf253d
 def _image_to_image(self, latents: torch.Tensor, prompt: str, strength: float, seed: int, steps: int,
                     guidance: float, negative_prompt: str = '') -> torch.Tensor:  # fmt: skip
     "The last `strength` of the schedule run on scaled `latents` (B, C, h, w), all from one noise: (B, 3, H, W)."
@@ -265,7 +265,7 @@ def take_rows(x: torch.Tensor, rows: list[int], cfg: bool) -> torch.Tensor:
     neg, pos = x.chunk(2)
     return torch.cat([neg[idx], pos[idx]])
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #b14fbf89
 def _take_row_tensors(self, kwargs: dict, rows: list[int], cfg: bool) -> dict:
     "`kwargs` of a step callback with every per-row tensor but the latents taken at `rows`."
     for name in self.row_tensors:
@@ -273,7 +273,7 @@ def _take_row_tensors(self, kwargs: dict, rows: list[int], cfg: bool) -> dict:
             kwargs[name] = take_rows(kwargs[name], rows, cfg)
     return kwargs
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #682f70e6
 def _callback_inputs(self) -> list[str]:
     "The tensors a batch-changing callback must read: the latents and the family's per-row tensors."
     return ['latents'] + [n for n in self.row_tensors if n in self.pipe._callback_tensor_inputs]
@@ -293,7 +293,7 @@ def _unframes(self, frames: torch.Tensor) -> torch.Tensor:
     "Back from (B, F, C, h, w) to the family's layout."
     return self.frames(frames)  # the same swap undoes itself
 
-
+# %% ../../../nbs/20_models/24_family.ipynb #0d9586e0
 def _temporal_stride(self) -> int:
     "Video frames per latent frame (4 for CogVideoX and Wan, 1 for SVD and AnimateDiff)."
     pipe = self.pipe

@@ -46,7 +46,7 @@ class StableVideoDiffusion(VideoFamily):
     pipelines = ('StableVideoDiffusionPipeline',)
     frame_axis = 1
 
-
+# %% ../../../nbs/20_models/28_video_families.ipynb #8ba16108
 @register_family
 class CogVideoX(VideoFamily):
     "CogVideoX text- and image-to-video: (B, F, C, h, w) latents, 4 video frames per latent frame."
@@ -54,7 +54,7 @@ class CogVideoX(VideoFamily):
     pipelines = ('CogVideoXPipeline', 'CogVideoXImageToVideoPipeline')
     frame_axis = 1
 
-
+# %% ../../../nbs/20_models/28_video_families.ipynb #2245cc14
 @register_family
 class AnimateDiff(VideoFamily):
     "AnimateDiff and the other UNet text-to-video pipelines: (B, C, F, h, w) latents."
