@@ -9,6 +9,7 @@ import copy, inspect
 from contextlib import contextmanager
 
 import torch
+from fastcore.basics import patch
 
 from ...core.records import InputError
 
@@ -42,48 +43,45 @@ def latent_shift_scale(vae) -> tuple[float, float]:
     return float(getattr(c, 'shift_factor', None) or 0.0), float(c.scaling_factor)
 
 # %% ../../../nbs/20_models/24_family.ipynb #a9c7ecfc
+@patch
 @torch.no_grad()
-def _encode(self, images: torch.Tensor) -> torch.Tensor:
+def encode(self: Family, images: torch.Tensor) -> torch.Tensor:
     "Scaled latents (B, C, h, w) of images (B, 3, H, W) in [-1, 1] (the VAE's posterior mean)."
     vae = self.pipe.vae
     shift, scale = latent_shift_scale(vae)
     return (vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean - shift) * scale
 
 # %% ../../../nbs/20_models/24_family.ipynb #a77f8a25
+@patch
 @torch.no_grad()
-def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+def decode(self: Family, latents: torch.Tensor) -> torch.Tensor:
     "Images (B, 3, H, W) in about [-1, 1] of scaled latents (B, C, h, w)."
     vae = self.pipe.vae
     shift, scale = latent_shift_scale(vae)
     return vae.decode((latents / scale + shift).to(vae.dtype), return_dict=False)[0]
 
-
-Family.encode, Family.decode = _encode, _decode
-
 # %% ../../../nbs/20_models/24_family.ipynb #01625603
-def _to_pil(self, images: torch.Tensor) -> list:
+@patch
+def to_pil(self: Family, images: torch.Tensor) -> list:
     "PIL images of (B, 3, H, W) images in [-1, 1]."
     return self.pipe.image_processor.postprocess(images, output_type='pil', do_denormalize=[True] * len(images))
 
 
-def _from_pil(self, images, height: int | None = None, width: int | None = None) -> torch.Tensor:
+@patch
+def from_pil(self: Family, images, height: int | None = None, width: int | None = None) -> torch.Tensor:
     "(B, 3, H, W) images in [-1, 1] of PIL image(s), resized to `height` x `width` when given."
     return self.pipe.image_processor.preprocess(images, height=height, width=width)
 
-
-Family.to_pil, Family.from_pil = _to_pil, _from_pil
-
 # %% ../../../nbs/20_models/24_family.ipynb #2c1aaeef
-def _latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+@patch
+def latent_shape(self: Family, height: int, width: int) -> tuple[int, ...]:
     "Shape (C, h, w) of one starting latent for an image of `height` x `width`."
     f = self.pipe.vae_scale_factor
     return (self.denoiser.config.in_channels, height // f, width // f)
 
-
-Family.latent_shape = _latent_shape
-
 # %% ../../../nbs/20_models/24_family.ipynb #ef9ee090
-def _init_sigma(self, steps: int) -> float:
+@patch
+def init_sigma(self: Family, steps: int) -> float:
     "The scheduler's `init_noise_sigma` for `steps` denoising steps (sigma schedulers depend on it)."
     self.pipe.scheduler.set_timesteps(steps)
     return float(self.pipe.scheduler.init_noise_sigma)
@@ -102,7 +100,8 @@ def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tens
     )
 
 # %% ../../../nbs/20_models/24_family.ipynb #7573091d
-def _signal(self, i: int, like: torch.Tensor) -> float | torch.Tensor:
+@patch
+def signal(self: Family, i: int, like: torch.Tensor) -> float | torch.Tensor:
     "Coefficient `a` of the clean sample in the latents after step `i` (x = a x0 + ...), shaped to broadcast."
     sched = self.pipe.scheduler
     ts = sched.timesteps
@@ -113,26 +112,28 @@ def _signal(self, i: int, like: torch.Tensor) -> float | torch.Tensor:
     return sched.add_noise(one, torch.zeros_like(one), t).view(-1, *[1] * (like.ndim - 1))
 
 # %% ../../../nbs/20_models/24_family.ipynb #22a3e29e
-def _start_from_clean(self, clean: torch.Tensor, noise: torch.Tensor, steps: int) -> torch.Tensor:
+@patch
+def start_from_clean(self: Family, clean: torch.Tensor, noise: torch.Tensor, steps: int) -> torch.Tensor:
     "`clean` noised to the first timestep of a `steps` schedule, in standard-normal scale (what `latents=` takes)."
     sched = copy.deepcopy(self.pipe.scheduler)
     sched.set_timesteps(steps)
     return noised(sched, clean, noise, sched.timesteps[0]) / float(sched.init_noise_sigma)
 
 # %% ../../../nbs/20_models/24_family.ipynb #02db833d
-def _noised_after(self, i: int, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+@patch
+def noised_after(self: Family, i: int, clean: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     "`clean` at the noise level of the latents after step `i` of the running schedule (itself after the last)."
     sched = self.pipe.scheduler
     return noised(sched, clean, noise, sched.timesteps[i + 1]) if self.steps_left(i) else clean
 
 
-def _steps_left(self, i: int) -> int:
+@patch
+def steps_left(self: Family, i: int) -> int:
     "Steps of the running schedule still to come after step `i`."
     return len(self.pipe.scheduler.timesteps) - (i + 1)
 
 
-Family.init_sigma, Family.noised, Family.signal = _init_sigma, staticmethod(noised), _signal
-Family.start_from_clean, Family.noised_after, Family.steps_left = _start_from_clean, _noised_after, _steps_left
+Family.noised = staticmethod(noised)
 
 # %% ../../../nbs/20_models/24_family.ipynb #54e32fe0
 class X0Tracker:
@@ -158,14 +159,16 @@ class X0Tracker:
             self.scheduler.step = self._before
 
 # %% ../../../nbs/20_models/24_family.ipynb #e0606950
-def _x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor | None:
+@patch
+def x0_of(self: Family, out, args: tuple, kwargs: dict) -> torch.Tensor | None:
     "The predicted clean sample of one `scheduler.step(*args, **kwargs)` that returned `out`: the scheduler's own."
     x0 = getattr(out, 'pred_original_sample', None)
     return x0 if isinstance(x0, torch.Tensor) else None
 
 # %% ../../../nbs/20_models/24_family.ipynb #876125ba
+@patch
 @contextmanager
-def _tracking_x0(self):
+def tracking_x0(self: Family):
     "Inside the block, the returned `X0Tracker` holds the predicted clean sample of the last step."
     tracker = X0Tracker(self)
     try:
@@ -173,16 +176,15 @@ def _tracking_x0(self):
     finally:
         tracker.close()
 
-
-Family.x0_of, Family.tracking_x0 = _x0_of, _tracking_x0
-
 # %% ../../../nbs/20_models/24_family.ipynb #b73fa075
-def _takes(self, name: str, pipe=None) -> bool:
+@patch
+def takes(self: Family, name: str, pipe=None) -> bool:
     "Whether the pipeline's `__call__` has a parameter `name`."
     return name in inspect.signature((pipe or self.pipe).__call__).parameters
 
 # %% ../../../nbs/20_models/24_family.ipynb #e1085c80
-def _call(self, pipe=None, negative_prompt: str = '', callback=None, tensor_inputs=('latents',), **kw):
+@patch
+def call(self: Family, pipe=None, negative_prompt: str = '', callback=None, tensor_inputs=('latents',), **kw):
     "Call `pipe` (default: the family's) with `kw`, the negative prompt if it takes one, and the step callback."
     pipe = pipe or self.pipe
     if negative_prompt and self.takes('negative_prompt', pipe):
@@ -193,8 +195,9 @@ def _call(self, pipe=None, negative_prompt: str = '', callback=None, tensor_inpu
     return pipe(**kw)
 
 # %% ../../../nbs/20_models/24_family.ipynb #5759b32c
-def _inpaint(self, image, mask, prompt: str, seed: int, steps: int, guidance: float, height: int, width: int,
-             negative_prompt: str = '', **kw):  # fmt: skip
+@patch
+def inpaint(self: Family, image, mask, prompt: str, seed: int, steps: int, guidance: float, height: int, width: int,
+            negative_prompt: str = '', **kw):  # fmt: skip
     "`image` (PIL) with the white part of `mask` painted under `prompt` by an inpainting pipeline."
     if self.takes('strength'):
         kw['strength'] = 1.0  # the masked part from pure noise
@@ -204,12 +207,15 @@ def _inpaint(self, image, mask, prompt: str, seed: int, steps: int, guidance: fl
     return out.images[0]
 
 
-Family.takes, Family.call, Family.inpaint = _takes, _call, _inpaint
-Family.inpaints = property(lambda self: self.takes('mask_image'))  # whether it paints a masked canvas
+@patch(as_prop=True)
+def inpaints(self: Family) -> bool:
+    "Whether the pipeline paints a masked canvas (takes `mask_image`)."
+    return self.takes('mask_image')
 
 # %% ../../../nbs/20_models/24_family.ipynb #20af008e
-def _text_to_image(
-    self,
+@patch
+def text_to_image(
+    self: Family,
     prompts: list[str],  # one prompt per image
     latents: torch.Tensor,  # (B, C, h, w) starting latents
     steps: int,
@@ -228,19 +234,18 @@ def _text_to_image(
                     tensor_inputs=tensor_inputs, **kw)  # fmt: skip
     return out.images
 
-
-Family.text_to_image = _text_to_image
-
 # %% ../../../nbs/20_models/24_family.ipynb #af39f4d6
-def _img2img_input(self, latents: torch.Tensor) -> torch.Tensor:
+@patch
+def img2img_input(self: Family, latents: torch.Tensor) -> torch.Tensor:
     "What an img2img pipeline's `image=` takes for scaled `latents`: the latents (4 channels), else images in [0, 1]."
     if latents.shape[1] == 4:
         return latents
     return (self.decode(latents).clamp(-1, 1) + 1) / 2
 
 # %% ../../../nbs/20_models/24_family.ipynb #c0cf253d
-def _image_to_image(self, latents: torch.Tensor, prompt: str, strength: float, seed: int, steps: int,
-                    guidance: float, negative_prompt: str = '') -> torch.Tensor:  # fmt: skip
+@patch
+def image_to_image(self: Family, latents: torch.Tensor, prompt: str, strength: float, seed: int, steps: int,
+                   guidance: float, negative_prompt: str = '') -> torch.Tensor:  # fmt: skip
     "The last `strength` of the schedule run on scaled `latents` (B, C, h, w), all from one noise: (B, 3, H, W)."
     from diffusers import AutoPipelineForImage2Image
 
@@ -253,9 +258,6 @@ def _image_to_image(self, latents: torch.Tensor, prompt: str, strength: float, s
                     negative_prompt=negative_prompt)  # fmt: skip
     return out.images.float().cpu() * 2 - 1
 
-
-Family.img2img_input, Family.image_to_image = _img2img_input, _image_to_image
-
 # %% ../../../nbs/20_models/24_family.ipynb #533c8035
 def take_rows(x: torch.Tensor, rows: list[int], cfg: bool) -> torch.Tensor:
     "Rows `rows` of a per-candidate tensor; with classifier-free guidance, of both its halves `[negative; positive]`."
@@ -266,7 +268,8 @@ def take_rows(x: torch.Tensor, rows: list[int], cfg: bool) -> torch.Tensor:
     return torch.cat([neg[idx], pos[idx]])
 
 # %% ../../../nbs/20_models/24_family.ipynb #b14fbf89
-def _take_row_tensors(self, kwargs: dict, rows: list[int], cfg: bool) -> dict:
+@patch
+def take_row_tensors(self: Family, kwargs: dict, rows: list[int], cfg: bool) -> dict:
     "`kwargs` of a step callback with every per-row tensor but the latents taken at `rows`."
     for name in self.row_tensors:
         if name in kwargs:
@@ -274,37 +277,34 @@ def _take_row_tensors(self, kwargs: dict, rows: list[int], cfg: bool) -> dict:
     return kwargs
 
 # %% ../../../nbs/20_models/24_family.ipynb #682f70e6
-def _callback_inputs(self) -> list[str]:
+@patch
+def callback_inputs(self: Family) -> list[str]:
     "The tensors a batch-changing callback must read: the latents and the family's per-row tensors."
     return ['latents'] + [n for n in self.row_tensors if n in self.pipe._callback_tensor_inputs]
 
-
-Family.take_row_tensors, Family.callback_inputs = _take_row_tensors, _callback_inputs
-
 # %% ../../../nbs/20_models/24_family.ipynb #da8bf2ad
-def _frames(self, latents: torch.Tensor) -> torch.Tensor:
+@patch
+def frames(self: Family, latents: torch.Tensor) -> torch.Tensor:
     "`latents` viewed as (B, F, C, h, w)."
     if self.frame_axis is None:
         raise InputError(f"pipeline {type(self.pipe).__name__}: not a video family (no frame axis)")
     return latents if self.frame_axis == 1 else latents.transpose(1, 2)
 
 
-def _unframes(self, frames: torch.Tensor) -> torch.Tensor:
+@patch
+def unframes(self: Family, frames: torch.Tensor) -> torch.Tensor:
     "Back from (B, F, C, h, w) to the family's layout."
     return self.frames(frames)  # the same swap undoes itself
 
 # %% ../../../nbs/20_models/24_family.ipynb #0d9586e0
-def _temporal_stride(self) -> int:
+@patch(as_prop=True)
+def temporal_stride(self: Family) -> int:
     "Video frames per latent frame (4 for CogVideoX and Wan, 1 for SVD and AnimateDiff)."
     pipe = self.pipe
     r = getattr(pipe, 'vae_scale_factor_temporal', None)
     if r is None:
         r = getattr(getattr(getattr(pipe, 'vae', None), 'config', None), 'temporal_compression_ratio', None)
     return int(r or 1)
-
-
-Family.frames, Family.unframes = _frames, _unframes
-Family.temporal_stride = property(_temporal_stride)
 
 # %% ../../../nbs/20_models/24_family.ipynb #d8a6a68a
 FAMILIES: dict[str, type[Family]] = {}  # pipeline class name -> family
