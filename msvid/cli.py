@@ -15,7 +15,7 @@ import msvid
 from .core.config import CHOICES, RunConfig, check_setting, show_value
 from .core.records import InputError
 from .io.limits import bounded
-from .io.report import report_failure
+from .io.report import quiet_libraries, report_failure, show_warnings
 from .io.taskfile import TaskLimits, load_task
 from .models.presets import Preset, resolve_config
 from .commands import SUBCOMMANDS
@@ -413,10 +413,14 @@ COMMANDS = {
 
 # %% ../nbs/99_cli/98_cli.ipynb #1044ffb9
 def main(argv: list[str] | None = None) -> int:
-    "Run the `msvid` command line; returns the exit code (0 ok, 2 bad input, 1 internal failure, 130 interrupted)."
+    "Run the `msvid` command line; returns the exit code (0 ok, 2 bad input or install, 1 bug, 130 interrupted)."
     args = None
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        verbose = bool(getattr(args, 'verbose', False))
+        with quiet_libraries(verbose) as caught:  # a failure prints its one line and nothing else
+            code = COMMANDS[args.command](args)
+        show_warnings(caught, verbose)
+        return code
     except (Exception, KeyboardInterrupt) as e:
         return report_failure(e, getattr(args, 'out', None), getattr(args, 'command', ''))

@@ -99,6 +99,11 @@ def add_director_data(sub):
         "(default: toy)",
     )
     d.add_argument('--device', default='cpu', help='where the CLIP runs (default cpu)')
+    d.add_argument(
+        '--images-anywhere',
+        action='store_true',
+        help="allow timeline and keyframe files outside the VIDEOS file's folder (default: refused)",
+    )
     _max_file_bytes(d, 'JSON')
 
 # %% ../nbs/99_cli/97_commands.ipynb #c41936d1
@@ -109,7 +114,11 @@ def cmd_director_data(a) -> int:
 
     if Path(a.out).is_dir():
         raise InputError(f"--out {a.out}: is a folder; give the data file's path")
-    data = embed_keyframes(read_videos(a.videos, a.max_file_bytes), load_state_encoder(a.clip, a.device))
+    from msvid.io.limits import TaskLimits
+
+    limits = TaskLimits(images_anywhere=a.images_anywhere)
+    videos = read_videos(a.videos, a.max_file_bytes, limits)
+    data = embed_keyframes(videos, load_state_encoder(a.clip, a.device), limits)
     save_director_data(data, a.out)
     print(f"{len(data)} sequences, {sum(len(x['actions']) for x in data)} steps; data: {a.out}")
     return 0

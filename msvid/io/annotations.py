@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.config import show_value
 from ..core.records import InputError
-from .limits import TaskLimits, check_unicode, parse_json, read_limited
+from .limits import TaskLimits, check_image, check_unicode, named_file, parse_json, read_limited
 
 # %% auto #0
 __all__ = ['MAX_ANNOTATION_BYTES', 'TIMELINE_KEYS', 'START_WITHIN', 'MIN_IOU', 'GOOD_IOU', 'Segment', 'check_timeline',
@@ -223,9 +223,11 @@ def director_sequence(
 def read_videos(
     path: str | Path,  # VIDEOS: a JSON list of {"captions": FILE, "actions": FILE, "keyframes": [IMAGE or null, ...]}
     max_bytes: int = MAX_ANNOTATION_BYTES,  # largest JSON file
+    limits: TaskLimits = TaskLimits(),  # keyframe limits, and `images_anywhere` (files outside VIDEOS' folder)
 ) -> list[dict]:
-    "Each listed video's `director_sequence` (matched by `match_actions`), keyframe paths resolved; one error names it."
+    "Each listed video's `director_sequence` (matched by `match_actions`); files by `named_file`'s rule, one error."
     root = Path(path).parent
+    name = lambda x, w: named_file(x, root, w, limits.images_anywhere, "the VIDEOS file's folder")
     try:
         videos = parse_json(read_limited(path, max_bytes).decode('utf-8-sig'), str(path))
     except UnicodeDecodeError as e:
@@ -240,9 +242,13 @@ def read_videos(
         keys = v.get('keyframes')
         if not isinstance(keys, list) or not all(x is None or isinstance(x, str) for x in keys):
             raise InputError(f"{where}.keyframes: expected a list of image paths (or null), one per caption")
-        cs, acts = (read_timeline(root / v[f], max_bytes) for f in ('captions', 'actions'))
+        cs, acts = (read_timeline(name(v[f], f"{where}.{f}"), max_bytes) for f in ('captions', 'actions'))
+        frames = [x and name(x, f"{where}.keyframes[{i}]") for i, x in enumerate(keys)]
+        for i, x in enumerate(frames):
+            if x is not None and x.exists():  # as for task images: checked when it exists (a missing one fails later)
+                check_image(x, f"{where}.keyframes[{i}]", limits)  # a regular image file within the pixel limit
         try:
-            seq = director_sequence(cs, acts, match_actions(cs, acts), [x and str(root / x) for x in keys])
+            seq = director_sequence(cs, acts, match_actions(cs, acts), [x and str(x) for x in frames])
         except InputError as e:
             raise InputError(f"{where}: {e}") from None
         out.append(seq)

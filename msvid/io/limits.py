@@ -16,7 +16,7 @@ from ..core.config import show_value
 
 # %% auto #0
 __all__ = ['TaskLimits', 'read_limited', 'parse_json', 'BoundedLoader', 'parse_yaml', 'check_unicode', 'check_tree', 'clean_text',
-           'bounded', 'inside', 'check_image']
+           'bounded', 'inside', 'named_file', 'check_image', 'load_image']
 
 # %% ../../nbs/10_io/14_limits.ipynb #38b9f32c
 @dataclass
@@ -229,6 +229,20 @@ def inside(path: str | Path, folder: str | Path) -> bool:
     "Whether `path`, with symlinks resolved, lies inside `folder`."
     return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
+
+def named_file(
+    name: str,  # a path as a file gives it (task image, reference, keyframe, timeline)
+    folder: str | Path,  # the folder of the file that names it
+    where: str,  # its field, for messages
+    anywhere: bool = False,  # the user allowed files outside `folder` (--images-anywhere)
+    whose: str = "the task file's folder",  # `folder` in messages
+) -> Path:
+    "The one rule for a file a file names: relative to `folder`, inside it unless `anywhere` (no `..`, no symlink out)."
+    p = Path(folder) / Path(name).expanduser()
+    if not anywhere and not inside(p, folder):
+        raise InputError(f"{where}: {name!r} is outside {whose} (allow it with --images-anywhere)")
+    return p
+
 # %% ../../nbs/10_io/14_limits.ipynb #8d7285f6
 def check_image(
     path: str | Path,  # an image file
@@ -236,6 +250,20 @@ def check_image(
     limits: TaskLimits = TaskLimits(),
 ) -> tuple[int, int]:
     "The (width, height) of the image at `path`; an `InputError` unless it is a regular image file within limits."
+    return _image(path, where, limits, decode=False)
+
+
+def load_image(
+    path: str | Path,  # an image file
+    where: str,  # its field, for messages
+    limits: TaskLimits = TaskLimits(),
+):
+    "The image at `path`, decoded only after `check_image`'s checks pass on the same open file (no FIFO, no bomb)."
+    return _image(path, where, limits, decode=True)
+
+
+def _image(path, where: str, limits: TaskLimits, decode: bool):
+    "`check_image`, and with `decode` the loaded image itself, read through one non-blocking file descriptor."
     from PIL import Image
 
     try:
@@ -251,11 +279,20 @@ def check_image(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-                w, h = Image.open(f).size
+                im = Image.open(f)
+                w, h = im.size
         except Image.DecompressionBombError:  # Pillow's own bound, twice Image.MAX_IMAGE_PIXELS
             raise InputError(f"{where}: {str(path)!r} has more pixels than Pillow opens") from None
         except (OSError, ValueError, SyntaxError) as e:
             raise InputError(f"{where}: {str(path)!r} is not an image Pillow can read ({type(e).__name__})") from None
-    if w * h > limits.max_image_pixels:
-        raise InputError(f"{where}: {str(path)!r} has {w}x{h} pixels, more than {limits.max_image_pixels:,}")
-    return w, h
+        if w * h > limits.max_image_pixels:
+            raise InputError(f"{where}: {str(path)!r} has {w}x{h} pixels, more than {limits.max_image_pixels:,}")
+        if not decode:
+            return w, h
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+                im.load()
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            raise InputError(f"{where}: {str(path)!r} cannot be decoded ({type(e).__name__})") from None
+        return im

@@ -5,13 +5,15 @@ can rely on, and (for a bug) a traceback in a log file created safely."""
 
 # %% ../../nbs/10_io/15_report.ipynb #f9a82770
 from __future__ import annotations
-import errno, os, sys, tempfile, traceback
+import errno, logging, os, sys, tempfile, traceback, warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.records import InputError
 
 # %% auto #0
-__all__ = ['NO_SPACE', 'cut_words', 'one_line', 'say', 'write_error_log', 'report_failure']
+__all__ = ['ENV_SIGNS', 'LIBRARY_LOGGERS', 'NO_SPACE', 'cut_words', 'one_line', 'say', 'write_error_log', 'package_version',
+           'environment_problem', 'quiet_libraries', 'show_warnings', 'report_failure']
 
 # %% ../../nbs/10_io/15_report.ipynb #d1386309
 def cut_words(text: str, limit: int) -> str:
@@ -56,6 +58,99 @@ def write_error_log(
     except OSError as e:
         return f"nowhere (the log could not be written: {e.strerror or e})"
 
+# %% ../../nbs/10_io/15_report.ipynb #c3d5e7f9
+ENV_SIGNS = (  # what only a torchvision built for another torch raises
+    'torchvision::nms does not exist',
+    'No such operator torchvision::',
+    "Couldn't load custom C++ ops",
+)
+
+
+def _chain(e: BaseException):
+    "`e` and the exceptions it was raised from or while handling, each once."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def package_version(name: str) -> str:
+    "The installed version of the distribution `name`, or 'not installed'."
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return 'not installed'
+
+
+def environment_problem(
+    e: BaseException,  # what the command raised
+) -> str | None:
+    "The one line for an exception (or one in its chain) saying torch and torchvision do not match; else None."
+    for x in _chain(e):
+        lines = [l.strip() for l in str(x).splitlines()]
+        sign = next((l for l in lines for s in ENV_SIGNS if s in l), None)
+        if sign is None and isinstance(x, (ImportError, OSError)):
+            sign = next((l for l in lines if 'undefined symbol' in l and 'torchvision' in l), None)
+        if sign and isinstance(x, (ImportError, RuntimeError, OSError)):
+            torch, vision = package_version('torch'), package_version('torchvision')
+            major, minor = (torch.split('.') + ['', ''])[:2]
+            pair = f" (torchvision 0.{int(minor) + 15}.x)" if major == '2' and minor.isdigit() else ''
+            return (
+                f"torchvision {vision} does not match torch {torch} ({cut_words(sign, 200)}): "
+                f"reinstall torchvision to match torch {major}.{minor}{pair}, "
+                f"e.g. pip install --force-reinstall torchvision, from the same index as torch"
+            )
+    return None
+
+# %% ../../nbs/10_io/15_report.ipynb #b8c0d2e4
+LIBRARY_LOGGERS = {'transformers': 'TRANSFORMERS_VERBOSITY', 'diffusers': 'DIFFUSERS_VERBOSITY',
+                   'huggingface_hub': 'HF_HUB_VERBOSITY', '': None}  # fmt: skip
+
+
+@contextmanager
+def quiet_libraries(
+    verbose: bool = False,  # leave the libraries' logging as it is
+):
+    "Inside the block: warnings recorded into the list it yields; unless `verbose`, library logs below ERROR dropped."
+    loggers = {name: logging.getLogger(name or None) for name in LIBRARY_LOGGERS}
+    levels = {name: lg.level for name, lg in loggers.items()}
+    env = {var: os.environ.get(var) for var in LIBRARY_LOGGERS.values() if var}
+    try:
+        if not verbose:
+            for name, var in LIBRARY_LOGGERS.items():
+                loggers[name].setLevel(logging.ERROR)
+                if var and env[var] is None:
+                    os.environ[var] = 'error'
+        with warnings.catch_warnings(record=True) as caught:
+            yield caught
+    finally:
+        for name, lg in loggers.items():
+            lg.setLevel(levels[name])
+        for var, value in env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def show_warnings(
+    caught: list,  # `warnings.WarningMessage`s recorded by `quiet_libraries`
+    verbose: bool = False,  # also the libraries' warnings
+) -> None:
+    "Print msvid's recorded warnings (and with `verbose` the others) on stderr, one line each, each once."
+    import msvid
+
+    here, seen = Path(msvid.__file__).resolve().parent, set()
+    for w in caught:
+        ours = Path(w.filename).resolve().is_relative_to(here)
+        text = str(w.message) if ours else f"{w.category.__name__}: {w.message} ({Path(w.filename).name}:{w.lineno})"
+        if (ours or verbose) and text not in seen:
+            seen.add(text)
+            print(f"warning: {one_line(text, 500)}", file=sys.stderr)
+
 # %% ../../nbs/10_io/15_report.ipynb #98c14808
 NO_SPACE = (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC))
 
@@ -65,13 +160,17 @@ def report_failure(
     out: str | Path | None = None,  # its run folder, if any
     command: str = '',  # its subcommand
 ) -> int:
-    "Print `e` as one `error:` line; the exit code: 2 bad input or a full disk, 1 internal failure, 130 interrupted."
+    "Print `e` as one `error:` line; the exit code: 2 bad input, full disk or broken install, 1 bug, 130 interrupted."
     if isinstance(e, InputError):
         say(str(e))
         return 2
     if isinstance(e, KeyboardInterrupt):
         say("interrupted" + (" (continue with --resume)" if command == 'generate' else ''))
         return 130
+    why = environment_problem(e)
+    if why:
+        say(why)
+        return 2  # not a bug of msvid: the installed packages disagree
     if isinstance(e, OSError) and e.errno in NO_SPACE:
         where = f" writing {e.filename}" if e.filename else ''
         say(f"no space left on the device{where}; free some space and run again (generate: with --resume)")

@@ -5,7 +5,7 @@ atomic, and an interrupted run resumes without redoing finished scenes."""
 
 # %% ../../nbs/10_io/11_rundir.ipynb #01da7be3
 from __future__ import annotations
-import errno, fcntl, hashlib, io, json, os, shutil, tempfile, time
+import errno, fcntl, hashlib, io, json, os, shutil, stat, tempfile, time
 from pathlib import Path
 
 import torch
@@ -17,9 +17,9 @@ from ..core.config import RunConfig, show_value
 from .limits import inside, parse_json, read_limited
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'umask', 'atomic_write_bytes', 'atomic_write_json',
-           'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock',
-           'read_manifest', 'RunDir']
+__all__ = ['LOCK_NAME', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'umask', 'UnsafeWrite', 'check_write_path', 'atomic_write_bytes',
+           'json_bytes', 'atomic_write_json', 'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'file_sha256',
+           'acquire_lock', 'release_lock', 'read_manifest', 'RunDir']
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ca8b75e5
 def umask() -> int:
@@ -35,12 +35,40 @@ def umask() -> int:
     return old
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ae67518e
+class UnsafeWrite(InputError, OSError):
+    "A write msvid refuses (bad input, exit 2): through a symlink, or over something that is not a regular file."
+
+
+def check_write_path(
+    path: str | Path,  # a file about to be written
+    root: str | Path | None = None,  # the run or output folder the user named; no folder below it may be a symlink
+) -> Path:
+    "`path`, unless writing it would follow a symlink below `root` or replace a symlink, FIFO, device or socket."
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:  # missing (or a missing folder on the way): nothing to replace
+        mode = None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise UnsafeWrite(f"{path}: is a symlink; msvid does not write through it")
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise UnsafeWrite(f"{path}: exists and is not a regular file; msvid does not replace it")
+    if root is not None:
+        folder = Path(root)
+        for part in path.parent.relative_to(folder).parts:
+            folder = folder / part
+            if folder.is_symlink():
+                raise UnsafeWrite(f"{folder}: is a symlink; msvid does not write through it")
+    return path
+
+
 def atomic_write_bytes(
     path: str | Path,  # destination
     data: bytes,  # full contents
+    root: str | Path | None = None,  # the run or output folder the user named (see `check_write_path`)
 ) -> Path:
     "Write `data` to `path` through a temporary file in the same folder and `os.replace`, readable as the umask allows."
-    path = Path(path)
+    path = check_write_path(path, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
@@ -55,23 +83,54 @@ def atomic_write_bytes(
         raise
     return path
 
+# %% ../../nbs/10_io/11_rundir.ipynb #b2d4f6a8
+def _non_finite(obj, where: str = '') -> tuple[str, float] | None:
+    "Where the first NaN or infinity in `obj` (dicts and lists of it) is, e.g. 'scenes[0].score', and its value."
+    import math
+
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return where or 'the value', obj
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}" if where else str(k))
+        if found:
+            return found
+    return None
+
+
+def json_bytes(obj, path: str | Path = 'JSON') -> bytes:
+    "`obj` as indented UTF-8 JSON; `InputError` naming `path` and the field when a number is NaN or infinite."
+    try:
+        text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # JSON has no NaN: msvid's own reader (`parse_json`) would refuse the file for good
+        found = _non_finite(obj)
+        if found is None:
+            raise
+        raise InputError(f"{path}: {found[0]} is {found[1]}, not a finite number (nothing was written)") from None
+    return (text + '\n').encode()
+
 # %% ../../nbs/10_io/11_rundir.ipynb #ddd1c5fa
-def atomic_write_json(path: str | Path, obj) -> Path:
-    "Write `obj` as indented UTF-8 JSON, atomically."
-    return atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + '\n').encode())
+def atomic_write_json(path: str | Path, obj, root: str | Path | None = None) -> Path:
+    "Write `obj` as indented UTF-8 JSON (`json_bytes`), atomically."
+    check_write_path(path, root)
+    return atomic_write_bytes(path, json_bytes(obj, path))
 
 
-def atomic_save_image(path: str | Path, image: Image.Image) -> Path:
+def atomic_save_image(path: str | Path, image: Image.Image, root: str | Path | None = None) -> Path:
     "Save `image` as PNG, atomically (PNG encoding is deterministic, so equal images give equal bytes)."
     buf = io.BytesIO()
+    check_write_path(path, root)
     image.save(buf, format='PNG')
     return atomic_write_bytes(path, buf.getvalue())
 
 # %% ../../nbs/10_io/11_rundir.ipynb #6f528a50
-def atomic_save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> Path:
+def atomic_save_tensors(
+    path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None, root: str | Path | None = None
+) -> Path:
     "Save `tensors` as safetensors, atomically."
     from safetensors.torch import save
 
+    check_write_path(path, root)  # before the bytes are built
     data = {k: v.detach().to('cpu').contiguous() for k, v in tensors.items()}
     return atomic_write_bytes(path, save(data, metadata={k: str(v) for k, v in (metadata or {}).items()}))
 
@@ -191,12 +250,14 @@ class RunDir:
         return self.path / 'manifest.json'
 
     def scene_dir(self, i: int) -> Path:
-        "Folder of scene `i` (0-based): `scenes/01` for the first."
-        return self.path / 'scenes' / f'{i + 1:02d}'
+        "Folder of scene `i` (0-based): `scenes/01` for the first; `UnsafeWrite` if it or `scenes` is a symlink."
+        d = self.path / 'scenes' / f'{i + 1:02d}'
+        check_write_path(d / 'keyframe.png', self.path)
+        return d
 
     def candidate_path(self, i: int, k: int) -> Path:
         "Image of candidate `k` of scene `i`, written with `save_candidates`."
-        return self.scene_dir(i) / 'candidates' / f'{k:02d}.png'
+        return check_write_path(self.scene_dir(i) / 'candidates' / f'{k:02d}.png', self.path)
 
     def rel(self, p: str | Path) -> str:
         return Path(p).relative_to(self.path).as_posix()
@@ -273,12 +334,29 @@ class RunDir:
         "Read the manifest, check it is this run, verify its finished scenes, remove stale temporary files."
         if not resume:
             raise InputError(f"{self.path}: already holds a run (use --resume to continue it, or another --out)")
+        self._check_links()
         self.manifest = self.read()
         self._check_same(task, config)
         self.manifest['config'] = config.to_dict()
         self._verify_scenes()
         for p in _temp_files(self.path):
             p.unlink(missing_ok=True)
+
+    def _check_links(self):
+        "Before a resume reads or writes: refuse a symlink or special file among the manifest, scenes, references."
+        stack = [self.path / n for n in ('references', 'scenes', 'manifest.json')]
+        while stack:
+            p = stack.pop()
+            try:
+                mode = os.lstat(p).st_mode
+            except FileNotFoundError:
+                continue
+            if stat.S_ISLNK(mode):
+                raise UnsafeWrite(f"{p}: is a symlink; msvid does not write through it")
+            if stat.S_ISDIR(mode):
+                stack.extend(sorted(p.iterdir(), reverse=True))
+            elif not stat.S_ISREG(mode):
+                raise UnsafeWrite(f"{p}: exists and is not a regular file; msvid does not replace it")
 
     def read(self) -> dict:
         "The manifest on disk."

@@ -17,6 +17,7 @@ from msvid.io.limits import (
     check_tree,
     clean_text,
     inside,
+    named_file,
     parse_json,
     parse_yaml,
     read_limited,
@@ -192,9 +193,7 @@ def _parse(text: str, suffix: str, path: Path, limits: TaskLimits):
 # %% ../../nbs/10_io/10_taskfile.ipynb #0d68f398
 def _local_image(image: str, folder: Path, where: str, limits: TaskLimits) -> str:
     "`image` relative to `folder`; refused outside it (unless `images_anywhere`), checked when it exists."
-    p = folder / Path(image).expanduser()
-    if not limits.images_anywhere and not inside(p, folder):
-        raise InputError(f"{where}: {image!r} is outside the task file's folder (allow it with --images-anywhere)")
+    p = named_file(image, folder, where, limits.images_anywhere)
     if p.exists():
         check_image(p, where, limits)
     return str(p)

@@ -5,7 +5,7 @@ predicts its visual state, and the keyframe is drawn conditioned on that state t
 
 # %% ../../nbs/60_methods/67_director.ipynb #2de9ad25
 from __future__ import annotations
-import json
+import json, math
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -17,13 +17,14 @@ from PIL import Image
 
 from ..core.records import Candidate, InputError
 from ..io.assets import shipped
-from ..models.loading import loading
+from ..models.loading import load_strict, loading, read_header
 from ..scene.context import RunContext, SceneOutput, register_method
 from ..script.director import load_director, predict
 from .references import has_ip_adapter, parse_ip_adapter
 
 # %% auto #0
-__all__ = ['ADAPTER_WEIGHTS', 'load_state_adapter', 'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director',
+__all__ = ['ADAPTER_WEIGHTS', 'MAX_IMAGE_DIM', 'MAX_ADAPTER_LAYERS', 'IP_TOKENS', 'FLOATS', 'adapter_expected',
+           'load_state_adapter', 'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director',
            'run_state_adapter', 'director_history', 'load_state_encoder', 'state_encoder', 'director_scene', 'director',
            'director_rolling']
 
@@ -45,30 +46,108 @@ def _split_parts(flat: dict[str, torch.Tensor], spec: str) -> dict[str, dict[str
         )
     return parts
 
+# %% ../../nbs/60_methods/67_director.ipynb #f2a9c4e1
+MAX_IMAGE_DIM = 16_384  # widest image embedding a state adapter may read
+MAX_ADAPTER_LAYERS = 256  # most cross-attention layers a state adapter may hold
+IP_TOKENS = 4  # image tokens a plain IP-Adapter's projection makes (what diffusers loads it as)
+FLOATS = ('float32', 'float16', 'bfloat16')
+
+
+def _cross_widths(unet) -> list[int] | None:
+    "The width of each cross-attention layer of `unet`, in the order diffusers numbers an IP-Adapter's (1, 3, 5, ...)."
+    chans, out = list(getattr(unet.config, 'block_out_channels', None) or []), []
+    if not chans or type(getattr(unet.config, 'cross_attention_dim', None)) is not int:
+        return None
+    for name in unet.attn_processors:
+        if name.endswith('attn1.processor') or 'motion_modules' in name:
+            continue
+        if name.startswith('mid_block'):
+            out.append(chans[-1])
+        elif name.startswith('up_blocks'):
+            out.append(chans[::-1][int(name[len('up_blocks.')])])
+        else:
+            out.append(chans[int(name[len('down_blocks.')])])
+    return out
+
+
+def adapter_expected(
+    header: dict,  # `read_header` of the adapter's file
+    spec: str,  # the adapter as the user named it
+    image_dim: int | None = None,  # the embedding width adapter.json names (None: the file's own)
+    unet=None,  # the UNet it is for (None: the layers the file numbers)
+) -> dict:
+    "`{name: (shape, dtype)}` a plain IP-Adapter must hold: the image projection and two weights per cross-attention."
+    what = f"state_adapter {spec!r}"
+    proj, ids = header.get('image_proj.proj.weight'), {k.split('.')[1] for k in header if k.startswith('ip_adapter.')}
+    if proj is None or not ids:
+        _split_parts({}, spec)  # refuses, saying what a plain adapter holds
+    if len(proj[0]) != 2:
+        raise InputError(f"{what}: image_proj.proj.weight is {list(proj[0])}, expected 2 dimensions")
+    dtype, dim = proj[1] if proj[1] in FLOATS else 'float32', image_dim or proj[0][1]
+    if type(dim) is not int or not 1 <= dim <= MAX_IMAGE_DIM:
+        raise InputError(f"{what}: image_dim {str(dim)[:40]} is not a whole number from 1 to {MAX_IMAGE_DIM:,}")
+    widths = _cross_widths(unet) if unet is not None else None
+    if widths is not None:
+        cross = unet.config.cross_attention_dim
+    else:
+        if len(ids) > MAX_ADAPTER_LAYERS or proj[0][0] % IP_TOKENS or not proj[0][0]:
+            raise InputError(f"{what}: not a plain IP-Adapter ({len(ids)} layers, a {proj[0][0]}-wide projection)")
+        cross = proj[0][0] // IP_TOKENS
+        kv = lambda n, x: header.get(f'ip_adapter.{n}.to_{x}_ip.weight')
+        shape = lambda n: (kv(n, 'k') or kv(n, 'v') or ((1,),))[0]
+        widths = [(shape(2 * n + 1) or (1,))[0] for n in range(len(ids))]
+    exp = {'image_proj.proj.weight': ((IP_TOKENS * cross, dim), dtype),
+           'image_proj.proj.bias': ((IP_TOKENS * cross,), dtype),
+           'image_proj.norm.weight': ((cross,), dtype), 'image_proj.norm.bias': ((cross,), dtype)}  # fmt: skip
+    for n, w in enumerate(widths):
+        for kv in 'kv':
+            exp[f'ip_adapter.{2 * n + 1}.to_{kv}_ip.weight'] = ((w, cross), dtype)
+    return exp
+
+
+def _adapter_info(folder: Path, spec: str) -> dict:
+    "adapter.json: `{'clip': str, 'image_dim': int}`, bounded."
+    p, what = folder / 'adapter.json', f"state_adapter {spec!r}"
+    info = json.loads(p.read_bytes()) if p.stat().st_size <= 100_000 else None
+    if not isinstance(info, dict) or not isinstance(info.get('clip'), str) or len(info['clip']) > 1000:
+        raise InputError(f"{what}: adapter.json is not an object naming its 'clip' and 'image_dim'")
+    if type(info.get('image_dim')) is not int or not 1 <= info['image_dim'] <= MAX_IMAGE_DIM:
+        raise InputError(f"{what}: adapter.json image_dim is not a whole number from 1 to {MAX_IMAGE_DIM:,}")
+    return info
+
+
 # %% ../../nbs/60_methods/67_director.ipynb #cc55f02c
 def load_state_adapter(
     spec: str = 'toy',  # 'toy', a folder (ip-adapter.safetensors, adapter.json) or REPO:SUBFOLDER/WEIGHT.safetensors
+    unet=None,  # the UNet it is for: its cross-attention layers are what the file must hold (None: the file's own)
 ) -> tuple[dict, dict]:
-    "(weights for `load_ip_adapter`, `{'clip': the CLIP its states come from, 'image_dim': their width}`)."
-    from safetensors.torch import load_file
-
+    "(weights for `load_ip_adapter`, `{'clip': the CLIP its states come from, 'image_dim': their width}`), all checked."
+    what, info = f"state_adapter {spec!r}", None
     if spec == 'toy' or Path(spec).is_dir():
         folder = shipped('toy-ip-adapter') if spec == 'toy' else Path(spec)
         if not (folder / ADAPTER_WEIGHTS).is_file() or not (folder / 'adapter.json').is_file():
             raise InputError(f"state_adapter {spec!r}: expected {ADAPTER_WEIGHTS} and adapter.json in {folder}")
-        info = json.loads((folder / 'adapter.json').read_text())
-        return _split_parts(load_file(str(folder / ADAPTER_WEIGHTS)), spec), info
-    repo, sub, weight = parse_ip_adapter(spec, 'state_adapter')
-    with loading(f"state_adapter {spec!r}"):
-        if Path(repo).is_dir():
-            path = Path(repo, sub or '', weight)
-        else:
-            from huggingface_hub import hf_hub_download
+        try:
+            info = _adapter_info(folder, spec)
+        except (UnicodeDecodeError, ValueError) as e:
+            raise e if isinstance(e, InputError) else InputError(f"{what}: adapter.json is not JSON") from None
+        path = folder / ADAPTER_WEIGHTS
+    else:
+        repo, sub, weight = parse_ip_adapter(spec, 'state_adapter')
+        with loading(what):
+            if Path(repo).is_dir():
+                path = Path(repo, sub or '', weight)
+            else:
+                from huggingface_hub import hf_hub_download
 
-            path = hf_hub_download(repo, weight, subfolder=sub)
-        parts = _split_parts(load_file(str(path)), spec)
-    clip = f"{repo}:{f'{sub}/' if sub else ''}image_encoder"
-    return parts, dict(clip=clip, image_dim=int(parts['image_proj']['proj.weight'].shape[1]))
+                path = hf_hub_download(repo, weight, subfolder=sub)
+    expected = adapter_expected(read_header(path, what), spec, info and info['image_dim'], unet)
+    parts = _split_parts(load_strict(path, expected, what), spec)
+    if info is None:
+        clip = f"{repo}:{f'{sub}/' if sub else ''}image_encoder"
+        info = dict(clip=clip, image_dim=int(parts['image_proj']['proj.weight'].shape[1]))
+    return parts, info
+
 
 # %% ../../nbs/60_methods/67_director.ipynb #8b95198b
 def attach_state_adapter(
@@ -133,13 +212,30 @@ def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
             f"method {ctx.config.method!r} needs an IP-Adapter that reads the director's states: give "
             "--state-adapter REPO:SUBFOLDER/WEIGHT.safetensors (e.g. h94/IP-Adapter:models/ip-adapter_sd15.safetensors)"
         )
-    return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec))
+    return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec, getattr(ctx.pipe, 'unet', None)))
 
 # %% ../../nbs/60_methods/67_director.ipynb #97cd8825
-def director_history(ctx: RunContext, i: int) -> list[tuple[str, str, torch.Tensor]]:
-    "`(action, caption, z)` of scenes 0 .. i-1 as they were stored, z as `director_history` says."
+def director_history(
+    ctx: RunContext,
+    i: int,  # the scene about to be made
+    dim: int | None = None,  # the director's state width (None: the run's director's)
+) -> list[tuple[str, str, torch.Tensor]]:
+    "`(action, caption, z)` of scenes 0 .. i-1 as they were stored, z as `director_history` says, each z checked."
     key = 'drawn_state' if ctx.config.director_history == 'drawn' else 'state'
-    return [(ctx.task.steps[j].text, ctx.run.scene(j).extra['director_caption'], ctx.stored(j)[key]) for j in range(i)]
+    dim = dim or run_director(ctx).cfg.clip_dim
+    out = []
+    for j in range(i):
+        folder = ctx.run.scene_dir(j)
+        # a resumed run reads what an earlier process stored: exactly a finite float32 state of the director's width
+        z = load_strict(folder / 'latents.safetensors', {key: ((dim,), 'float32')}, f"{folder} (scene {j + 1})",
+                        allow=lambda k: True)[key]  # fmt: skip
+        norm = float(z.double().norm())
+        if abs(norm - 1) > 1e-3:  # states are L2-normalised embeddings
+            raise InputError(f"{folder} (scene {j + 1}): latents.safetensors tensor {key} has norm {norm:.3g}, "
+                             "expected a unit vector")  # fmt: skip
+        out.append((ctx.task.steps[j].text, ctx.run.scene(j).extra['director_caption'], z))
+    return out
+
 
 # %% ../../nbs/60_methods/67_director.ipynb #308a165e
 def _vision_encoder(spec: str, device: str) -> Callable[[list[Image.Image]], torch.Tensor]:
@@ -201,7 +297,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     c, d = ctx.config, run_director(ctx)
     weights, info = run_state_adapter(ctx)
     _check_parts(c, d, info, rolling)
-    caption, z = predict(d, director_history(ctx, i), ctx.task.steps[i].text)
+    caption, z = predict(d, director_history(ctx, i, d.cfg.clip_dim), ctx.task.steps[i].text)
     if c.director_caption == 'director':
         ctx = replace(ctx, scripts=[*ctx.scripts[:i], replace(ctx.scripts[i], caption=caption), *ctx.scripts[i + 1 :]])
     embeds = state_embeds(z, ctx.pipe, c.guidance_scale)
@@ -215,6 +311,8 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     drawn = state_encoder(ctx, info['clip'])([out.image])[0]
     out.tensors.update(state=z.contiguous(), drawn_state=drawn.contiguous())
     cos = float(drawn @ z)
+    if not math.isfinite(cos):  # nothing non-finite reaches the manifest
+        raise InputError(f"scene {i + 1}: the director's state or the keyframe's embedding is not finite")
     out.extra.update(director_caption=caption, state_cosine=round(cos, 4), state_clip=info['clip'])
     if c.director_caption == 'director':
         out.extra['prompt_caption'] = caption

@@ -4,17 +4,19 @@
 
 # %% ../../nbs/20_models/25_loading.ipynb #9f0d8fa6
 from __future__ import annotations
-import os, re, socket, threading, warnings
+import json, math, os, re, socket, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 from ..core.records import InputError
 from ..io.report import cut_words
 
 # %% auto #0
-__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'hub_host', 'quoted', 'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded',
-           'first_line', 'loading']
+__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'hub_host', 'quoted',
+           'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
+           'load_strict']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -136,3 +138,101 @@ def loading(
         path = quoted(what).partition(':')[0]
         missing = not name and looks_local(path) and not Path(path).expanduser().exists()
         raise InputError(f"{what}: {'no such folder' if missing else why_not_loaded(e, name)}") from None
+
+# %% ../../nbs/20_models/25_loading.ipynb #5b2e9f41
+SAFETENSORS_DTYPES = {'F64': 'float64', 'F32': 'float32', 'F16': 'float16', 'BF16': 'bfloat16', 'I64': 'int64',
+                      'I32': 'int32', 'I16': 'int16', 'I8': 'int8', 'U8': 'uint8', 'BOOL': 'bool'}  # fmt: skip
+_ITEMSIZE = {'float64': 8, 'float32': 4, 'float16': 2, 'bfloat16': 2, 'int64': 8, 'int32': 4, 'int16': 2, 'int8': 1,
+             'uint8': 1, 'bool': 1}  # fmt: skip
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on a header
+MAX_TENSORS = 100_000  # tensors in one file
+
+
+def _names(names, limit: int = 4) -> str:
+    names = sorted(names)
+    return ', '.join(names[:limit]) + (', ...' if len(names) > limit else '')
+
+
+def read_header(
+    path: str | Path,  # a `.safetensors` file
+    what: str,  # the setting and the model, e.g. "director '/x'": the start of every error line
+) -> dict[str, tuple[tuple[int, ...], str]]:
+    "`{name: (shape, dtype name)}` of a safetensors file, every tensor's bytes checked to lie inside the file."
+    path = Path(path)
+    bad = lambda why: InputError(f"{what}: {path.name} {why}")
+    if not path.is_file():
+        raise bad('is missing' if not path.exists() else 'is not a regular file')
+    size = path.stat().st_size
+    with open(path, 'rb') as f:
+        head = f.read(8)
+        n = int.from_bytes(head, 'little') if len(head) == 8 else 0
+        if len(head) < 8 or not 2 <= n <= min(size - 8, MAX_HEADER_BYTES):
+            raise bad(f"is not a safetensors file ({size} bytes" + (f", its header claims {n})" if n else ')'))
+        try:
+            header = json.loads(f.read(n))
+        except (UnicodeDecodeError, ValueError):
+            raise bad('is not a safetensors file (its header is not JSON)') from None
+    if not isinstance(header, dict) or len(header) > MAX_TENSORS:
+        raise bad('is not a safetensors file (its header is not a table of tensors)')
+    out, data = {}, size - 8 - n
+    for name, t in header.items():
+        if name == '__metadata__':
+            continue
+        ok = isinstance(t, dict) and t.get('dtype') in SAFETENSORS_DTYPES and isinstance(t.get('shape'), list)
+        ok = ok and all(type(x) is int and 0 <= x < 2**40 for x in t['shape']) and len(t['shape']) <= 8
+        offs = t.get('data_offsets') if ok else None
+        if not (isinstance(offs, list) and len(offs) == 2 and all(type(x) is int for x in offs)):
+            raise bad(f"is not a safetensors file (tensor {cut_words(name, 80)!r} is described wrongly)")
+        dtype = SAFETENSORS_DTYPES[t['dtype']]
+        if not (0 <= offs[0] <= offs[1] <= data) or offs[1] - offs[0] != math.prod(t['shape']) * _ITEMSIZE[dtype]:
+            where = f"tensor {cut_words(name, 80)!r} lies outside the file's {size} bytes"
+            raise bad(f"is not a safetensors file ({where})")
+        out[name] = (tuple(t['shape']), dtype)
+    return out
+
+
+def _expected(expected) -> dict[str, tuple[tuple[int, ...], str]]:
+    "`{name: (shape, dtype name)}` from a module (its state dict, tied aliases once) or a dict of (shape, dtype)."
+    import torch
+
+    if isinstance(expected, torch.nn.Module):
+        keep = {k for k, _ in expected.named_parameters()} | {k for k, _ in expected.named_buffers()}
+        sd = expected.state_dict(keep_vars=True)
+        expected = {k: (v.shape, v.dtype) for k, v in sd.items() if k in keep}
+    return {k: (tuple(s), str(d).removeprefix('torch.')) for k, (s, d) in expected.items()}
+
+
+def load_strict(
+    path: str | Path,  # a `.safetensors` file
+    expected,  # a module (its state dict) or `{name: (shape, dtype)}`: exactly the tensors the file must hold
+    what: str,  # the setting and the model, e.g. "director '/x'": the start of every error line
+    allow: Callable[[str], bool] | None = None,  # names outside `expected` that may be there too (still finite)
+) -> dict:
+    "The tensors of `path` on the CPU, every expected one present, none extra, shapes and dtypes equal, all finite."
+    import torch
+    from safetensors import SafetensorError, safe_open
+
+    path, exp = Path(path), _expected(expected)
+    have = read_header(path, what)
+    bad = lambda why: InputError(f"{what}: {path.name} {why}")
+    missing = set(exp) - set(have)
+    if missing:
+        raise bad(f"lacks {len(missing)} of {len(exp)} tensors ({_names(missing)})")
+    extra = {k for k in set(have) - set(exp) if not (allow and allow(k))}
+    if extra:
+        raise bad(f"has {len(extra)} unexpected tensor{'s' * (len(extra) > 1)} ({_names(extra)})")
+    for k, (shape, dtype) in exp.items():
+        if have[k][1] != dtype:
+            raise bad(f"tensor {k} is {have[k][1]}, expected {dtype}")
+        if have[k][0] != shape:
+            raise bad(f"tensor {k} is {list(have[k][0])}, expected {list(shape)}")
+    try:
+        with safe_open(str(path), 'pt') as f:
+            out = {k: f.get_tensor(k) for k in have}
+    except (SafetensorError, OSError, RuntimeError, ValueError) as e:
+        raise bad(f"is not a safetensors file ({first_line(e, 120)})") from None
+    for k, t in out.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise bad(f"tensor {k} has NaN or infinite values")
+    return out
+

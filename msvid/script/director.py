@@ -5,7 +5,7 @@ and regress its visual state, reading every earlier action, caption and visual s
 
 # %% ../../nbs/40_script/48_director.ipynb #50d96162
 from __future__ import annotations
-import json, re
+import json, math, re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,11 +16,12 @@ from torch import nn
 from ..core.records import InputError
 from ..io.assets import shipped
 from ..io.rundir import atomic_save_tensors
-from ..models.loading import loading
+from ..models.loading import LOAD_ERRORS, load_strict, loading, read_header
 
 # %% auto #0
-__all__ = ['SPECIALS', 'HEADS', 'DirectorConfig', 'Director', 'director_loss', 'director_tokenizer', 'tiny_director',
-           'encode_sequence', 'collate', 'detok', 'predict', 'direct', 'save_director', 'load_director']
+__all__ = ['SPECIALS', 'HEADS', 'MAX_DIRECTOR', 'MAX_LM', 'MAX_CONFIG_BYTES', 'DirectorConfig', 'Director', 'director_loss',
+           'director_tokenizer', 'tiny_director', 'encode_sequence', 'collate', 'detok', 'predict', 'direct',
+           'save_director', 'director_config', 'load_director']
 
 # %% ../../nbs/40_script/48_director.ipynb #6343860e
 SPECIALS = ('<pad>', '<unk>', '</s>', '<action>', '<caption>')  # ids 0-4 in a tokenizer `director_tokenizer` builds
@@ -257,21 +258,77 @@ def save_director(
     return folder
 
 # %% ../../nbs/40_script/48_director.ipynb #4a6ca518
+MAX_DIRECTOR = dict(clip_dim=16_384, n_query=256, max_caption_tokens=1_024)  # director.json's largest values
+MAX_LM = dict(num_hidden_layers=128, hidden_size=16_384, intermediate_size=65_536, num_attention_heads=256,
+              num_key_value_heads=256, head_dim=1_024, vocab_size=1_000_000,
+              max_position_embeddings=1_048_576)  # fmt: skip
+MAX_CONFIG_BYTES = 1_000_000  # config.json, director.json
+
+
+def _json_file(folder: Path, name: str, what: str) -> dict:
+    "The JSON object in `folder/name`, at most `MAX_CONFIG_BYTES`; one `InputError` line otherwise."
+    p = folder / name
+    if not p.is_file():
+        raise InputError(f"{what}: no {name} in the folder")
+    if p.stat().st_size > MAX_CONFIG_BYTES:
+        raise InputError(f"{what}: {name} is larger than {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        out = json.loads(p.read_bytes())
+    except (UnicodeDecodeError, ValueError):
+        out = None
+    if not isinstance(out, dict):
+        raise InputError(f"{what}: {name} is not a JSON object")
+    return out
+
+
+def _bounded_ints(cfg: dict, limits: dict, name: str, what: str):
+    "Refuse a field of `cfg` named in `limits` that is not a whole number from 1 to its limit."
+    for k, top in limits.items():
+        v = cfg.get(k)
+        if v is not None and not (type(v) is int and 1 <= v <= top):
+            raise InputError(f"{what}: {name} {k} is {str(v)[:40]}, expected a whole number from 1 to {top:,}")
+
+
+def director_config(d: dict, what: str = 'director') -> DirectorConfig:
+    "A `DirectorConfig` from director.json's object, each field checked and bounded before a model is built."
+    names = set(DirectorConfig.__dataclass_fields__)
+    if set(d) - names:
+        raise InputError(f"{what}: director.json has unknown fields ({', '.join(sorted(set(d) - names)[:4])})")
+    _bounded_ints(d, MAX_DIRECTOR, 'director.json', what)
+    for k in ('alpha', 'beta'):
+        v = d.get(k, 1.0)
+        if type(v) not in (int, float) or not math.isfinite(v) or not 0 <= v <= 1e6:
+            raise InputError(f"{what}: director.json {k} is {str(v)[:40]}, expected a number from 0 to 1e6")
+    return DirectorConfig(**d)
+
+
 def load_director(
     folder: str | Path = 'toy',  # written by `save_director`; 'toy': the shipped toy director
     device: str = 'cpu',
 ) -> Director:
-    "Load a saved director (safetensors only, no remote code)."
-    from safetensors.torch import load_file
-    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+    "Load a saved director (safetensors only, no remote code), every config bounded and every weight checked."
+    from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerFast
 
     folder = shipped('toy-director') if str(folder) == 'toy' else Path(folder)
-    if not (folder / HEADS).exists():
-        raise InputError(f"director: no {HEADS} in {folder}")
-    with loading(f"director {str(folder)!r}"):  # one InputError line, e.g. for a folder that asks to run its code
+    what = f"director {str(folder)!r}"
+    if not folder.is_dir():
+        raise InputError(f"{what}: no such folder")
+    _bounded_ints(_json_file(folder, 'config.json', what), MAX_LM, 'config.json', what)
+    with loading(what):  # one InputError line, e.g. for a folder that asks to run its code
+        lm_cfg = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    cfg = director_config(_json_file(folder, 'director.json', what), what)
+    with loading(what, LOAD_ERRORS + (TypeError, RuntimeError, AttributeError)), torch.device('meta'):
+        shapes = AutoModelForCausalLM.from_config(lm_cfg, trust_remote_code=False)  # shapes only: nothing allocated
+    read_header(folder / HEADS, what)  # before the LM: a bad heads file costs nothing
+    load_strict(folder / 'model.safetensors', shapes, what)  # the LM's weights, checked before transformers reads them
+    with loading(what):
         lm = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True, trust_remote_code=False)
         tok = PreTrainedTokenizerFast.from_pretrained(folder, trust_remote_code=False)
-        cfg = DirectorConfig(**json.loads((folder / 'director.json').read_text()))
+    if len(tok) > lm.config.vocab_size:
+        raise InputError(f"{what}: its tokenizer has {len(tok)} tokens, its LM reads {lm.config.vocab_size}")
     d = Director(lm, tok, cfg)
-    d.load_state_dict(load_file(str(folder / HEADS)), strict=False)
+    heads = {k: v for k, v in d.state_dict().items() if not k.startswith('lm.')}
+    heads = load_strict(folder / HEADS, {k: (v.shape, v.dtype) for k, v in heads.items()}, what)
+    d.load_state_dict(heads, strict=False)
     return d.to(device).eval()
+

@@ -357,7 +357,7 @@ def write_toy_tasks(
     **gen_kwargs,  # passed to `make_task` (n_steps, domain, nonlinear)
 ) -> list[Path]:
     "Write `n` tasks as `OUT/NNNN_<slug>.json` with keyframes `OUT/NNNN_<slug>/stepNN.png`; returns the json paths."
-    from msvid.io.rundir import atomic_save_image, atomic_write_json
+    from msvid.io.rundir import atomic_save_image, atomic_write_json, check_write_path
     from msvid.io.taskfile import slugify
 
     out = Path(out)
@@ -366,9 +366,10 @@ def write_toy_tasks(
     for k in range(n):
         task = make_task(_task_seed(seed, k), **gen_kwargs)
         name = f"{k:04d}_{slugify(task.title)}"
+        check_write_path(out / name / 'x', out)  # a symlink planted at OUT/NAME: refused before mkdir follows it
         (out / name).mkdir(exist_ok=True)
         rel = [f"{name}/step{i:02d}.png" for i in range(len(task.steps))]
         for st, r in zip(task.states, rel):
-            atomic_save_image(out / r, render(st, size))
-        paths.append(atomic_write_json(out / f"{name}.json", toy_task_dict(task, rel)))
+            atomic_save_image(out / r, render(st, size), root=out)  # no symlink planted in OUT is followed
+        paths.append(atomic_write_json(out / f"{name}.json", toy_task_dict(task, rel), root=out))
     return paths

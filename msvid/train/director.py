@@ -160,19 +160,23 @@ def train_toy_director(
 def embed_keyframes(
     seqs: list[dict],  # from `msvid.io.annotations.read_videos` / `director_sequence`, with keyframe paths
     encode,  # images -> L2-normalised embeddings (`msvid.methods.director.load_state_encoder(SPEC)`)
+    limits=None,  # a `msvid.io.limits.TaskLimits`: each keyframe's bytes and pixels (default: the task files' limits)
 ) -> list[dict]:
     "Director training sequences: each sequence's steps that have a keyframe, with `z` their embeddings."
-    from PIL import Image
+    import os
+    from msvid.io.limits import TaskLimits, load_image
 
+    limits, seen = limits or TaskLimits(), {}  # a file named many times is decoded once
     out = []
     for k, s in enumerate(seqs):
         keep = [i for i, p in enumerate(s['keyframes']) if p is not None]
         images = []
         for i in keep:
-            try:
-                images.append(Image.open(s['keyframes'][i]).convert('RGB'))
-            except OSError as e:
-                raise InputError(f"videos[{k}]: keyframe {s['keyframes'][i]!r}: cannot read ({e})") from None
+            p = s['keyframes'][i]
+            key = os.path.realpath(p)
+            if key not in seen:
+                seen[key] = load_image(p, f"videos[{k}]: keyframe", limits).convert('RGB')
+            images.append(seen[key])
         if keep:
             pick = lambda key: [s[key][i] for i in keep]
             out.append(dict(actions=pick('actions'), captions=pick('captions'), z=encode(images).float()))

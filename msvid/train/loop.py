@@ -5,7 +5,7 @@ cosine learning rate, optional EMA, a progress bar and a history, with small hoo
 
 # %% ../../nbs/90_train/90_loop.ipynb #79cf7a32
 from __future__ import annotations
-import json, math, os, platform, time
+import json, math, os, platform, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -13,11 +13,13 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file
 
+from ..core.records import InputError
 from ..io.rundir import atomic_save_tensors
+from ..models.loading import first_line, load_strict, read_header
 
 # %% auto #0
-__all__ = ['step_generator', 'lr_at', 'EMA', 'save_checkpoint', 'checkpoint_meta', 'load_checkpoint', 'History', 'TrainState',
-           'train_loop', 'work_folder', 'hardware']
+__all__ = ['MAX_STEP', 'step_generator', 'lr_at', 'EMA', 'save_checkpoint', 'checkpoint_meta', 'load_checkpoint', 'History',
+           'TrainState', 'train_loop', 'work_folder', 'hardware']
 
 # %% ../../nbs/90_train/90_loop.ipynb #a6b488c8
 def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
@@ -103,28 +105,64 @@ def checkpoint_meta(path: str | Path) -> dict:
         return json.loads(f.metadata().get('meta', '{}'))
 
 # %% ../../nbs/90_train/90_loop.ipynb #25253121
+MAX_STEP = 10_000_000  # the largest step a checkpoint may have reached (its history holds one loss per step)
+
+
+def _check_opt(sd: dict, params: list, what: str):
+    "Refuse optimiser tensors `opt.<i>.<name>` whose parameter does not exist or whose shape is not the parameter's."
+    for k, v in sd.items():
+        if not k.startswith('opt.'):
+            continue
+        _, i, name = (k.split('.', 2) + ['', ''])[:3]
+        if not i.isdecimal() or int(i) >= len(params):
+            raise InputError(f"{what}: tensor {k} names no parameter of the optimiser")
+        want = () if name == 'step' else tuple(params[int(i)].shape)
+        if tuple(v.shape) != want or not v.is_floating_point():
+            raise InputError(f"{what}: tensor {k} is {str(v.dtype).removeprefix('torch.')} {list(v.shape)}, "
+                             f"expected floats {list(want)}")  # fmt: skip
+
+
 def load_checkpoint(
     path: str | Path,  # a file written by `save_checkpoint`
     modules: dict[str, torch.nn.Module],  # modules to load weights into (same names)
     optimizer: torch.optim.Optimizer | None = None,  # optimiser to restore
 ) -> tuple[int, dict[str, torch.Tensor], dict]:
-    "Restore `modules` (and `optimizer`) from `path`; return `(step, extra tensors, meta)`."
+    "Restore `modules` (and `optimizer`) from `path`, every tensor checked; return `(step, extra tensors, meta)`."
     from safetensors import safe_open
 
+    what = f"checkpoint {str(path)!r}"
+    read_header(path, what)  # the header fits the file before safetensors reads it
     with safe_open(str(path), 'pt') as f:
-        md = f.metadata()
-    sd = load_file(str(path))
+        md = f.metadata() or {}
+    step = md.get('step', '')
+    if not (re.fullmatch(r'[0-9]{1,12}', step) and int(step) <= MAX_STEP):
+        raise InputError(f"{what}: step {step[:20]!r} is not a whole number from 0 to {MAX_STEP:,}")
+    try:
+        meta = json.loads(md.get('meta', '{}'))
+        groups = json.loads(md['param_groups']) if optimizer is not None and 'param_groups' in md else None
+    except ValueError:
+        raise InputError(f"{what}: its metadata is not JSON") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{what}: its meta is not a JSON object")
+    expected = {f'model.{n}.{k}': (v.shape, v.dtype) for n, m in modules.items() for k, v in _unaliased(m).items()}
+    sd = load_strict(path, expected, what, allow=lambda k: k.startswith(('opt.', 'extra.')))
     for n, m in modules.items():
         _load_unaliased(m, {k[len(n) + 7 :]: v for k, v in sd.items() if k.startswith(f'model.{n}.')})
-    if optimizer is not None and 'param_groups' in md:
+    if groups is not None:
+        params = [p for g in optimizer.param_groups for p in g['params']]
+        _check_opt(sd, params, what)
         state = {}
         for k, v in sd.items():
             if k.startswith('opt.'):
                 _, i, name = k.split('.', 2)
                 state.setdefault(int(i), {})[name] = v
-        optimizer.load_state_dict(dict(state=state, param_groups=json.loads(md['param_groups'])))
+        try:
+            optimizer.load_state_dict(dict(state=state, param_groups=groups))
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            raise InputError(f"{what}: its optimiser state does not fit ({first_line(e, 120)})") from None
     extra = {k[6:]: v for k, v in sd.items() if k.startswith('extra.')}
-    return int(md['step']), extra, json.loads(md.get('meta', '{}'))
+    return int(step), extra, meta
+
 
 # %% ../../nbs/90_train/90_loop.ipynb #ae1d1161
 @dataclass
@@ -181,7 +219,10 @@ def _start(modules, steps, params, weight_decay, ckpt, resume, ema_decay) -> Tra
     if ema_decay:
         s.ema = EMA({n: s.unwrap(n) for n in modules}, ema_decay)
         if any(k.startswith('ema.') for k in extra):
-            s.ema.shadow = {k[4:]: v.to(acc.device) for k, v in extra.items() if k.startswith('ema.')}
+            shadow = {k[4:]: v for k, v in extra.items() if k.startswith('ema.')}
+            if {k: v.shape for k, v in shadow.items()} != {k: v.shape for k, v in s.ema.shadow.items()}:
+                raise InputError(f"checkpoint {str(ckpt)!r}: its EMA weights do not fit the model")
+            s.ema.shadow = {k: v.to(acc.device) for k, v in shadow.items()}
     return s
 
 # %% ../../nbs/90_train/90_loop.ipynb #caeeb708
