@@ -1,5 +1,6 @@
 "Shared fixtures: a tiny Stable Diffusion pipeline saved to a folder, loadable by path like any hub model."
 
+import signal, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,35 @@ def crashing_at(monkeypatch, name: str, scene: int = 2):
         yield
     finally:
         monkeypatch.setitem(METHODS, name, real)
+
+
+def run_cli(capture, *argv):
+    "Run the CLI in-process, at most 20 s (an alarm ends a blocked open): (exit code, stdout, stderr, seconds)."
+    import msvid.cli as cli
+
+    def hung(*_):
+        raise TimeoutError('the command blocked')
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    t0 = time.perf_counter()
+    try:
+        code = cli.main([str(a) for a in argv])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    out, err = capture.readouterr()  # pytest's capsys, or capfd where a library writes to the descriptor itself
+    return code, out, err, time.perf_counter() - t0
+
+
+def refused(capture, *argv, message: str = '', code: int = 2):
+    "Assert exit `code`, one `error:` line containing `message`, no traceback, within 10 s; return the line."
+    got, _, err, seconds = run_cli(capture, *argv)
+    assert got == code, err
+    assert err.startswith('error: ') and err.count('\n') == 1 and 'Traceback' not in err, err
+    assert message in err, err
+    assert seconds < 10, f'{seconds:.1f} s'
+    return err
 
 
 def load_benchmark(name: str):

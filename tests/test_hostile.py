@@ -10,29 +10,12 @@ import pytest
 from PIL import Image
 
 import msvid.cli as cli
+from conftest import refused, run_cli as run
 import msvid.io.rundir as rundir
 
 FAST = ['--size', '16', '--steps', '2', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25']
 COSED = ['--method', 'cosed', '--window', '1', '--select-at', '2']  # stores latents that later scenes read
 TASK = '# Garlic toast\n1. Slice the bread.\n2. Rub the slices with garlic.\n3. Toast them in the same pan.\n'
-
-
-def run(capsys, *argv):
-    "Run the CLI in-process: (exit code, stdout, stderr, seconds)."
-    t0 = time.perf_counter()
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err, time.perf_counter() - t0
-
-
-def refused(capsys, *argv, message: str, code: int = 2):
-    "Assert one `error:` line containing `message`, exit `code`, within 10 s; return the line."
-    got, _, err, seconds = run(capsys, *argv)
-    assert got == code, err
-    assert err.startswith('error: ') and err.count('\n') == 1 and 'Traceback' not in err, err
-    assert message in err, err
-    assert seconds < 10, f'{seconds:.1f} s'
-    return err
 
 
 def snapshot(folder: Path, skip: Path | None = None) -> dict:

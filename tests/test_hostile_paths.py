@@ -2,46 +2,19 @@
 folders that hold planted symlinks or special files. Each case exits 2 with exactly one `error:` line within 10 s,
 and nothing outside the folders named on the command line is read, written or replaced."""
 
-import json, os, signal, struct, time, zlib
+import json, os, struct, zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 import msvid.cli as cli
+from conftest import refused, run_cli as run
 
 FAST = ['--size', '16', '--steps', '2', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25']
 TASK = '# Garlic toast\n1. Slice the bread.\n2. Rub the slices with garlic.\n'
 CAPTIONS = [{'start': 0, 'end': 4, 'text': 'bread is sliced'}, {'start': 4, 'end': 8, 'text': 'garlic is rubbed'}]
 ACTIONS = [{'start': 0, 'end': 3, 'text': 'slice the bread'}, {'start': 4, 'end': 7, 'text': 'rub garlic'}]
-
-
-def run(capsys, *argv):
-    "Run the CLI in-process, at most 20 s (an alarm ends a blocked open): (exit code, stdout, stderr, seconds)."
-
-    def hung(*_):
-        raise TimeoutError('the command blocked')
-
-    old = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(20)
-    t0 = time.perf_counter()
-    try:
-        code = cli.main([str(a) for a in argv])
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-    out, err = capsys.readouterr()
-    return code, out, err, time.perf_counter() - t0
-
-
-def refused(capsys, *argv, message: str):
-    "Assert exit 2, one `error:` line containing `message`, within 10 s; return the line."
-    got, _, err, seconds = run(capsys, *argv)
-    assert got == 2, err
-    assert err.startswith('error: ') and err.count('\n') == 1 and 'Traceback' not in err, err
-    assert message in err, err
-    assert seconds < 10, f'{seconds:.1f} s'
-    return err
 
 
 def snapshot(folder: Path) -> dict:

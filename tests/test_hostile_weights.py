@@ -3,7 +3,7 @@ a pickle, or whose header claims terabytes; configs that would allocate without 
 states were replaced (checksums updated, as a tamperer would). Each exits 2 with exactly one `error:` line within
 10 s, and the manifest never holds a NaN. Two identical runs give identical keyframes."""
 
-import hashlib, json, pickle, shutil, time
+import hashlib, json, pickle, shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import msvid.cli as cli
+from conftest import refused, run_cli as run
 from msvid.io.rundir import file_sha256
 from msvid.script.director import HEADS, DirectorConfig, save_director, tiny_director
 
@@ -18,24 +19,6 @@ torch.set_num_threads(1)
 
 FAST = ['--size', '16', '--steps', '2', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25']
 TASK = {'title': 'Pan', 'steps': ['Heat the red pan.', 'Chop an onion.', 'Fry the onion in the red pan.']}
-
-
-def run(capsys, *argv):
-    "Run the CLI in-process: (exit code, stdout, stderr, seconds)."
-    t0 = time.perf_counter()
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err, time.perf_counter() - t0
-
-
-def refused(capsys, *argv, message: str):
-    "Assert exit 2, one `error:` line containing `message`, no traceback, within 10 s; return the line."
-    code, _, err, seconds = run(capsys, *argv)
-    assert code == 2, err
-    assert err.startswith('error: ') and err.count('\n') == 1 and 'Traceback' not in err, err
-    assert message in err, err
-    assert seconds < 10, f'{seconds:.1f} s'
-    return err
 
 
 @pytest.fixture(scope='module')

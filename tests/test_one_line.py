@@ -2,30 +2,17 @@
 stderr, a torchvision that does not match torch is named as such (exit 2), and nothing non-finite reaches
 `manifest.json` (an old manifest holding NaN is refused in one line)."""
 
-import json, sys, time
+import json, sys
 
 import pytest
 import torch
 
-import msvid.cli as cli
+from conftest import refused  # with capfd: a library's own log handler writes to the descriptor
 from msvid.core.config import RunConfig
 
 torch.set_num_threads(1)
 FAST = ['--size', '16', '--steps', '2', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25']
 TASK = '# Garlic toast\n1. Slice the bread.\n2. Toast it.\n'
-
-
-def refused(capfd, *argv, message: str):
-    "Exit 2 and exactly one `error:` line (on the file descriptor, so a library's own handler counts) within 10 s."
-    t0 = time.perf_counter()
-    code = cli.main([str(a) for a in argv])
-    seconds = time.perf_counter() - t0
-    _, err = capfd.readouterr()
-    assert code == 2, err
-    assert err.startswith('error: ') and err.count('\n') == 1 and 'Traceback' not in err, err
-    assert message in err, err
-    assert seconds < 10, f'{seconds:.1f} s'
-    return err
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 is refused in one `error:` line, without a prompt and without running that code, on every command-line surface
 that loads a transformers folder; and every transformers loader in msvid passes `trust_remote_code=False`."""
 
-import ast, io, json, sys, time
+import ast, io, json, sys
 from pathlib import Path
 
 import pytest
 
 import msvid
-import msvid.cli as cli
+from conftest import run_cli
 
 TASK = '# Garlic toast\n1. Slice the bread.\n2. Rub the slices with garlic.\n3. Toast them in the same pan.\n'
 FAST = ['--size', '16', '--steps', '2', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25']
@@ -33,10 +33,7 @@ def hostile_folder(tmp_path: Path, name: str, *extra: str) -> tuple[Path, Path]:
 def refused(capsys, monkeypatch, *argv) -> str:
     "Run the CLI in-process with a 'y' waiting on a non-terminal stdin; assert exit 2, one `error:` line, < 10 s."
     monkeypatch.setattr(sys, 'stdin', io.StringIO('y\n' * 10))  # a prompt that read it would run the code
-    t0 = time.perf_counter()
-    code = cli.main([str(a) for a in argv])
-    seconds = time.perf_counter() - t0
-    out, err = capsys.readouterr()
+    code, out, err, seconds = run_cli(capsys, *argv)
     assert code == 2, err
     assert err.startswith('error: ') and err.count('\n') == 1 and 'Traceback' not in err, err
     assert 'Do you wish to run' not in out + err and 'trust_remote_code' not in out + err, out + err

@@ -33,9 +33,8 @@ def run_hashes(run_dir: Path) -> dict:
         if f.name in HASHED:
             out[str(f.relative_to(run_dir))] = _digest(f)
     m = json.loads((run_dir / 'manifest.json').read_text())
-    for s in m['scenes']:
-        out[f"choice/{s['index'] if 'index' in s else m['scenes'].index(s)}"] = [s['chosen'], s['unet_evals'],
-                                                                               s['latent_pixel_evals']]
+    for k, s in enumerate(m['scenes']):
+        out[f'choice/{k}'] = [s['chosen'], s['unet_evals'], s['latent_pixel_evals']]
     return out
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..core.records import Candidate, InputError
 from ..io.assets import shipped
-from ..models.loading import load_strict, loading, read_header
+from ..models.loading import check_tensors, load_strict, loading, read_header
 from ..scene.context import RunContext, SceneOutput, register_method
 from ..script.director import load_director, predict
 from .references import has_ip_adapter, parse_ip_adapter
@@ -225,14 +225,12 @@ def director_history(
     dim = dim or run_director(ctx).cfg.clip_dim
     out = []
     for j in range(i):
-        folder = ctx.run.scene_dir(j)
+        where = f"{ctx.run.scene_dir(j)} (scene {j + 1}): latents.safetensors"
         # a resumed run reads what an earlier process stored: exactly a finite float32 state of the director's width
-        z = load_strict(folder / 'latents.safetensors', {key: ((dim,), 'float32')}, f"{folder} (scene {j + 1})",
-                        allow=lambda k: True)[key]  # fmt: skip
+        z = check_tensors(ctx.stored(j), {key: ((dim,), 'float32')}, where, allow=lambda k: True)[key]
         norm = float(z.double().norm())
         if abs(norm - 1) > 1e-3:  # states are L2-normalised embeddings
-            raise InputError(f"{folder} (scene {j + 1}): latents.safetensors tensor {key} has norm {norm:.3g}, "
-                             "expected a unit vector")  # fmt: skip
+            raise InputError(f"{where} tensor {key} has norm {norm:.3g}, expected a unit vector")
         out.append((ctx.task.steps[j].text, ctx.run.scene(j).extra['director_caption'], z))
     return out
 

@@ -16,7 +16,7 @@ from ..io.report import cut_words
 # %% auto #0
 __all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'hub_host', 'quoted',
            'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
-           'load_strict']
+           'load_strict', 'check_tensors']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -209,12 +209,22 @@ def load_strict(
     allow: Callable[[str], bool] | None = None,  # names outside `expected` that may be there too (still finite)
 ) -> dict:
     "The tensors of `path` on the CPU, every expected one present, none extra, shapes and dtypes equal, all finite."
-    import torch
     from safetensors import SafetensorError, safe_open
 
     path, exp = Path(path), _expected(expected)
-    have = read_header(path, what)
     bad = lambda why: InputError(f"{what}: {path.name} {why}")
+    have = read_header(path, what)
+    _check_names_shapes(have, exp, bad, allow)  # from the header: nothing is allocated for a wrong file
+    try:
+        with safe_open(str(path), 'pt') as f:
+            out = {k: f.get_tensor(k) for k in have}
+    except (SafetensorError, OSError, RuntimeError, ValueError) as e:
+        raise bad(f"is not a safetensors file ({first_line(e, 120)})") from None
+    return _check_finite(out, bad)
+
+
+def _check_names_shapes(have: dict, exp: dict, bad: Callable, allow: Callable | None = None):
+    "Raise `bad(why)` unless `have` ({name: (shape, dtype name)}) holds exactly `exp`'s tensors, shapes and dtypes."
     missing = set(exp) - set(have)
     if missing:
         raise bad(f"lacks {len(missing)} of {len(exp)} tensors ({_names(missing)})")
@@ -226,13 +236,27 @@ def load_strict(
             raise bad(f"tensor {k} is {have[k][1]}, expected {dtype}")
         if have[k][0] != shape:
             raise bad(f"tensor {k} is {list(have[k][0])}, expected {list(shape)}")
-    try:
-        with safe_open(str(path), 'pt') as f:
-            out = {k: f.get_tensor(k) for k in have}
-    except (SafetensorError, OSError, RuntimeError, ValueError) as e:
-        raise bad(f"is not a safetensors file ({first_line(e, 120)})") from None
-    for k, t in out.items():
+
+
+def _check_finite(tensors: dict, bad: Callable) -> dict:
+    "`tensors`, after raising `bad(why)` for the first floating-point one with a NaN or an infinity."
+    import torch
+
+    for k, t in tensors.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise bad(f"tensor {k} has NaN or infinite values")
-    return out
+    return tensors
+
+
+def check_tensors(
+    tensors: dict,  # {name: tensor} already read, e.g. a scene's stored tensors
+    expected: dict,  # `{name: (shape, dtype)}`, as for `load_strict`
+    what: str,  # the start of every error line
+    allow: Callable[[str], bool] | None = None,  # names outside `expected` that may be there too (still finite)
+) -> dict:
+    "`tensors` after `load_strict`'s checks (same messages): exactly the expected names, shapes, dtypes, finite."
+    have = {k: (tuple(t.shape), str(t.dtype).removeprefix('torch.')) for k, t in tensors.items()}
+    bad = lambda why: InputError(f"{what} {why}")
+    _check_names_shapes(have, _expected(expected), bad, allow)
+    return _check_finite(tensors, bad)
 

@@ -16,6 +16,7 @@ from ..core.config import RunConfig
 from ..io.rundir import RunDir, load_tensors
 from ..models.families.base import Family
 from ..models.families.registry import family_of
+from ..models.loading import read_header
 from ..core.seeds import derive_seed, seeded_noise
 
 # %% auto #0
@@ -115,8 +116,9 @@ class RunContext:
         return text_to_image(self.family, prompts, latents, self.config, **kw)
 
     def stored(self, i: int) -> dict[str, torch.Tensor]:
-        "The tensors earlier scene `i` stored for later scenes (read from disk once per run)."
+        "The tensors earlier scene `i` stored for later scenes (read from disk once per run, its header checked first)."
         p = self.run.scene_dir(i) / 'latents.safetensors'
         if i not in self.stored_cache and p.exists():
+            read_header(p, f"{self.run.scene_dir(i)} (scene {i + 1})")  # a file that is not what it says: one line
             self.stored_cache[i] = load_tensors(p)
         return self.stored_cache.get(i, {})
