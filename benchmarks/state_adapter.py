@@ -26,11 +26,11 @@ import argparse, os, platform, time
 import numpy as np
 import torch
 
-from msvid.core.config import DIRECTOR_NOISES, RunConfig
+from msvid.core.config import RunConfig
 from msvid.core.seeds import derive_seed, seeded_noise
 from msvid.eval.bench import bootstrap_ci, interval_text, probe_scores, toy_suite
 from msvid.eval.probe import load_probe, predict_attributes
-from msvid.methods.director import load_state_adapter, state_conditioning, state_embeds
+from msvid.methods.director import DIRECTOR_NOISES, load_state_adapter, state_conditioning, state_embeds
 from msvid.models.encoders import load_clip
 from msvid.models.pipelines import load_pipeline
 from msvid.models.families.registry import family_of

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastcore.docments import docments
 
 import msvid
-from .core.config import CHOICES, RunConfig, check_setting, show_value
+from .core.config import RunConfig, check_setting, setting_owners, show_value
 from .core.records import InputError
 from .io.limits import bounded
 from .io.report import quiet_libraries, report_failure, show_warnings
@@ -22,9 +22,9 @@ from .commands import SUBCOMMANDS
 
 # %% auto #0
 __all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'RUN_FIELDS', 'GENERATE_FIELDS',
-           'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'config_flags',
-           'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
-           'cmd_train_selector', 'main']
+           'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'setting_docs',
+           'config_flags', 'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench',
+           'cmd_script', 'cmd_train_selector', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +47,7 @@ HELP_DEFAULTS = {  # defaults the help states in words
     'dtype': 'float16 on CUDA for real presets, else float32',
 }
 STRUCTURAL = ('preset', 'device', 'quiet')  # fields with their own hand-written flags (see `_runtime_flags`)
-RUN_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name not in STRUCTURAL and f.name != 'width')
+RUN_FIELDS = tuple(n for n in setting_owners() if n not in STRUCTURAL and n != 'width')  # every part's too
 
 # %% ../nbs/99_cli/98_cli.ipynb #ffb5f19b
 def flag_for(name: str) -> str:
@@ -97,21 +97,28 @@ def _flag_help(name: str, doc: str | None, default) -> str:
     text = (doc or name.replace('_', ' ')) + (f' (default: {tail})' if tail else '')
     return text.replace('%', '%%')
 
+# %% ../nbs/99_cli/98_cli.ipynb #025055cf
+def setting_docs() -> dict[str, str | None]:
+    "Every setting's comment, from the settings class that owns it (`RunConfig` or a method's part)."
+    owners = setting_owners()
+    docs = {cls: docments(cls) for cls in set(owners.values())}
+    return {name: docs[cls][name] for name, cls in owners.items()}
+
 # %% ../nbs/99_cli/98_cli.ipynb #85f78577
 def config_flags(p: argparse.ArgumentParser, names) -> None:
-    "Add the flag of each `RunConfig` field in `names` to `p` (dest: the field name; `--size`: `size`)."
-    docs, defaults = docments(RunConfig), RunConfig()
-    types = {f.name: f.type for f in fields(RunConfig)}
+    "Add the flag of each setting in `names` to `p` (dest: the setting's name; `--size`: `size`)."
+    owners, docs, defaults = setting_owners(), setting_docs(), RunConfig()
     for name in names:
-        default = getattr(defaults, name)
+        owner, default = owners[name], getattr(defaults, name)
+        tp = owner.__dataclass_fields__[name].type
         kw = dict(
             dest='size' if name in SIZE_FIELDS else name, default=None, help=_flag_help(name, docs[name], default)
         )
-        if types[name] == 'bool':
+        if tp == 'bool':
             p.add_argument(flag_for(name), action=argparse.BooleanOptionalAction, **kw)  # --x and --no-x
         else:
-            choices, metavar = CHOICES.get(name), flag_for(name)[2:].upper().replace('-', '_')
-            kw.update(type=_flag_type(name, types[name]), choices=choices, metavar=None if choices else metavar)
+            choices, metavar = owner.choices.get(name), flag_for(name)[2:].upper().replace('-', '_')
+            kw.update(type=_flag_type(name, tp), choices=choices, metavar=None if choices else metavar)
             p.add_argument(flag_for(name), **kw)
 
 # %% ../nbs/99_cli/98_cli.ipynb #96affc50

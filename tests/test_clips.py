@@ -1,7 +1,6 @@
 "Scene clips: warp-then-denoise with any SD pipeline, image-to-video by folder, clip files and the final video."
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,9 +86,8 @@ def test_bad_args(pipe):
 def _ctx(pipe, out, **cfg):
     task = Task('T', [Step('Cut.'), Step('Fry.', camera='left slow')])
     scripts = [SceneScript(0, 'Cut.', 'a knife'), SceneScript(1, 'Fry.', 'a pan', camera=CameraMove('left', 'slow'))]
-    config = RunConfig(seed=5, num_inference_steps=3, height=16, width=16, window=[1])
-    config = SimpleNamespace(**{**config.__dict__, **cfg})  # clip fields the lead adds to RunConfig
-    run = RunDir(out).open(task, RunConfig(seed=5, num_inference_steps=3, height=16, width=16, window=[1]), False)
+    config = RunConfig(seed=5, num_inference_steps=3, height=16, width=16, window=[1], **cfg)
+    run = RunDir(out).open(task, config, False)
     return RunContext(pipe, config, scripts, run, task)
 
 

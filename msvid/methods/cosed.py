@@ -6,11 +6,17 @@ selector pick the candidate most consistent with those scenes (CoSeD sec. 4.2-4.
 # %% ../../nbs/60_methods/63_cosed.ipynb #093c7737
 from __future__ import annotations
 import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from fastcore.basics import patch
 
 import numpy as np
 import torch
 from PIL import Image
 
+from ..core.config import Settings, count_range, is_finite, register_part, show_value
 from ..core.records import Candidate, InputError
 from ..core.seeds import derive_seed
 from ..io.assets import asset_path
@@ -18,12 +24,77 @@ from .early import Start, render_candidates, render_early, start_sigma
 from .selector import ContrastiveSelector, clip_similarity_scores, select
 from ..models.encoders import load_clip
 from ..models.loading import loading
-from ..scene.context import RunContext, SceneOutput, register_method
+from ..scene.context import RunContext, SceneOutput, SceneState, register_method, stored_tensor
 
 # %% auto #0
-__all__ = ['earlier_scenes', 'fresh_starts', 'source_window', 'reuse_starts', 'scene_starts', 'run_clip', 'run_selector',
-           'past_embeddings', 'standardised', 'with_adherence', 'score_images', 'cosed_scene', 'cosed',
-           'cosed_exhaustive', 'linear', 'clip_only', 'random_choice']
+__all__ = ['REUSE_MODES', 'SCENE_SETS', 'WINDOW', 'CosedSettings', 'earlier_scenes', 'fresh_starts', 'source_window',
+           'CosedState', 'reuse_starts', 'scene_starts', 'run_clip', 'run_selector', 'past_embeddings', 'standardised',
+           'with_adherence', 'score_images', 'cosed_scene', 'cosed', 'cosed_exhaustive', 'linear', 'clip_only',
+           'random_choice']
+
+# %% ../../nbs/60_methods/63_cosed.ipynb #5ea2e8e6
+REUSE_MODES = ('restart', 'resume')  # how a recorded latent is reused
+SCENE_SETS = ('deps', 'all')  # the scenes the script says a scene depends on, or all earlier ones
+WINDOW = (3, 6, 9)  # the default recorded latent indices, cut to those below the number of steps
+
+# %% ../../nbs/60_methods/63_cosed.ipynb #f53cdf4d
+@register_part('cosed')
+@dataclass
+class CosedSettings(Settings):
+    "CoSeD's settings: recorded latents, candidates, and the choice among them."
+
+    selector: str = ''  # trained CoSeD selector: folder, hub id or msvid:NAME ('' = none; see train-selector)
+    window: list[int] = field(default_factory=lambda: list(WINDOW))  # CoSeD: recorded latent indices (w), 0..steps
+    n_fresh: int = 0  # CoSeD: fresh-noise candidates per scene, besides the task-seed candidate
+    n_first: int = 1  # CoSeD: fresh candidates for the first scene (ranked by text adherence)
+    reuse_mode: str = 'resume'  # CoSeD: 'resume' a recorded latent at its step, or 'restart' a schedule from it
+    task_seed_candidate: bool = True  # CoSeD: every scene also gets the task seed's plain render (fixed-seed's noise)
+    sources: str = 'deps'  # CoSeD: reuse latents of the scenes a scene depends on ('deps') or of all earlier ('all')
+    context: str = 'deps'  # CoSeD: score candidates against the depended-on scenes ('deps') or all earlier ('all')
+    select_at: int = 10  # CoSeD: pick on the predicted x0 after this many steps, finish `keep` (>= steps: exhaustive)
+    keep: int = 1  # CoSeD: candidates finished after early selection
+    max_candidates: int = 7  # CoSeD: most candidates per scene, fresh ones first (0: no cap)
+    adherence_weight: float = 1.0  # CoSeD: caption adherence beside consistency in the choice (0: consistency only)
+    shallow_across_places: bool = True  # CoSeD: resume a scene set elsewhere only from the first window index
+    save_candidates: bool = False  # also write scenes/NN/candidates/KK.png (every candidate, for the viewer)
+
+    choices: ClassVar[dict] = {'reuse_mode': REUSE_MODES, 'sources': SCENE_SETS, 'context': SCENE_SETS}
+    ranges: ClassVar[dict] = {
+        'window': (lambda v: v and len(set(v)) == len(v) and min(v) >= 0, 'a non-empty list of distinct integers >= 0'),
+        'n_fresh': count_range(0),
+        'n_first': count_range(1),
+        'select_at': count_range(1),
+        'keep': count_range(1),
+        'max_candidates': count_range(0),
+        'adherence_weight': (lambda v: is_finite(v) and 0 <= v <= 100, 'a finite number from 0 to 100'),
+    }
+    inert: ClassVar[tuple] = ('save_candidates',)
+
+# %% ../../nbs/60_methods/63_cosed.ipynb #d792e47c
+@patch(cls_method=True)
+def defaults(cls: CosedSettings, config) -> dict:
+    "The default window fits a short run: the indices below the number of steps (else the last step)."
+    steps = config.num_inference_steps
+    return {'window': [k for k in WINDOW if k < steps] or [steps]}
+
+
+@patch
+def check(self: CosedSettings, config):
+    "The window lies in the schedule, early selection's candidates fit one batch, a selector folder has safetensors."
+    steps = config.num_inference_steps
+    if max(self.window) > steps:
+        raise InputError(f"window {show_value(self.window)}: expected indices up to num_inference_steps ({steps})")
+    if self.select_at < steps and not 1 <= self.max_candidates <= config.max_batch:
+        raise InputError(
+            f"max_candidates {show_value(self.max_candidates)}: early selection (select_at {self.select_at} < "
+            f"num_inference_steps {steps}) denoises a scene's candidates in one batch; "
+            f"expected 1 to max_batch ({config.max_batch})"
+        )
+    sel = Path(asset_path(self.selector)) if self.selector else None
+    if sel and sel.is_dir() and not (sel / 'model.safetensors').is_file():
+        raise InputError(
+            f"selector {self.selector!r}: no model.safetensors in the folder (weights load from safetensors only)"
+        )
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #27ec24bf
 _SINGLE_STEP = ('DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'LCMScheduler',
@@ -63,6 +134,26 @@ def source_window(ctx: RunContext, i: int, src: int) -> list[int]:
     moved = ctx.scripts[src].background != ctx.scripts[i].background
     return [min(window)] if moved and ctx.config.shallow_across_places else window
 
+# %% ../../nbs/60_methods/63_cosed.ipynb #cc2d6841
+@dataclass
+class CosedState(SceneState):
+    "A CoSeD scene's recorded latents (window index: latent) and the CLIP embeddings of its caption and image."
+
+    latents: dict[int, torch.Tensor]
+    clip_text: torch.Tensor  # (D,)
+    clip_image: torch.Tensor  # (D,)
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        latents = {f'latent_{k}': z for k, z in self.latents.items()}
+        return latents | dict(clip_text=self.clip_text, clip_image=self.clip_image)
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str) -> CosedState:
+        ks = sorted(int(k[7:]) for k in tensors if k.startswith('latent_') and k[7:].isdigit())
+        latents = {k: stored_tensor(tensors, f'latent_{k}', where) for k in ks}
+        text, image = (stored_tensor(tensors, k, where, 1) for k in ('clip_text', 'clip_image'))
+        return cls(latents, text, image)
+
 # %% ../../nbs/60_methods/63_cosed.ipynb #d2d40a8a
 def reuse_starts(
     ctx: RunContext,
@@ -74,16 +165,16 @@ def reuse_starts(
     _check_resume(ctx)
     mode, init_sigma, starts = ctx.config.reuse_mode, start_sigma(ctx), []
     for src in sorted(sources, reverse=True):
-        stored = ctx.stored(src)
+        stored = ctx.stored(src, CosedState).latents
         for k in source_window(ctx, i, src):
-            z = stored.get(f'latent_{k}')
+            z = stored.get(k)
             if z is None:
                 continue
             cand = Candidate(source_step=src, latent_index=k, mode=mode)
             if mode == 'restart' or k == 0:
                 starts.append(Start(cand, z / init_sigma))
             else:
-                before = {j: stored[f'latent_{j}'] for j in ctx.config.window if j < k and f'latent_{j}' in stored}
+                before = {j: stored[j] for j in ctx.config.window if j < k and j in stored}
                 cand.seed = None if join else derive_seed(ctx.config.seed, i, 1000 + src, k)
                 placeholder = None if join else ctx.noise([cand.seed])[0]  # denoised for k steps, then replaced
                 starts.append(Start(cand, placeholder, swap=z, swap_after=k, inherited=before))
@@ -120,8 +211,8 @@ def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
 # %% ../../nbs/60_methods/63_cosed.ipynb #2524d028
 def past_embeddings(ctx: RunContext, scenes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     "Stored CLIP text and image embeddings (P, D) of the earlier `scenes`."
-    stored = [ctx.stored(k) for k in scenes]
-    return torch.stack([s['clip_text'] for s in stored]), torch.stack([s['clip_image'] for s in stored])
+    stored = [ctx.stored(k, CosedState) for k in scenes]
+    return torch.stack([s.clip_text for s in stored]), torch.stack([s.clip_image for s in stored])
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #6c784601
 def standardised(x: torch.Tensor) -> torch.Tensor:
@@ -204,7 +295,7 @@ def cosed_scene(
         for s, sc in zip(starts, scores.tolist()):
             s.candidate.score = round(float(sc), 6)
     b = int(scores.argmax())
-    tensors = {f'latent_{k}': z for k, z in recorded[b].items()} | dict(clip_text=text, clip_image=emb[b])
+    tensors = CosedState(recorded[b], text, emb[b]).to_tensors()
     return SceneOutput(images[b], [s.candidate for s in starts], kept[b], tensors, {'scoring': how, **extra},
                        candidate_images=saved if cfg.save_candidates else [])  # fmt: skip
 

@@ -7,26 +7,70 @@ predicts its visual state, and the keyframe is drawn conditioned on that state t
 from __future__ import annotations
 import json, math
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from fastcore.basics import patch
+
+from ..core.config import ADAPTER_SCALE, Settings, register_part
 from ..core.records import Candidate, InputError
 from ..io.assets import shipped
 from ..models.loading import check_tensors, load_strict, loading, read_header
-from ..scene.context import RunContext, SceneOutput, register_method
+from ..scene.context import RunContext, SceneOutput, SceneState, register_method
 from ..script.director import load_director, predict
-from .references import has_ip_adapter, parse_ip_adapter
+from .references import IP_ADAPTER_EXAMPLE, has_ip_adapter, parse_ip_adapter
 
 # %% auto #0
-__all__ = ['ADAPTER_WEIGHTS', 'MAX_IMAGE_DIM', 'MAX_ADAPTER_LAYERS', 'IP_TOKENS', 'FLOATS', 'adapter_expected',
-           'load_state_adapter', 'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director',
-           'run_state_adapter', 'director_history', 'load_state_encoder', 'state_encoder', 'director_scene', 'director',
+__all__ = ['DIRECTOR_METHODS', 'DIRECTOR_CAPTIONS', 'DIRECTOR_NOISES', 'DIRECTOR_HISTORIES', 'ADAPTER_WEIGHTS', 'MAX_IMAGE_DIM',
+           'MAX_ADAPTER_LAYERS', 'IP_TOKENS', 'FLOATS', 'DirectorSettings', 'adapter_expected', 'load_state_adapter',
+           'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director', 'run_state_adapter',
+           'DirectorState', 'director_history', 'load_state_encoder', 'state_encoder', 'director_scene', 'director',
            'director_rolling']
+
+# %% ../../nbs/60_methods/67_director.ipynb #1d2cd0ba
+DIRECTOR_METHODS = ('director', 'director-rolling')
+DIRECTOR_CAPTIONS = ('script', 'director')  # whose caption prompts the keyframe
+DIRECTOR_NOISES = ('task', 'scene')  # each keyframe's starting noise, the task seed's or its scene's own
+DIRECTOR_HISTORIES = ('drawn', 'predicted')  # earlier states: the keyframes' embeddings or the predictions
+
+
+@register_part('director')
+@dataclass
+class DirectorSettings(Settings):
+    "VideoAuteur's director, the IP-Adapter that reads its visual states, and how the keyframes use them."
+
+    director: str = ''  # director methods: a trained director folder, or 'toy' ('' = the preset's)
+    state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', folder or REPO:SUB/W.safetensors
+    state_scale: float = 0.5  # director methods: how strongly the predicted visual state conditions a keyframe
+    director_caption: str = 'script'  # director methods: whose caption prompts a keyframe, 'script' or 'director'
+    director_noise: str = 'task'  # director: starting noise, 'task' (the task seed's, as fixed-seed) or 'scene'
+    director_history: str = 'drawn'  # director methods: earlier states read, the keyframes' embeddings or 'predicted'
+
+    choices: ClassVar[dict] = {
+        'director_caption': DIRECTOR_CAPTIONS,
+        'director_noise': DIRECTOR_NOISES,
+        'director_history': DIRECTOR_HISTORIES,
+    }
+    ranges: ClassVar[dict] = {'state_scale': ADAPTER_SCALE}
+
+# %% ../../nbs/60_methods/67_director.ipynb #8c73708c
+@patch
+def check(self: DirectorSettings, config):
+    "A director method names both models; a hub adapter is safetensors; director-rolling fills with its own pipeline."
+    if self.state_adapter and self.state_adapter != 'toy' and not Path(self.state_adapter).is_dir():
+        parse_ip_adapter(self.state_adapter, 'state_adapter')
+    if config.method not in DIRECTOR_METHODS:
+        return
+    if not (self.director and self.state_adapter):
+        missing = '--director FOLDER' if not self.director else f'--state-adapter, e.g. {IP_ADAPTER_EXAMPLE}'
+        raise InputError(f"method {config.method!r}: give {missing} (the toy preset ships both)")
+    if config.method == 'director-rolling' and config.fill_model:
+        raise InputError("method 'director-rolling' conditions the run's own pipeline: leave fill_model empty")
 
 # %% ../../nbs/60_methods/67_director.ipynb #94200fdd
 ADAPTER_WEIGHTS = 'ip-adapter.safetensors'  # in a state-adapter folder, beside adapter.json
@@ -196,23 +240,40 @@ def state_embeds(
 def run_director(ctx: RunContext):
     "The run's director (`config.director`), loaded once."
     spec = ctx.config.director
-    if not spec:
-        raise InputError(
-            f"method {ctx.config.method!r} needs a director: give --director FOLDER (one trained with "
-            "msvid director-data and msvid.train.director; the toy preset ships 'toy')"
-        )
     return ctx.shared(f'director:{spec}', lambda: load_director(spec, ctx.config.device))
 
 # %% ../../nbs/60_methods/67_director.ipynb #3ad69fd1
 def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
     "The run's state adapter (`config.state_adapter`), read once."
     spec = ctx.config.state_adapter
-    if not spec:
-        raise InputError(
-            f"method {ctx.config.method!r} needs an IP-Adapter that reads the director's states: give "
-            "--state-adapter REPO:SUBFOLDER/WEIGHT.safetensors (e.g. h94/IP-Adapter:models/ip-adapter_sd15.safetensors)"
-        )
     return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec, getattr(ctx.pipe, 'unet', None)))
+
+# %% ../../nbs/60_methods/67_director.ipynb #e43e07ce
+@dataclass
+class DirectorState(SceneState):
+    "A director scene's predicted visual state and its keyframe's embedding, (D,) each."
+
+    state: torch.Tensor | None = None
+    drawn_state: torch.Tensor | None = None
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        both = dict(state=self.state, drawn_state=self.drawn_state)
+        return {k: v.contiguous() for k, v in both.items() if v is not None}
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str) -> DirectorState:
+        if 'state' not in tensors and 'drawn_state' not in tensors:
+            raise InputError(f"{where}: no director state stored (delete the scene's folder to make it again)")
+        return cls(tensors.get('state'), tensors.get('drawn_state'))
+
+    def checked(self, key: str, dim: int, where: str) -> torch.Tensor:
+        "State `key` ('state' or 'drawn_state'), exactly a finite float32 unit vector of width `dim`."
+        t = getattr(self, key)
+        z = check_tensors({} if t is None else {key: t}, {key: ((dim,), 'float32')}, where)[key]
+        norm = float(z.double().norm())
+        if abs(norm - 1) > 1e-3:  # states are L2-normalised embeddings
+            raise InputError(f"{where} tensor {key} has norm {norm:.3g}, expected a unit vector")
+        return z
 
 # %% ../../nbs/60_methods/67_director.ipynb #97cd8825
 def director_history(
@@ -226,11 +287,7 @@ def director_history(
     out = []
     for j in range(i):
         where = f"{ctx.run.scene_dir(j)} (scene {j + 1}): latents.safetensors"
-        # a resumed run reads what an earlier process stored: exactly a finite float32 state of the director's width
-        z = check_tensors(ctx.stored(j), {key: ((dim,), 'float32')}, where, allow=lambda k: True)[key]
-        norm = float(z.double().norm())
-        if abs(norm - 1) > 1e-3:  # states are L2-normalised embeddings
-            raise InputError(f"{where} tensor {key} has norm {norm:.3g}, expected a unit vector")
+        z = ctx.stored(j, DirectorState).checked(key, dim, where)
         out.append((ctx.task.steps[j].text, ctx.run.scene(j).extra['director_caption'], z))
     return out
 
@@ -277,15 +334,13 @@ def state_encoder(ctx: RunContext, clip: str) -> Callable[[list[Image.Image]], t
     return ctx.shared(f'state-encoder:{clip}', lambda: load_state_encoder(clip, ctx.config.device))
 
 # %% ../../nbs/60_methods/67_director.ipynb #a07a7aea
-def _check_parts(c, d, info: dict, rolling: bool):
-    "Refuse a director whose states the adapter cannot read, or a rolling canvas another pipeline would fill."
+def _check_parts(c, d, info: dict):
+    "Refuse a director whose states the adapter cannot read."
     if d.cfg.clip_dim != info['image_dim']:
         raise InputError(
             f"director {c.director!r} predicts {d.cfg.clip_dim}-wide states, but state_adapter {c.state_adapter!r} "
             f"reads {info['image_dim']}-wide embeddings of {info['clip']!r}: train the director on that CLIP"
         )
-    if rolling and c.fill_model:
-        raise InputError("method 'director-rolling' conditions the run's own pipeline: leave fill_model empty")
 
 # %% ../../nbs/60_methods/67_director.ipynb #11381c70
 def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutput:
@@ -294,7 +349,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
 
     c, d = ctx.config, run_director(ctx)
     weights, info = run_state_adapter(ctx)
-    _check_parts(c, d, info, rolling)
+    _check_parts(c, d, info)
     caption, z = predict(d, director_history(ctx, i, d.cfg.clip_dim), ctx.task.steps[i].text)
     if c.director_caption == 'director':
         ctx = replace(ctx, scripts=[*ctx.scripts[:i], replace(ctx.scripts[i], caption=caption), *ctx.scripts[i + 1 :]])
@@ -307,7 +362,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
             image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]), ip_adapter_image_embeds=embeds)[0]
             out = SceneOutput(image, [Candidate(seed=seed)])
     drawn = state_encoder(ctx, info['clip'])([out.image])[0]
-    out.tensors.update(state=z.contiguous(), drawn_state=drawn.contiguous())
+    out.tensors.update(DirectorState(z, drawn).to_tensors())
     cos = float(drawn @ z)
     if not math.isfinite(cos):  # nothing non-finite reaches the manifest
         raise InputError(f"scene {i + 1}: the director's state or the keyframe's embedding is not finite")

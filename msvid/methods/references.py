@@ -7,11 +7,13 @@ used to condition every scene that shows it (VideoStudio sec. 3.2-3.3)."""
 from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 from PIL import Image
 
+from ..core.config import ADAPTER_SCALE, Settings, register_part
 from ..core.records import InputError, SceneScript
 from ..scene.context import RunContext, SceneOutput, register_method
 from ..core.seeds import derive_seed
@@ -20,8 +22,8 @@ from ..models.loading import loading
 # %% auto #0
 __all__ = ['BACKGROUND_LABELS', 'IP_ADAPTER_EXAMPLE', 'Entity', 'common_entities', 'toy_mask', 'saliency_mask',
            'segmentation_mask', 'split_reference', 'Reference', 'user_references', 'has_ip_adapter', 'make_references',
-           'scene_references', 'run_references', 'rolling_refs', 'parse_ip_adapter', 'load_ip_adapter',
-           'ip_adapter_scene', 'ip_refs']
+           'scene_references', 'run_references', 'rolling_refs', 'parse_ip_adapter', 'ReferenceSettings',
+           'load_ip_adapter', 'ip_adapter_scene', 'ip_refs']
 
 # %% ../../nbs/60_methods/65_references.ipynb #9a276256
 @dataclass
@@ -264,6 +266,22 @@ def parse_ip_adapter(
         raise InputError(f"{field} {spec!r}: weights load from .safetensors only, never from pickle")
     sub, _, weight = rest.rpartition('/')
     return repo, sub or None, weight
+
+# %% ../../nbs/60_methods/65_references.ipynb #13375ff8
+@register_part('references')
+@dataclass
+class ReferenceSettings(Settings):
+    "The IP-Adapter that `ip-refs` conditions scenes with, and how strongly."
+
+    ip_adapter: str = ''  # ip-refs: IP-Adapter REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors
+    ip_adapter_scale: float = 0.6  # ip-refs: how strongly the reference images condition a scene
+
+    ranges: ClassVar[dict] = {'ip_adapter_scale': ADAPTER_SCALE}
+
+    def check(self, config):
+        "A named adapter must be a safetensors file in a `REPO:SUBFOLDER/WEIGHT` spec."
+        if self.ip_adapter:
+            parse_ip_adapter(self.ip_adapter)
 
 # %% ../../nbs/60_methods/65_references.ipynb #e676d056
 def load_ip_adapter(

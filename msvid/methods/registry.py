@@ -6,12 +6,9 @@
 from __future__ import annotations
 from typing import Callable
 
+from ..core.config import load_plugins
 from ..core.records import InputError
 from ..scene.context import METHODS
-
-# importing a method module registers its methods
-import msvid.methods.baselines, msvid.methods.cosed, msvid.methods.rolling, msvid.methods.references  # noqa: F401
-import msvid.methods.director  # noqa: F401
 
 # %% auto #0
 __all__ = ['method_names', 'get_method']
@@ -19,11 +16,13 @@ __all__ = ['method_names', 'get_method']
 # %% ../../nbs/60_methods/66_registry.ipynb #a1b2c3d6
 def method_names() -> list[str]:
     "Every registered method, sorted."
+    load_plugins()
     return sorted(METHODS)
 
 
 def get_method(name: str) -> Callable:
     "The method registered as `name`."
+    load_plugins()
     if name not in METHODS:
         raise InputError(f"method {name!r}: expected one of {', '.join(method_names())}")
     return METHODS[name]

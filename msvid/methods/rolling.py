@@ -5,23 +5,24 @@ panel, and fill only the empty panel (VideoAuteur sec. 4.2)."""
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #84696434
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..core.records import Candidate, InputError, SceneScript
-from ..core.config import RunConfig
+from ..core.config import RunConfig, Settings, register_part
 from ..models.families.registry import family_of
 from ..models.pipelines import EvalCounter, load_pipeline
-from ..scene.context import RunContext, SceneOutput, register_method
+from ..scene.context import RunContext, SceneOutput, SceneState, register_method, stored_tensor
 
 # %% auto #0
-__all__ = ['CANVAS_SHAPES', 'CONTEXT_MODES', 'ROLLING_SETTINGS', 'CanvasLayout', 'canvas_layout', 'Canvas', 'tiled_caption',
-           'context_scenes', 'encode_image', 'KnownPanels', 'canvas_latents', 'repaint_fill', 'load_filler',
-           'inpaint_fill', 'fill', 'keyframe_of', 'run_filler', 'rolling_canvas', 'rolling_scene', 'rolling',
-           'rolling_deps', 'register_rolling_variant']
+__all__ = ['CANVAS_SHAPES', 'CONTEXT_MODES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CanvasLayout', 'canvas_layout', 'Canvas',
+           'tiled_caption', 'context_scenes', 'encode_image', 'KnownPanels', 'canvas_latents', 'repaint_fill',
+           'load_filler', 'inpaint_fill', 'fill', 'RollingSettings', 'RollingState', 'keyframe_of', 'run_filler',
+           'rolling_canvas', 'rolling_scene', 'rolling', 'rolling_deps', 'register_rolling_variant']
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #a249326f
 CANVAS_SHAPES = ('row', 'grid')
@@ -242,10 +243,44 @@ def fill(
         return inpaint_fill(pipe, canvas, prompt, config, seed, **pipe_kwargs), None
     return repaint_fill(pipe, canvas, prompt, config, start, seed, **pipe_kwargs)
 
+# %% ../../nbs/60_methods/64_rolling.ipynb #e40d2246
+CANVAS_PROMPTS = ('tiled', 'target')  # the tiled caption of every panel, or the scene's caption only
+ROLLING_STARTS = ('context', 'fresh')  # a new panel's starting noise
+
+
+@register_part('rolling')
+@dataclass
+class RollingSettings(Settings):
+    "The rolling canvas: its context, shape, prompt, starting noise and filler."
+
+    context_length: int = 3  # rolling: most earlier keyframes on the canvas (0-3)
+    canvas: str = 'row'  # rolling: canvas shape, 'row' or 'grid'
+    canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)
+    rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
+    fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
+
+    choices: ClassVar[dict] = {
+        'canvas': CANVAS_SHAPES,
+        'canvas_prompt': CANVAS_PROMPTS,
+        'rolling_start': ROLLING_STARTS,
+    }
+    ranges: ClassVar[dict] = {'context_length': (lambda v: 0 <= v <= 3, 'an integer from 0 to 3')}
+
+# %% ../../nbs/60_methods/64_rolling.ipynb #4e6d6dfc
+@dataclass
+class RollingState(SceneState):
+    "A rolling scene's final latents of its panel (C, h, w), or None when a separate filler made it."
+
+    z0: torch.Tensor | None = None
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        return {} if self.z0 is None else {'z0': self.z0}
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str) -> RollingState:
+        return cls(stored_tensor(tensors, 'z0', where, 3) if 'z0' in tensors else None)
+
 # %% ../../nbs/60_methods/64_rolling.ipynb #e2e260f3
-ROLLING_SETTINGS = ('context_length', 'canvas', 'canvas_prompt', 'fill_model', 'rolling_start')  # `RunConfig` fields
-
-
 def keyframe_of(ctx: RunContext, j: int) -> Image.Image:
     "The stored keyframe of earlier scene `j`."
     return Image.open(ctx.run.path / ctx.run.scene(j).keyframe).convert('RGB')
@@ -269,7 +304,7 @@ def rolling_canvas(
     c = ctx.config
     imgs = [keyframe_of(ctx, j) for j in context] + [im for im, _ in extra]
     caps = [ctx.scripts[j].caption for j in context] + [cap for _, cap in extra]
-    lats = [ctx.stored(j).get('z0') for j in context] + [None] * len(extra)
+    lats = [ctx.stored(j, RollingState).z0 for j in context] + [None] * len(extra)
     layout = canvas_layout(len(imgs) + 1, c.height, c.width, shape)
     spare = layout.n - len(imgs) - 1
     if spare:
@@ -283,23 +318,22 @@ def rolling_scene(
     mode: str,  # 'last' or 'deps' (see `context_scenes`)
     start: torch.Tensor | None = None,  # starting noise of the new panel (default: the scene's seeded noise)
     extra: list[tuple[Image.Image, str]] = (),  # more context panels (image, caption)
-    settings: dict | None = None,  # overrides of the configuration's rolling settings
+    settings: RollingSettings | None = None,  # the rolling settings (default: the run's)
     pipe_kwargs: dict | None = None,  # more arguments for the filling pipeline (e.g. `ip_adapter_image_embeds`)
 ) -> SceneOutput:
     "Render scene `i` in context and record the context, layout and filler in `extra`."
-    c, settings = ctx.config, settings or {}
-    get = lambda name: settings.get(name, getattr(c, name))
-    context = context_scenes(ctx.scripts, i, get('context_length'), mode)
+    c, s = ctx.config, settings or RollingSettings.of(ctx.config)
+    context = context_scenes(ctx.scripts, i, s.context_length, mode)
     extra = list(extra)[: 3 - len(context)]
-    canvas = rolling_canvas(ctx, i, context, extra, get('canvas'))
+    canvas = rolling_canvas(ctx, i, context, extra, s.canvas)
     seed, cand = ctx.scene_seed(i), None
-    if start is None and get('rolling_start') == 'context' and context:  # the latest context scene's own starting noise
+    if start is None and s.rolling_start == 'context' and context:  # the latest context scene's own starting noise
         j = context[-1]
         seed = ctx.run.scene(j).candidates[ctx.run.scene(j).chosen].seed
         cand = Candidate(source_step=j, latent_index=0, mode='restart', seed=seed)
     start = ctx.noise([seed])[0] if start is None else start
-    prompt = tiled_caption(canvas) if get('canvas_prompt') == 'tiled' else ctx.scripts[i].caption
-    filler = run_filler(ctx, get('fill_model'))
+    prompt = tiled_caption(canvas) if s.canvas_prompt == 'tiled' else ctx.scripts[i].caption
+    filler = run_filler(ctx, s.fill_model)
     counter = EvalCounter(family_of(filler).denoiser) if filler is not ctx.pipe else None
     try:
         image, z = fill(filler, canvas, c, start, seed, prompt, **(pipe_kwargs or {}))
@@ -307,10 +341,10 @@ def rolling_scene(
         if counter:
             counter.close()
     k = canvas.targets[0]
-    tensors = {}
+    state = RollingState()
     if z is not None:
         x0, y0, x1, y1 = canvas.layout.box(k, ctx.pipe.vae_scale_factor)
-        tensors['z0'] = z[0, :, y0:y1, x0:x1].contiguous()
+        state.z0 = z[0, :, y0:y1, x0:x1].contiguous()
     info = dict(
         context=context,
         context_mode=mode,
@@ -322,7 +356,7 @@ def rolling_scene(
     )
     if counter:
         info['fill_unet_evals'] = counter.n
-    return SceneOutput(canvas.crop(image, k), [cand or Candidate(seed=seed)], 0, tensors, info)
+    return SceneOutput(canvas.crop(image, k), [cand or Candidate(seed=seed)], 0, state.to_tensors(), info)
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #fe1a9608
 @register_method('rolling')
@@ -340,17 +374,19 @@ def rolling_deps(ctx: RunContext, i: int) -> SceneOutput:
 def register_rolling_variant(
     name: str,  # the method name
     mode: str = 'deps',  # 'last' or 'deps'
-    **settings,  # fixed rolling settings (names in `ROLLING_SETTINGS`)
+    **fixed,  # rolling settings fixed over the run's (fields of `RollingSettings`)
 ):
-    "Register method `name`: a rolling render in `mode` with `settings` fixed."
-    bad = set(settings) - set(ROLLING_SETTINGS)
-    if bad:
-        raise InputError(f"rolling setting(s) {', '.join(sorted(bad))}: expected {', '.join(ROLLING_SETTINGS)}")
+    "Register method `name`: a rolling render in `mode` with the rolling settings `fixed`."
+    names = list(RollingSettings.__dataclass_fields__)
+    unknown = sorted(set(fixed) - set(names))
+    if unknown:
+        raise InputError(f"rolling setting(s) {', '.join(unknown)}: expected {', '.join(names)}")
+    RollingSettings(**fixed)  # their values, checked now
     if mode not in CONTEXT_MODES:
         raise InputError(f"context mode {mode!r}: expected one of {', '.join(CONTEXT_MODES)}")
 
     @register_method(name)
     def _variant(ctx: RunContext, i: int) -> SceneOutput:
-        return rolling_scene(ctx, i, mode, settings=settings)
+        return rolling_scene(ctx, i, mode, settings=replace(RollingSettings.of(ctx.config), **fixed))
 
     return _variant

@@ -5,10 +5,10 @@ configuration from a preset plus the user's overrides."""
 
 # %% ../../nbs/20_models/23_presets.ipynb #261e6490
 from __future__ import annotations
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from ..core.records import InputError
-from ..core.config import RunConfig
+from ..core.config import RunConfig, setting_owners
 from .memory import free_gib, memory_plan
 
 # %% auto #0
@@ -134,8 +134,7 @@ def resolve_config(
     "The full `RunConfig` for `preset` with `overrides` applied."
     if preset not in PRESETS:
         raise InputError(f"preset {preset!r}: expected one of {', '.join(PRESETS)}")
-    names = {f.name for f in fields(RunConfig)}
-    unknown = set(overrides) - names
+    unknown = set(overrides) - set(setting_owners())
     if unknown:
         raise InputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     p = PRESETS[preset]
@@ -159,8 +158,4 @@ def resolve_config(
     )
     cfg.update(_memory_settings(preset, dev))
     cfg.update({k: v for k, v in overrides.items() if v is not None})
-    if overrides.get('window') is None and isinstance(cfg['num_inference_steps'], int):
-        # the default window fits a short run: the indices below the number of steps (else the last step)
-        steps = cfg['num_inference_steps']
-        cfg['window'] = [k for k in RunConfig().window if k < steps] or [steps]
     return RunConfig(**cfg)

@@ -6,19 +6,76 @@ Diffusion, CogVideoX-I2V) with the camera warp applied during sampling."""
 
 # %% ../../nbs/70_motion/71_clips.ipynb #0ebc7030
 from __future__ import annotations
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from .camera import CameraWarp, covered, warp_frames
+from ..core.config import MAX_VIDEO_SECONDS, Settings, count_range, is_finite, register_part
 from ..core.records import CameraMove, InputError
 from ..models.families.registry import family_of, video_family_of
 from ..models.pipelines import load_pipeline
 
 # %% auto #0
-__all__ = ['VIDEO_MODELS', 'CLIP_SEED_KEY', 'keyframe_latent', 'warp_keyframe', 'keep_known', 'warped_latents',
-           'warp_denoise_clip', 'load_video_pipeline', 'video_clip', 'make_clip', 'save_clip']
+__all__ = ['CLIP_SPACES', 'VIDEO_MODELS', 'CLIP_SEED_KEY', 'ClipSettings', 'check_video_length', 'keyframe_latent',
+           'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_clip', 'load_video_pipeline', 'video_clip',
+           'make_clip', 'save_clip']
+
+# %% ../../nbs/70_motion/71_clips.ipynb #bb769c32
+CLIP_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
+
+
+@register_part('clips')
+@dataclass
+class ClipSettings(Settings):
+    "A moving clip per scene: its frames, the painting of the toy path, the camera warp and video model."
+
+    clips: bool = False  # make a moving clip per scene (the camera move of its script)
+    clip_frames: int = 12  # frames per scene clip
+    clip_paint: bool = False  # warp-then-denoise: the denoiser paints what enters the frame (else the edge repeats)
+    clip_strength: float = 0.05  # warp-then-denoise with --clip-paint: img2img strength (motion survives best when low)
+    clip_space: str = 'pixel'  # warp-then-denoise with --clip-paint: warp the keyframe's 'pixel's or its 'latent'
+    camera_tm: int = 5  # video models: warp after this many steps (VideoStudio T_m)
+    camera_blend: float = 0.5  # video models: weight of the warped x0 (VideoStudio eq. 2)
+    camera_gain: float = 1.0  # multiplies the per-frame camera step
+    video_model: str = ''  # clips: svd, cogvideox-i2v, hub id or folder ('' = warp-then-denoise with `model`)
+    motion_bucket_id: int = 127  # SVD motion strength
+    decode_chunk_size: int = 8  # SVD frames decoded at once
+
+    choices: ClassVar[dict] = {'clip_space': CLIP_SPACES}
+    ranges: ClassVar[dict] = {
+        'clip_frames': count_range(2),
+        'clip_strength': (lambda v: 0 < v <= 1, 'a number > 0 and <= 1'),
+        'camera_tm': count_range(1),
+        'camera_blend': (lambda v: 0 <= v <= 1, 'a number from 0 to 1'),
+        'camera_gain': (lambda v: is_finite(v) and abs(v) <= 100, 'a finite number from -100 to 100'),
+        'motion_bucket_id': count_range(1),
+        'decode_chunk_size': count_range(1),
+    }
+
+    def unused(self, config) -> tuple:
+        "The painting settings change only a run that paints its clips on the warp-then-denoise path."
+        painted = self.clips and self.clip_paint and not self.video_model
+        return () if painted else ('clip_paint', 'clip_strength', 'clip_space')
+
+# %% ../../nbs/70_motion/71_clips.ipynb #969541a3
+def check_video_length(
+    n_scenes: int,  # scenes in the task
+    config,  # the run's `RunConfig`
+) -> float:
+    "The length of `video.mp4` in seconds; an `InputError` when it is over `MAX_VIDEO_SECONDS`."
+    clip = ClipSettings.of(config)
+    per = max(config.scene_seconds, clip.clip_frames / config.fps if clip.clips else 0.0)
+    total = n_scenes * per
+    if total > MAX_VIDEO_SECONDS:
+        raise InputError(
+            f"video: {n_scenes} scenes x {per:g} s = {total:g} s, more than {MAX_VIDEO_SECONDS:g} s "
+            "(lower --scene-seconds)"
+        )
+    return total
 
 # %% ../../nbs/70_motion/71_clips.ipynb #9ef317ce
 def keyframe_latent(

@@ -15,14 +15,14 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..core.records import InputError, SceneRecord, SceneScript, Task
-from ..core.config import RunConfig, check_video_length
+from ..core.config import RunConfig
 from ..models.presets import resolve_config
 from ..io.rundir import RunDir, atomic_save_image, atomic_save_tensors
 from ..io.video import clips_video, keyframe_video, read_video
 from ..models.pipelines import EvalCounter, denoiser, pipeline_for
 from ..scene.context import RunContext, SceneOutput, run_scripts
 from ..methods.registry import get_method
-from ..motion.clips import make_clip, save_clip
+from ..motion.clips import check_video_length, make_clip, save_clip
 
 # %% auto #0
 __all__ = ['make_video', 'library_bars', 'generate', 'check_weights', 'run_summary']
@@ -153,26 +153,13 @@ def generate(
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #a9c4afdd
 def check_weights(cfg: RunConfig) -> RunConfig:
-    "Refuse at once weights that would only fail later: a CLIP, selector or IP-Adapters that are not safetensors."
-    from msvid.io.assets import asset_path
+    "Refuse at once what a command-line run would only fail on later: a CLIP spec, `ip-refs` with no adapter named."
     from msvid.models.encoders import check_clip_spec
-    from msvid.methods.references import IP_ADAPTER_EXAMPLE, parse_ip_adapter
+    from msvid.methods.references import IP_ADAPTER_EXAMPLE
 
     check_clip_spec(cfg.clip)
-    sel = Path(asset_path(cfg.selector)) if cfg.selector else None
-    if sel and sel.is_dir() and not (sel / 'model.safetensors').is_file():
-        raise InputError(
-            f"selector {cfg.selector!r}: no model.safetensors in the folder (weights load from safetensors only)"
-        )
-    if cfg.state_adapter and cfg.state_adapter != 'toy' and not Path(cfg.state_adapter).is_dir():
-        parse_ip_adapter(cfg.state_adapter, 'state_adapter')
-    if cfg.ip_adapter:
-        parse_ip_adapter(cfg.ip_adapter)
-    elif cfg.method == 'ip-refs':
+    if cfg.method == 'ip-refs' and not cfg.ip_adapter:  # a library caller may hand `generate` a pipe with one loaded
         raise InputError(f"method 'ip-refs': give the IP-Adapter with --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
-    if cfg.method in ('director', 'director-rolling') and not (cfg.director and cfg.state_adapter):
-        missing = '--director FOLDER' if not cfg.director else f'--state-adapter, e.g. {IP_ADAPTER_EXAMPLE}'
-        raise InputError(f"method {cfg.method!r}: give {missing} (the toy preset ships both)")
     return cfg
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #d1b576d2

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from PIL import Image
 
-from ..core.records import Candidate, SceneScript, Task
+from ..core.records import Candidate, InputError, SceneScript, Task
 from ..core.config import RunConfig
 from ..io.rundir import RunDir, load_tensors
 from ..models.families.base import Family
@@ -20,7 +20,8 @@ from ..models.loading import read_header
 from ..core.seeds import derive_seed, seeded_noise
 
 # %% auto #0
-__all__ = ['METHODS', 'text_to_image', 'run_scripts', 'SceneOutput', 'register_method', 'RunContext']
+__all__ = ['METHODS', 'text_to_image', 'run_scripts', 'SceneState', 'stored_tensor', 'SceneOutput', 'register_method',
+           'RunContext']
 
 # %% ../../nbs/50_scene/50_context.ipynb #290d19ab
 def text_to_image(
@@ -45,6 +46,34 @@ def run_scripts(task: Task, config: RunConfig) -> list[SceneScript]:
 
     on = {'device': config.device} if config.caption_backend == 'llm' else {}  # the LLM runs where the models do
     return decode(task, config.caption_backend, config.caption_model, **on)
+
+# %% ../../nbs/50_scene/50_context.ipynb #03874b8d
+class SceneState:
+    "What one scene of a method stores for later scenes: typed fields, written as tensors and read back checked."
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        "The named tensors `scenes/NN/latents.safetensors` holds."
+        raise NotImplementedError
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str):
+        "The state in a scene's stored `tensors`; an `InputError` naming `where` when a tensor is missing or malformed."
+        raise NotImplementedError
+
+# %% ../../nbs/50_scene/50_context.ipynb #e77860ff
+def stored_tensor(
+    tensors: dict[str, torch.Tensor],  # what a scene stored
+    key: str,  # the tensor wanted
+    where: str,  # the scene, for messages
+    ndim: int | None = None,  # its number of dimensions (None: any)
+) -> torch.Tensor:
+    "Tensor `key` of a scene's stored `tensors`: present, floating point, finite, of `ndim` dimensions."
+    t = tensors.get(key)
+    if t is None:
+        raise InputError(f"{where}: no {key} stored (delete the scene's folder to make it again)")
+    if not t.is_floating_point() or (ndim is not None and t.ndim != ndim) or not torch.isfinite(t).all():
+        raise InputError(f"{where}: {key} is not a finite {'' if ndim is None else f'{ndim}-D '}float tensor")
+    return t
 
 # %% ../../nbs/50_scene/50_context.ipynb #2e20287d
 @dataclass
@@ -115,10 +144,11 @@ class RunContext:
         "Denoise `latents` under `prompts` (see `text_to_image`)."
         return text_to_image(self.family, prompts, latents, self.config, **kw)
 
-    def stored(self, i: int) -> dict[str, torch.Tensor]:
-        "The tensors earlier scene `i` stored for later scenes (read from disk once per run, its header checked first)."
-        p = self.run.scene_dir(i) / 'latents.safetensors'
-        if i not in self.stored_cache and p.exists():
-            read_header(p, f"{self.run.scene_dir(i)} (scene {i + 1})")  # a file that is not what it says: one line
-            self.stored_cache[i] = load_tensors(p)
-        return self.stored_cache.get(i, {})
+    def stored(self, i: int, kind: type[SceneState]) -> SceneState:
+        "The `kind` of state earlier scene `i` stored (its file read once per run, its header checked first)."
+        where, p = f"{self.run.scene_dir(i)} (scene {i + 1})", self.run.scene_dir(i) / 'latents.safetensors'
+        if i not in self.stored_cache:
+            if p.exists():
+                read_header(p, where)  # a file that is not what it says: one line
+            self.stored_cache[i] = load_tensors(p) if p.exists() else {}
+        return kind.from_tensors(self.stored_cache[i], where)
