@@ -1,8 +1,8 @@
-"""Camera moves a viewer sees, and objects that stay themselves: msvid's toy-path scene clips, measured.
+"""Camera moves a viewer sees, and objects that stay themselves: msvid's toy-path scene shots, measured.
 
 For each toy task (fresh seeds) a keyframe is drawn by the toy model from the task's scene caption, then one clip per
-camera direction x speed (and one static) is made with `msvid.motion.clips.warp_denoise_clip`, written to an H.264
-`.mp4` and decoded again, exactly as `msvid generate --clips` writes `scenes/NN/clip.mp4` (`write_video` enlarges a
+camera direction x speed (and one static) is made with `msvid.motion.shots.warp_denoise_shot`, written to an H.264
+`.mp4` and decoded again, exactly as `msvid generate --shots` writes `scenes/NN/shot.mp4` (`write_video` enlarges a
 64 px clip 4x, nearest neighbour, to 256 px before encoding). The decoded frames are box-averaged back to the clip's
 own size (the inverse of that enlargement, up to codec noise), so everything is measured at the clip's resolution:
 
@@ -12,17 +12,17 @@ own size (the inverse of that enlargement, up to codec noise), so everything is 
   viewer units (fraction of the frame per second; zoom as log scale per second). A clip matches its request when the
   largest of |dx|, |dy|, |zoom| is on the requested axis with the requested sign and above `--static` per second;
 - **speed order**: per direction, the mean measured speed along the requested axis, slow < medium < fast, and the
-  share of tasks whose own three clips are in that order;
+  share of tasks whose own three shots are in that order;
 - **objects**: the toy-world probe (`msvid.eval.probe`) reads container, colour and contents on every frame after
   the frame is moved back onto frame 0 by the measured motion (the probe is not translation invariant: it misreads
   a ground-truth render shifted by a few pixels), with what has left the view shown as frame 0 showed it (an object
   that leaves the frame has not changed); a frame is stable when it reads as frame 0 does; the share of stable
-  frames per clip and the share of clips with >= 95% stable frames. The warp-back resamples as the clip's warp
+  frames per clip and the share of shots with >= 95% stable frames. The warp-back resamples as the clip's warp
   does (`--warp-back area`, the default: `resample`, like `warp_frames(resample='area')`), and every frame, frame 0
   included (at the identity), goes through it, so the probe compares frames processed alike; the bilinear
   warp-back used before (`--warp-back bilinear`) left frame 0 the only unresampled frame and blurred the others by
   an amount that depends on their sub-pixel offset. No frame is skipped and the motion is the measured one. The
-  clips are also split by how decidedly the probe reads their frame 0 (`DECIDED`): where it is near a tie between
+  shots are also split by how decidedly the probe reads their frame 0 (`DECIDED`): where it is near a tie between
   two readings, resampling and codec noise alone can tip it, so that split tells the instrument from the clip. Beside
   it the same without that completion (in view only: a move that takes the object out of view counts against it),
   the probe on the raw frames, and the mean CLIP cosine of consecutive frames (toy CLIP);
@@ -43,13 +43,13 @@ from PIL import Image
 from msvid.core.records import CAMERA_DIRECTIONS, CAMERA_SPEEDS, CameraMove
 from msvid.io.video import read_video, write_video
 from msvid.motion.camera import RESAMPLE_MODES
-from msvid.motion.clips import warp_denoise_clip
+from msvid.motion.shots import warp_denoise_shot
 
 KEYS = ('container', 'colour', 'contents')
 AXIS = {'left': (0, 1), 'right': (0, -1), 'up': (1, 1), 'down': (1, -1), 'forward': (2, 1), 'backward': (2, -1)}
 DECIDED = 0.8  # the probe reads a keyframe decidedly when every attribute's top class has this probability; the
-# tuning seeds' remaining unstable clips (2100-2119) were all on keyframes read at 0.52-0.77
-VARIANTS = {  # warp_denoise_clip settings compared
+# tuning seeds' remaining unstable shots (2100-2119) were all on keyframes read at 0.52-0.77
+VARIANTS = {  # warp_denoise_shot settings compared
     'keep': dict(keep=True, padding='border'),  # msvid's default: the keyframe seen by a moving camera
     'paint': dict(keep=True, paint=True, padding='border'),  # ... and the toy model paints what enters
     'repaint': dict(keep=False, padding='reflection'),  # before #21: every frame re-painted by the denoiser
@@ -206,9 +206,9 @@ def shrink(frames, size: tuple[int, int]) -> list[np.ndarray]:
 
 
 def decoded(frames, fps: int, tmp: Path, min_side: int = 256) -> list[np.ndarray]:
-    "`frames` through an H.264 .mp4 and back (as `msvid generate` writes `clip.mp4`), at the clip's own size again."
+    "`frames` through an H.264 .mp4 and back (as `msvid generate` writes `shot.mp4`), at the clip's own size again."
     h, w = np.asarray(frames[0]).shape[:2]
-    return shrink(read_video(write_video(tmp / 'clip.mp4', frames, fps, min_side=min_side)), (w, h))
+    return shrink(read_video(write_video(tmp / 'shot.mp4', frames, fps, min_side=min_side)), (w, h))
 
 
 def stability(probe, frames) -> dict:
@@ -277,7 +277,7 @@ def run(a, pipe, probe, enc) -> list[dict]:
     keys = [(s, *keyframe(pipe, s, a.steps)) for s in range(a.seed, a.seed + a.tasks)]
     for (seed, key, cap), var, strength, mv in itertools.product(keys, a.variants, a.strengths, moves()):
         t0 = time.perf_counter()
-        clip = warp_denoise_clip(pipe, key, cap, mv, a.frames, strength, seed, a.steps, fps=a.fps, resample=a.resample,
+        clip = warp_denoise_shot(pipe, key, cap, mv, a.frames, strength, seed, a.steps, fps=a.fps, resample=a.resample,
                                  **VARIANTS[var])  # fmt: skip
         sec = time.perf_counter() - t0
         rec = measure(decoded(clip, a.fps, tmp, a.min_side), a.fps, a.static, probe, enc, a.warp_back)
@@ -386,7 +386,7 @@ def main():
           f'torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
     print(table(['clip', 'strength', 'speed', 'direction matches (95% CI)', 'measured speed along the request, /s',
                  'directions in speed order', '(task, direction) in speed order', 'stable frames per clip (probe, '
-                 'all three)', 'clips with >= 95% stable frames', f'... of those on keyframes read decidedly (>= {DECIDED})',
+                 'all three)', 'shots with >= 95% stable frames', f'... of those on keyframes read decidedly (>= {DECIDED})',
                  '... on keyframes read undecidedly', 'in view only', 'raw frames', 'CLIP cosine', 's / clip'],
                 summary(rows)))  # fmt: skip
     print()

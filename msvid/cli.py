@@ -5,7 +5,7 @@ script can rely on."""
 
 # %% ../nbs/99_cli/98_cli.ipynb #0b78d0f9
 from __future__ import annotations
-import argparse, json
+import argparse, atexit, gc, json, sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -21,10 +21,10 @@ from .models.presets import Preset, resolve_config
 from .commands import SUBCOMMANDS
 
 # %% auto #0
-__all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'RUN_FIELDS', 'GENERATE_FIELDS',
-           'BENCH_FIELDS', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS', 'EXAMPLES', 'COMMANDS', 'flag_for', 'setting_docs',
-           'config_flags', 'config_overrides', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench',
-           'cmd_script', 'cmd_train_selector', 'main']
+__all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS',
+           'EXAMPLES', 'COMMANDS', 'generate_fields', 'flag_for', 'setting_docs', 'config_flags', 'config_overrides',
+           'bench_fields', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
+           'cmd_train_selector', 'quick_exit', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +47,11 @@ HELP_DEFAULTS = {  # defaults the help states in words
     'dtype': 'float16 on CUDA for real presets, else float32',
 }
 STRUCTURAL = ('preset', 'device', 'quiet')  # fields with their own hand-written flags (see `_runtime_flags`)
-RUN_FIELDS = tuple(n for n in setting_owners() if n not in STRUCTURAL and n != 'width')  # every part's too
+
+
+def generate_fields() -> tuple[str, ...]:
+    "The settings `msvid generate` takes as flags: all but the structural ones, every part's too (`--size`: both sides)."
+    return tuple(n for n in setting_owners() if n not in STRUCTURAL and n != 'width')
 
 # %% ../nbs/99_cli/98_cli.ipynb #ffb5f19b
 def flag_for(name: str) -> str:
@@ -111,15 +115,16 @@ def config_flags(p: argparse.ArgumentParser, names) -> None:
     for name in names:
         owner, default = owners[name], getattr(defaults, name)
         tp = owner.__dataclass_fields__[name].type
+        flags = [flag_for(name)] + ['--' + old.replace('_', '-') for old, new in owner.renamed.items() if new == name]
         kw = dict(
             dest='size' if name in SIZE_FIELDS else name, default=None, help=_flag_help(name, docs[name], default)
         )
         if tp == 'bool':
-            p.add_argument(flag_for(name), action=argparse.BooleanOptionalAction, **kw)  # --x and --no-x
+            p.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)  # --x and --no-x
         else:
             choices, metavar = owner.choices.get(name), flag_for(name)[2:].upper().replace('-', '_')
             kw.update(type=_flag_type(name, tp), choices=choices, metavar=None if choices else metavar)
-            p.add_argument(flag_for(name), **kw)
+            p.add_argument(*flags, **kw)  # a renamed setting's old flag too
 
 # %% ../nbs/99_cli/98_cli.ipynb #96affc50
 def config_overrides(a: argparse.Namespace, names) -> dict:
@@ -137,8 +142,11 @@ def _runtime_flags(p: argparse.ArgumentParser, preset: str = 'model preset: toy 
     p.add_argument('--quiet', action='store_true', help='no progress bars')
 
 # %% ../nbs/99_cli/98_cli.ipynb #85e3c28c
-GENERATE_FIELDS = RUN_FIELDS
-BENCH_FIELDS = tuple(n for n in RUN_FIELDS if n not in ('method', 'seed'))
+def bench_fields() -> tuple[str, ...]:
+    "`generate`'s flags but `--method` and `--seed`: a benchmark runs several methods on its own seeds."
+    return tuple(n for n in generate_fields() if n not in ('method', 'seed'))
+
+
 SCRIPT_FIELDS = ('caption_backend', 'caption_model')
 TRAIN_SELECTOR_FIELDS = ('clip',)
 
@@ -147,7 +155,7 @@ EXAMPLES = """examples:
   msvid generate example:toy-kitchen --out runs/toy              # a bundled example (msvid examples); toy preset, CPU
   msvid generate recipe.txt --out runs/r --preset sd21 --device cuda --method cosed --selector runs/selector/selector
   msvid generate recipe.txt --out runs/r --resume                 # continue an interrupted run
-  msvid generate examples/toy-kitchen.json --out runs/clips --clips  # moving scene clips (camera moves)
+  msvid generate examples/toy-kitchen.json --out runs/shots --shots  # a moving shot per scene (camera moves)
   msvid validate recipe.yaml
   msvid script recipe.yaml --captions seq2seq                     # the decoded scene scripts
   msvid toy-tasks --n 40 --seed 1 --out data/toy40
@@ -187,7 +195,7 @@ def _task_args(p: argparse.ArgumentParser):
     )
 
 # %% ../nbs/99_cli/98_cli.ipynb #68e56c5e
-def _add_generate(sub):
+def _add_generate(sub, flags: bool = True):
     g = sub.add_parser(
         'generate',
         help='generate the keyframes and video of a task',
@@ -198,10 +206,11 @@ def _add_generate(sub):
     g.add_argument('--out', required=True, help='run directory (manifest.json, scenes/, video.mp4)')
     g.add_argument('--resume', action='store_true', help='continue the run in --out')
     _runtime_flags(g)
-    config_flags(g, GENERATE_FIELDS)
+    if flags:
+        config_flags(g, generate_fields())
 
 # %% ../nbs/99_cli/98_cli.ipynb #89921a76
-def _add_bench(sub):
+def _add_bench(sub, flags: bool = True):
     b = sub.add_parser('bench', help='generate a suite of tasks with several methods and score them side by side')
     b.add_argument(
         '--suite',
@@ -231,10 +240,11 @@ def _add_bench(sub):
         "(default: RANK/WORLD_SIZE under `accelerate launch`, else 0/1)",
     )
     _runtime_flags(b)
-    config_flags(b, BENCH_FIELDS)
+    if flags:
+        config_flags(b, bench_fields())
 
 # %% ../nbs/99_cli/98_cli.ipynb #855bbb68
-def _add_train_selector(sub):
+def _add_train_selector(sub, flags: bool = True):
     s = sub.add_parser('train-selector', help="train CoSeD's contrastive selector on task files with step images")
     s.add_argument('--data', required=True, help='folder of task files whose steps have images (e.g. from toy-tasks)')
     s.add_argument('--out', required=True, help='output folder (selector/, checkpoint/, history.json, training.png)')
@@ -255,11 +265,15 @@ def _add_train_selector(sub):
     s.add_argument('--seed', type=bounded(int, 0, 2**63 - 1), default=0, help='training seed (default 0)')
     s.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint')
     _runtime_flags(s, preset="preset whose CLIP the selector is for: toy (default), sd15, sd21, sdxl")
-    config_flags(s, TRAIN_SELECTOR_FIELDS)
+    if flags:
+        config_flags(s, TRAIN_SELECTOR_FIELDS)
 
 # %% ../nbs/99_cli/98_cli.ipynb #925ea91e
-def build_parser() -> argparse.ArgumentParser:
-    "The `msvid` argument parser with its subcommands."
+def build_parser(
+    command: str = '*',  # the subcommand whose settings flags are wanted ('*': every one's)
+) -> argparse.ArgumentParser:
+    "The `msvid` argument parser with its subcommands; settings flags only for `command` (they load every method)."
+    flags = lambda name: command in ('*', name)
     p = _Parser(
         prog='msvid',
         description='Consistent multi-scene videos from a sequence of instructions.',
@@ -269,18 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--version', action='version', version=f'msvid {msvid.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
     sub.required = True
-    _add_generate(sub)
+    _add_generate(sub, flags('generate'))
     v = sub.add_parser('validate', help='check a task file and print its steps')
     _task_args(v)
     v.add_argument('--json', action='store_true', help='print the task as normalised JSON')
-    _add_train_selector(sub)
-    _add_bench(sub)
+    _add_train_selector(sub, flags('train-selector'))
+    _add_bench(sub, flags('bench'))
     sc = sub.add_parser(
         'script', help='print the multi-scene script of a task (captions, entities, camera, dependencies)'
     )
     _task_args(sc)
     sc.add_argument('--json', action='store_true', help='print the scripts as JSON instead of a table')
-    config_flags(sc, SCRIPT_FIELDS)
+    if flags('script'):
+        config_flags(sc, SCRIPT_FIELDS)
     for add, _ in SUBCOMMANDS.values():  # toy-tasks, examples, match-actions (msvid.commands)
         add(sub)
     return p
@@ -331,7 +346,7 @@ def cmd_generate(a) -> int:
 
     task = load_task(a.task, _limits(a))
     seed = a.seed if a.seed is not None else (task.seed or 0)
-    cfg, t0 = _run_config(a, GENERATE_FIELDS, seed=seed, quiet=a.quiet), time.perf_counter()
+    cfg, t0 = _run_config(a, generate_fields(), seed=seed, quiet=a.quiet), time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # what libraries print goes beside the progress bar
         run = generate(task, a.out, cfg, resume=a.resume)
         board = save_storyboard(run.path)
@@ -349,7 +364,7 @@ def cmd_bench(a) -> int:
         raise InputError("--methods: give at least one method")
     for m in methods:
         get_method(m)
-    cfg = _run_config(a, BENCH_FIELDS, quiet=True)
+    cfg = _run_config(a, bench_fields(), quiet=True)
     if a.suite == 'toy':
         if a.tasks < 1:
             raise InputError("--tasks: must be at least 1")
@@ -419,11 +434,22 @@ COMMANDS = {
 }
 
 # %% ../nbs/99_cli/98_cli.ipynb #1044ffb9
+def quick_exit():
+    "Fewer full garbage collections in this process, none at exit: a command's models live until it ends."
+    # torch, diffusers, transformers and the models are ~0.5 M objects that live until the process ends: the default
+    # thresholds rescan them all in ~10 full collections while they are imported, and again at exit (~2 s together).
+    gc.set_threshold(100_000, 10, 10)  # young cycles are still collected, full passes rarely
+    atexit.unregister(gc.freeze)  # once, however often `main` runs in one process
+    atexit.register(gc.freeze)  # objects freed by reference counting and tempfile cleanups still run
+
+
 def main(argv: list[str] | None = None) -> int:
     "Run the `msvid` command line; returns the exit code (0 ok, 2 bad input or install, 1 bug, 130 interrupted)."
     args = None
+    quick_exit()
     try:
-        args = build_parser().parse_args(argv)
+        given = sys.argv[1:] if argv is None else argv
+        args = build_parser(next((a for a in given if not a.startswith('-')), '')).parse_args(argv)
         verbose = bool(getattr(args, 'verbose', False))
         with quiet_libraries(verbose) as caught:  # a failure prints its one line and nothing else
             code = COMMANDS[args.command](args)

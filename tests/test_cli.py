@@ -147,8 +147,8 @@ def test_one_flag_per_setting():
     subs = next(x for x in cli.build_parser()._actions if isinstance(x, argparse._SubParsersAction)).choices
     seen = {}
     for cmd, names in [
-        ('generate', cli.GENERATE_FIELDS),
-        ('bench', cli.BENCH_FIELDS),
+        ('generate', cli.generate_fields()),
+        ('bench', cli.bench_fields()),
         ('script', cli.SCRIPT_FIELDS),
         ('train-selector', cli.TRAIN_SELECTOR_FIELDS),
     ]:

@@ -107,20 +107,20 @@ def test_step_overrides_are_used(tmp_path, tiny_model_dir):
 
 
 def test_clips_end_to_end(tmp_path, task_file, tiny_model_dir):
-    "--clips: every scene gets scenes/NN/clip.mp4 and video.mp4 plays the clips for the scene duration."
+    "--shots: every scene gets scenes/NN/shot.mp4 and video.mp4 plays the shots for the scene duration."
     assert (
-        cli_generate(task_file, tmp_path / 'r', tiny_model_dir, '--clips', '--clip-frames', '4', '--crossfade', '0')
+        cli_generate(task_file, tmp_path / 'r', tiny_model_dir, '--shots', '--shot-frames', '4', '--crossfade', '0')
         == 0
     )
     m = json.loads((tmp_path / 'r' / 'manifest.json').read_text())
     for i, s in enumerate(m['scenes']):
-        assert s['clip'] == f'scenes/{i + 1:02d}/clip.mp4'
-        assert len(read_video(tmp_path / 'r' / s['clip'])) == 4
-        assert s['extra']['clip_unet_evals'] == 0  # the toy clip moves the keyframe's own pixels: no denoising
+        assert s['shot'] == f'scenes/{i + 1:02d}/shot.mp4'
+        assert len(read_video(tmp_path / 'r' / s['shot'])) == 4
+        assert s['extra']['shot_unet_evals'] == 0  # the toy clip moves the keyframe's own pixels: no denoising
     assert len(read_video(tmp_path / 'r' / 'video.mp4')) == 3 * round(0.5 * 8)
 
 
 def test_bad_clip_arguments(tmp_path, task_file, tiny_model_dir, capsys):
-    assert cli_generate(task_file, tmp_path / 'r', tiny_model_dir, '--clips', '--crossfade', '-1') == 2
+    assert cli_generate(task_file, tmp_path / 'r', tiny_model_dir, '--shots', '--crossfade', '-1') == 2
     assert 'argument --crossfade: crossfade -1.0: expected a finite number of seconds >= 0' in capsys.readouterr().err
-    assert cli_generate(task_file, tmp_path / 'r2', tiny_model_dir, '--clips', '--clip-frames', '0') == 2
+    assert cli_generate(task_file, tmp_path / 'r2', tiny_model_dir, '--shots', '--shot-frames', '0') == 2

@@ -145,7 +145,7 @@ ARGS = [
     (['--scene-seconds', '1e6'], 'scene_seconds 1000000.0: expected a finite number of seconds > 0 and <= 600'),
     (['--guidance', 'nan'], 'guidance_scale nan: expected a finite number >= 0'),
     (['--steps', '1000000000'], 'num_inference_steps 1000000000: expected an integer from 1 to 1000'),
-    (['--clip-frames', '100000000'], 'clip_frames 100000000: expected an integer from 2 to 1000'),
+    (['--shot-frames', '100000000'], 'shot_frames 100000000: expected an integer from 2 to 1000'),
     (['--negative-prompt', 'blur\udcff'], 'negative_prompt'),
     (['--max-steps', '0'], 'argument --max-steps: 0: expected an integer from 1'),
 ]
@@ -232,7 +232,7 @@ def test_resume_after_tampering_is_identical(capsys, clean_run, tmp_path, tamper
     [
         (lambda m: m['scenes'][1].update(keyframe='/etc/hostname'), "scenes[1].keyframe '/etc/hostname': outside"),
         (lambda m: m['scenes'][2].update(keyframe='../../../x.png'), "scenes[2].keyframe '../../../x.png': outside"),
-        (lambda m: m['scenes'][0].update(clip='scenes/../../x.mp4'), 'scenes[0].clip'),
+        (lambda m: m['scenes'][0].update(clip='scenes/../../x.mp4'), 'scenes[0].shot'),  # an old run's key, read as today's
         (lambda m: m['scenes'][0]['files'].update({'/etc/hostname': '0' * 64}), 'scenes[0].files'),
         (lambda m: m.update(scenes=m['scenes'][:2]), 'lists 2 scenes for 3 steps'),
         (lambda m: m['scenes'].__setitem__(0, {'keyframe': 1}), 'scenes[0]: not a valid scene record'),

@@ -98,7 +98,7 @@ def toy_run(tmp_path_factory, tiny_model_dir, clip_spec):
 def test_run_metrics_reads_a_run(toy_run, clip, tmp_path):
     res = M.run_metrics(toy_run, clip)
     assert sorted(res) == sorted(M.METRICS)
-    assert math.isnan(res['frame_consistency'])  # no clips
+    assert math.isnan(res['frame_consistency'])  # no shots
     keys = [Image.open(toy_run / f'scenes/{i:02d}/keyframe.png') for i in range(1, 5)]
     assert res['clip_v2v'] == pytest.approx(M.sequence_similarity(clip, keys), abs=1e-6)
     m = json.loads((toy_run / 'manifest.json').read_text())
@@ -117,11 +117,11 @@ def test_run_metrics_reads_a_run(toy_run, clip, tmp_path):
 def test_clips_give_frame_consistency(toy_run, clip, tmp_path):
     from msvid.io.video import write_video
 
-    d = tmp_path / 'clips'
+    d = tmp_path / 'shots'
     shutil.copytree(toy_run, d)
     m = json.loads((d / 'manifest.json').read_text())
-    write_video(d / 'scenes/01/clip.mp4', [solid((200, 40, 40), 64)] * 6)
-    m['scenes'][0]['clip'] = 'scenes/01/clip.mp4'
+    write_video(d / 'scenes/01/shot.mp4', [solid((200, 40, 40), 64)] * 6)
+    m['scenes'][0]['shot'] = 'scenes/01/shot.mp4'
     (d / 'manifest.json').write_text(json.dumps(m))
     assert M.run_metrics(d, clip)['frame_consistency'] == pytest.approx(1.0, abs=1e-3)
 

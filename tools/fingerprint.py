@@ -1,11 +1,11 @@
-"""Hash what every method writes on the bundled examples (keyframes, stored latents, clips), so a refactor can show
+"""Hash what every method writes on the bundled examples (keyframes, stored latents, shots), so a refactor can show
 that its outputs are byte-identical.
 
 python tools/fingerprint.py OUT.json [--examples toy-kitchen,tomato-omelette] [--methods cosed,...]
 python tools/fingerprint.py --compare BEFORE.json AFTER.json      # lists every file whose hash changed
 
 Toy preset, CPU, one torch thread. `ip-refs` runs on a tiny random SD pipeline with a tiny IP-Adapter (the toy
-preset ships none); clips use the toy warp-then-denoise path (with `--clip-paint` when it exists) and a tiny SVD.
+preset ships none); shots use the toy warp-then-denoise path (with `--shot-paint` when it exists) and a tiny SVD.
 """
 
 import argparse, hashlib, json, shutil, sys, tempfile
@@ -19,7 +19,7 @@ from msvid.models.presets import resolve_config
 from msvid.pipeline.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-HASHED = ('keyframe.png', 'latents.safetensors', 'clip.mp4')
+HASHED = ('keyframe.png', 'latents.safetensors', 'shot.mp4')
 
 
 def _digest(path: Path) -> str:
@@ -55,23 +55,28 @@ def fingerprint(examples: list[str], methods: list[str], tmp: Path) -> dict:
         task = load_task(ROOT / 'examples' / ex)
         for method in methods:
             extra = _tiny_ip_config(tmp) if method == 'ip-refs' else {}
-            for clips in (False, True):
-                if clips and method not in ('cosed', 'independent'):
+            for shots in (False, True):
+                if shots and method not in ('cosed', 'independent'):
                     continue
-                cfg = resolve_config('toy', method=method, device='cpu', quiet=True, clips=clips, **extra)
-                d = tmp / f'{ex}-{method}-{clips}'
+                cfg = resolve_config('toy', method=method, device='cpu', quiet=True, shots=shots, **extra)
+                d = tmp / f'{ex}-{method}-{shots}'
                 generate(task, d, cfg)
-                out[f'{ex}/{method}/clips={clips}'] = run_hashes(d)
+                out[f'{ex}/{method}/clips={shots}'] = run_hashes(d)
                 shutil.rmtree(d)
-                print(ex, method, clips, flush=True)
+                print(ex, method, shots, flush=True)
     return out
 
 
+def _current(files: dict) -> dict:
+    "`files` under today's names: a scene's clip.mp4 is its shot.mp4 now (the same bytes are expected under it)."
+    return {k.replace('/clip.mp4', '/shot.mp4'): v for k, v in files.items()}
+
+
 def compare(before: dict, after: dict) -> list[str]:
-    "Every (run, file) whose hash differs or that only one side has."
+    "Every (run, file) whose hash differs or that only one side has (old file names read as today's)."
     diffs = []
     for run in sorted(set(before) | set(after)):
-        b, a = before.get(run, {}), after.get(run, {})
+        b, a = _current(before.get(run, {})), _current(after.get(run, {}))
         diffs += [f'{run}: {f}' for f in sorted(set(a) | set(b)) if a.get(f) != b.get(f)]
     return diffs
 

@@ -23,7 +23,7 @@ DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 # %% ../../nbs/00_core/01_config.ipynb #22307636
 MAX_SIZE = 4096  # largest image height/width and video size in pixels
 MAX_SCENE_SECONDS = 600.0
-MAX_VIDEO_SECONDS = 3600.0  # longest video.mp4: scenes x scene_seconds (see `msvid.motion.clips.check_video_length`)
+MAX_VIDEO_SECONDS = 3600.0  # longest video.mp4: scenes x scene_seconds (see `msvid.motion.shots.check_video_length`)
 MAX_COUNT = 1000  # most denoising steps, candidates, frames, ... of one kind
 MAX_TEXT = 1000  # longest text setting (ids, paths, prompts)
 
@@ -91,6 +91,7 @@ class Settings(Record):
     choices: ClassVar[dict] = {}  # field: its allowed words
     ranges: ClassVar[dict] = {}  # field: (test, what is expected); the field's type is checked first
     inert: ClassVar[tuple] = ()  # fields that never change the output (progress bars, devices, extra files)
+    renamed: ClassVar[dict] = {}  # an old name of a field: its name now (old names are still accepted)
     part: ClassVar[str] = ''  # the name a part is registered under (`register_part`)
 
     def __post_init__(self):
@@ -176,6 +177,16 @@ def _check_combinations(c):
         )
 
 # %% ../../nbs/00_core/01_config.ipynb #cb52a262
+def _current_names(settings: dict) -> dict:
+    "`settings` with each old name of a part's field (`Settings.renamed`) replaced by its name now."
+    renamed = {old: new for cls in PARTS.values() for old, new in cls.renamed.items()}
+    for old in [k for k in settings if k in renamed]:
+        if renamed[old] in settings:
+            raise InputError(f"{old} and {renamed[old]}: one setting under its old and new names; give one")
+        settings[renamed[old]] = settings.pop(old)
+    return settings
+
+
 def _default(f):
     "The default of dataclass field `f`."
     return f.default_factory() if f.default is MISSING else f.default
@@ -206,7 +217,7 @@ class RunConfig(Settings):
     max_batch: int = 16  # candidates denoised together
     negative_prompt: str = ''  # what the images should not show
     scene_seconds: float = 3.0  # how long each scene is shown in video.mp4
-    fps: int = 8  # frames per second of video.mp4 and the clips
+    fps: int = 8  # frames per second of video.mp4 and the shots
     video_size: int = 256  # shorter side of video.mp4 frames
     crossfade: float = 0.0  # seconds of crossfade between scenes in video.mp4
     offload: bool = False  # model CPU offload on a GPU: only the model in use on it (set by the memory plan)
@@ -237,6 +248,7 @@ class RunConfig(Settings):
     def __init__(self, **settings):
         "Every setting by its flat name (the rest default); then each part's checks against the whole run."
         load_plugins()
+        settings = _current_names(dict(settings))
         for f in fields(RunConfig):
             setattr(self, f.name, settings.pop(f.name) if f.name in settings else _default(f))
         self.check_fields()

@@ -157,6 +157,6 @@ class SceneRecord(Record):
     unet_evals: int = 0  # images passed through the denoiser (CFG counts 2)
     latent_pixel_evals: int = 0  # denoiser work: sum over its calls of batch x latent height x width (CFG counts 2)
     seconds: float = 0.0
-    clip: str | None = None  # path of the scene's clip, when clips are made
+    shot: str | None = None  # path of the scene's shot (its moving video), when shots are made
     extra: dict = field(default_factory=dict)  # method-specific details (e.g. rolling context)
     files: dict = field(default_factory=dict)  # sha256 of the scene's files later scenes read, by path in the run

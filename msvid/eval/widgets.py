@@ -337,15 +337,15 @@ def candidate_widget(
 
 # %% ../../nbs/80_eval/84_widgets.ipynb #76381f44
 def video_sources(run_dir: str | Path) -> dict[str, Path]:
-    "The playable videos of a run: 'video' (the final video) and 'scene N' clips, where they exist."
+    "The playable videos of a run: 'video' (the final video) and 'scene N' shots, where they exist."
     run_dir = Path(run_dir)
     m = read_manifest(run_dir)
     out = {'video': run_dir / m['video']} if m.get('video') and (run_dir / m['video']).exists() else {}
     out.update(
         {
-            f'scene {i + 1}': run_dir / s['clip']
+            f'scene {i + 1}': run_dir / s['shot']
             for i, s in enumerate(m['scenes'])
-            if s and s.get('clip') and (run_dir / s['clip']).exists()
+            if s and s.get('shot') and (run_dir / s['shot']).exists()
         }
     )
     return out
@@ -418,7 +418,7 @@ class _Player:
         self.play.interval = int(1000 / (self.fps or m['config'].get('fps', 8)))
         opts = list(video_sources(self.runs.value))
         if not opts:
-            raise InputError(f"{self.runs.value}: has no video or clips yet")
+            raise InputError(f"{self.runs.value}: has no video or shots yet")
         self.busy = True
         try:
             self.src.options = opts

@@ -17,9 +17,10 @@ from ..core.config import RunConfig, show_value
 from .limits import inside, parse_json, read_limited
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'umask', 'UnsafeWrite', 'check_write_path', 'atomic_write_bytes',
-           'json_bytes', 'atomic_write_json', 'atomic_save_image', 'atomic_save_tensors', 'load_tensors', 'file_sha256',
-           'acquire_lock', 'release_lock', 'read_manifest', 'RunDir']
+__all__ = ['LOCK_NAME', 'RENAMED_SCENE_KEYS', 'RENAMED_EXTRA_KEYS', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'umask', 'UnsafeWrite',
+           'check_write_path', 'atomic_write_bytes', 'json_bytes', 'atomic_write_json', 'atomic_save_image',
+           'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock', 'read_manifest',
+           'RunDir']
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ca8b75e5
 def umask() -> int:
@@ -191,6 +192,24 @@ def release_lock(path: str | Path, fd: int) -> None:
     os.close(fd)
 
 # %% ../../nbs/10_io/11_rundir.ipynb #37dfeda1
+RENAMED_SCENE_KEYS = {'clip': 'shot'}  # a scene record's old key: its key now (a scene's video is its shot)
+RENAMED_EXTRA_KEYS = {'clip_unet_evals': 'shot_unet_evals', 'clip_latent_pixel_evals': 'shot_latent_pixel_evals'}
+
+
+def _current_keys(m: dict) -> dict:
+    "Manifest `m` with the old keys of its scenes under their names now (a run written before the renames)."
+    for s in m['scenes']:
+        if isinstance(s, dict):
+            for old, new in RENAMED_SCENE_KEYS.items():
+                if old in s:
+                    s[new] = s.pop(old)
+            extra = s.get('extra')
+            for old, new in RENAMED_EXTRA_KEYS.items() if isinstance(extra, dict) else ():
+                if old in extra:
+                    extra[new] = extra.pop(old)
+    return m
+
+
 MAX_MANIFEST_BYTES = 64_000_000
 RUN_LEFTOVERS = ('msvid-error.log', LOCK_NAME)  # what a folder may hold before its manifest exists
 
@@ -209,7 +228,7 @@ def read_manifest(run_dir: str | Path) -> dict:
     shape = isinstance(m, dict) and [type(m.get(k)) for k in ('task', 'config', 'scenes')]
     if shape != [dict, dict, list]:
         raise InputError(f"{p}: not a valid manifest (expected an object with task, config and scenes)")
-    return m
+    return _current_keys(m)
 
 # %% ../../nbs/10_io/11_rundir.ipynb #782d83e4
 def _unstarted(manifest: Path) -> bool:
@@ -380,13 +399,13 @@ class RunDir:
         where = f"{self.manifest_path}: scenes[{i}]"
         try:
             rec = self.scene(i)
-            paths = [('keyframe', rec.keyframe), ('clip', rec.clip), *(('files', k) for k in rec.files)]
+            paths = [('keyframe', rec.keyframe), ('shot', rec.shot), *(('files', k) for k in rec.files)]
         except (InputError, TypeError, ValueError, AttributeError):
             raise InputError(f"{where}: not a valid scene record") from None
         for name, rel in paths:
             if rel is not None:
                 self.file(rel, f"{where}.{name}")
-        for rel in [rec.keyframe, rec.clip, *rec.files]:
+        for rel in [rec.keyframe, rec.shot, *rec.files]:
             if rel is not None and rel not in rec.files:
                 return f"{rel} has no checksum"
             if rel is not None and not (self.path / rel).is_file():

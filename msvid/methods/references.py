@@ -20,14 +20,14 @@ from ..core.seeds import derive_seed
 from ..models.loading import loading
 
 # %% auto #0
-__all__ = ['BACKGROUND_LABELS', 'IP_ADAPTER_EXAMPLE', 'Entity', 'common_entities', 'toy_mask', 'saliency_mask',
+__all__ = ['BACKGROUND_LABELS', 'IP_ADAPTER_EXAMPLE', 'SharedEntity', 'common_entities', 'toy_mask', 'saliency_mask',
            'segmentation_mask', 'split_reference', 'Reference', 'user_references', 'has_ip_adapter', 'make_references',
            'scene_references', 'run_references', 'rolling_refs', 'parse_ip_adapter', 'ReferenceSettings',
            'load_ip_adapter', 'ip_adapter_scene', 'ip_refs']
 
 # %% ../../nbs/60_methods/65_references.ipynb #9a276256
 @dataclass
-class Entity:
+class SharedEntity:
     "An entity shared by several scenes, with the text that describes it."
 
     name: str
@@ -39,7 +39,7 @@ class Entity:
 def common_entities(
     scripts: list[SceneScript],  # the scene scripts
     min_scenes: int = 2,  # how many scenes must show an entity
-) -> list[Entity]:
+) -> list[SharedEntity]:
     "Foreground entities and backgrounds named in at least `min_scenes` scripts, in order of first appearance."
     found: dict[tuple[str, str], list[int]] = {}
     for s in scripts:
@@ -48,7 +48,7 @@ def common_entities(
         if s.background:
             found.setdefault(('background', s.background), []).append(s.index)
     out = [
-        Entity(name, kind, sc, scripts[sc[0]].caption if kind == 'foreground' else f"an empty {name}")
+        SharedEntity(name, kind, sc, scripts[sc[0]].caption if kind == 'foreground' else f"an empty {name}")
         for (kind, name), sc in found.items()
         if len(sc) >= min_scenes
     ]
@@ -153,14 +153,14 @@ def split_reference(
 class Reference:
     "The reference images of one common entity."
 
-    entity: Entity
+    entity: SharedEntity
     image: Image.Image
     foreground: Image.Image
     background: Image.Image
     source: str  # 'generated' or 'user'
 
 # %% ../../nbs/60_methods/65_references.ipynb #aef90727
-def user_references(meta: dict, entities: list[Entity]) -> dict[str, Image.Image]:
+def user_references(meta: dict, entities: list[SharedEntity]) -> dict[str, Image.Image]:
     "The user's reference photos from `meta['references']` ({entity name: path})."
     given = meta.get('references') or {}
     if not isinstance(given, dict):
