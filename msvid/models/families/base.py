@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from ...core.records import InputError
 
 # %% auto #0
-__all__ = ['FAMILIES', 'Family', 'latent_shift_scale', 'noised', 'X0Tracker', 'take_rows', 'register_family']
+__all__ = ['FAMILIES', 'Family', 'latent_shift_scale', 'noised', 'X0Tracker', 'take_rows', 'register_family', 'FlowFamily']
 
 # %% ../../../nbs/20_models/24_family.ipynb #c330577b
 class Family:
@@ -315,3 +315,30 @@ def register_family(cls: type[Family]) -> type[Family]:
     for name in cls.pipelines:
         FAMILIES[name] = cls
     return cls
+
+# %% ../../../nbs/20_models/24_family.ipynb #3c868c01
+class FlowFamily(Family):
+    "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
+
+    def x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor:
+        "x0 = x - sigma v, with the sigma of the step that just ran (the scheduler has moved to the next one)."
+        v = args[0] if args else kwargs['model_output']
+        x = args[2] if len(args) > 2 else kwargs['sample']
+        sched = self.pipe.scheduler
+        sigma = sched.sigmas[sched.step_index - 1].to(x.device, torch.float32)
+        return (x.float() - sigma * v.float()).to(x.dtype)
+
+    def init_sigma(self, steps: int) -> float:
+        "Flow matching starts from unscaled noise."
+        return 1.0
+
+    def signal(self, i: int, like: torch.Tensor) -> float:
+        "The share of x0 in the latents after step `i`: 1 - sigma."
+        sigmas = self.pipe.scheduler.sigmas
+        return 1.0 - float(sigmas[i + 1]) if i + 1 < len(sigmas) else 1.0
+
+    def start_from_clean(self, clean: torch.Tensor, noise: torch.Tensor, steps: int) -> torch.Tensor:
+        "`clean` at the first sigma of a `steps` schedule (the latents flow matching starts from are unscaled)."
+        sched = copy.deepcopy(self.pipe.scheduler)
+        sched.set_timesteps(steps)
+        return noised(sched, clean, noise, sched.timesteps[0])
