@@ -5,7 +5,7 @@ script can rely on."""
 
 # %% ../nbs/99_cli/98_cli.ipynb #0b78d0f9
 from __future__ import annotations
-import argparse, atexit, gc, json, sys
+import argparse, json, sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -15,16 +15,16 @@ import msvid
 from .core.config import RunConfig, check_setting, setting_owners, show_value
 from .core.records import InputError
 from .io.limits import bounded
-from .io.report import quiet_libraries, report_failure, show_warnings
+from .io.report import quick_exit, quiet_libraries, report_failure, show_warnings
 from .io.taskfile import TaskLimits, load_task
-from .models.presets import Preset, resolve_config
+from .models.presets import PRESETS, Preset, resolve_config
 from .commands import SUBCOMMANDS
 
 # %% auto #0
 __all__ = ['SHORT_FLAGS', 'SIZE_FIELDS', 'PRESET_FIELDS', 'HELP_DEFAULTS', 'STRUCTURAL', 'SCRIPT_FIELDS', 'TRAIN_SELECTOR_FIELDS',
            'EXAMPLES', 'COMMANDS', 'generate_fields', 'flag_for', 'setting_docs', 'config_flags', 'config_overrides',
            'bench_fields', 'build_parser', 'cmd_validate', 'cmd_generate', 'cmd_bench', 'cmd_script',
-           'cmd_train_selector', 'quick_exit', 'main']
+           'cmd_train_selector', 'main']
 
 # %% ../nbs/99_cli/98_cli.ipynb #31741947
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +50,7 @@ STRUCTURAL = ('preset', 'device', 'quiet')  # fields with their own hand-written
 
 
 def generate_fields() -> tuple[str, ...]:
-    "The settings `msvid generate` takes as flags: all but the structural ones, every part's too (`--size`: both sides)."
+    "The settings `msvid generate` takes as flags: all but the structural ones, every part's too (`--size`: both)."
     return tuple(n for n in setting_owners() if n not in STRUCTURAL and n != 'width')
 
 # %% ../nbs/99_cli/98_cli.ipynb #ffb5f19b
@@ -135,9 +135,9 @@ def config_overrides(a: argparse.Namespace, names) -> dict:
     return kw
 
 # %% ../nbs/99_cli/98_cli.ipynb #068776cf
-def _runtime_flags(p: argparse.ArgumentParser, preset: str = 'model preset: toy (default, CPU), sd15, sd21, sdxl'):
+def _runtime_flags(p: argparse.ArgumentParser, preset: str = 'model preset'):
     "The structural flags: --preset, --device, --quiet."
-    p.add_argument('--preset', default='toy', help=preset)
+    p.add_argument('--preset', default='toy', help=f"{preset}: toy (default, CPU), {', '.join(list(PRESETS)[1:])}")
     p.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N, mps')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
 
@@ -264,7 +264,7 @@ def _add_train_selector(sub, flags: bool = True):
     s.add_argument('--lr', type=bounded(float, 1e-9, 10.0), default=3e-3, help='learning rate (default 0.003)')
     s.add_argument('--seed', type=bounded(int, 0, 2**63 - 1), default=0, help='training seed (default 0)')
     s.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint')
-    _runtime_flags(s, preset="preset whose CLIP the selector is for: toy (default), sd15, sd21, sdxl")
+    _runtime_flags(s, preset='preset whose CLIP the selector is for')
     if flags:
         config_flags(s, TRAIN_SELECTOR_FIELDS)
 
@@ -434,15 +434,6 @@ COMMANDS = {
 }
 
 # %% ../nbs/99_cli/98_cli.ipynb #1044ffb9
-def quick_exit():
-    "Fewer full garbage collections in this process, none at exit: a command's models live until it ends."
-    # torch, diffusers, transformers and the models are ~0.5 M objects that live until the process ends: the default
-    # thresholds rescan them all in ~10 full collections while they are imported, and again at exit (~2 s together).
-    gc.set_threshold(100_000, 10, 10)  # young cycles are still collected, full passes rarely
-    atexit.unregister(gc.freeze)  # once, however often `main` runs in one process
-    atexit.register(gc.freeze)  # objects freed by reference counting and tempfile cleanups still run
-
-
 def main(argv: list[str] | None = None) -> int:
     "Run the `msvid` command line; returns the exit code (0 ok, 2 bad input or install, 1 bug, 130 interrupted)."
     args = None

@@ -80,19 +80,21 @@ def tiny_sd3_pipeline(
     latent_size: int = 8,  # transformer sample size; images are twice as large
 ):
     "A random-weight `StableDiffusion3Pipeline` (two CLIP text encoders, no T5, flow-matching Euler scheduler)."
-    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler as Euler, SD3Transformer2DModel
+    from diffusers import StableDiffusion3Pipeline
     from transformers import CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
-    transformer = SD3Transformer2DModel(sample_size=latent_size, patch_size=1, in_channels=4, out_channels=4,
-                                        num_layers=1, attention_head_dim=8, num_attention_heads=4, joint_attention_dim=32,
-                                        caption_projection_dim=32, pooled_projection_dim=32,
-                                        pos_embed_max_size=4 * latent_size)  # fmt: skip  (a rolling canvas: 4 panels)
+    transformer = SD3Transformer2DModel(
+        sample_size=latent_size, patch_size=1, in_channels=4, out_channels=4, num_layers=1, attention_head_dim=8,
+        num_attention_heads=4, joint_attention_dim=32, caption_projection_dim=32, pooled_projection_dim=32,
+        pos_embed_max_size=4 * latent_size,  # wide enough for a rolling canvas of 4 panels
+    )
     vae = AutoencoderKL(block_out_channels=[4, 8], latent_channels=4, norm_num_groups=2,
                         down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
                         sample_size=2 * latent_size, shift_factor=0.0609, scaling_factor=1.5035)  # fmt: skip
     cfg, tok = clip_text_config(16, 2, projection_dim=16), offline_clip_tokenizer()
-    return StableDiffusion3Pipeline(transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+    return StableDiffusion3Pipeline(transformer=transformer, scheduler=Euler(shift=3.0),
                                     vae=vae, text_encoder=CLIPTextModelWithProjection(cfg), tokenizer=tok,
                                     text_encoder_2=CLIPTextModelWithProjection(cfg), tokenizer_2=tok,
                                     text_encoder_3=None, tokenizer_3=None)  # fmt: skip

@@ -33,6 +33,7 @@ class Preset:
     caption_model: str = ''  # the LLM that writes them, for caption_backend 'llm'
     director: str = ''  # VideoAuteur's director for the director methods ('' = none shipped: train one)
     state_adapter: str = ''  # the IP-Adapter that reads the director's visual states (its CLIP image encoder beside it)
+    cuda_dtype: str = 'float16'  # precision on a CUDA GPU (the toy preset runs in float32 everywhere)
 
 # %% ../../nbs/20_models/23_presets.ipynb #dfb619e6
 SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
@@ -98,6 +99,20 @@ PRESETS = {
             caption_model=SCRIPT_LLM,
             state_adapter='h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors',
         ),
+        Preset(
+            'sd35-medium',
+            'stabilityai/stable-diffusion-3.5-medium',  # gated: accept its licence on the hub and log in
+            'open_clip:ViT-B-32:laion2b_s34b_b79k',
+            '',
+            1024,
+            1024,
+            40,
+            4.5,
+            'Stable Diffusion 3.5 Medium (flow matching; gated on the hub) + open_clip ViT-B-32; GPU with >= 16 GB',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
+            cuda_dtype='bfloat16',  # the model card's precision
+        ),
     ]
 }
 
@@ -154,7 +169,7 @@ def resolve_config(
         caption_backend=p.caption_backend,
         caption_model=p.caption_model if overrides.get('caption_backend') in (None, p.caption_backend) else '',
         device=dev,
-        dtype='float16' if dev.startswith('cuda') and preset != 'toy' else 'float32',
+        dtype=p.cuda_dtype if dev.startswith('cuda') and preset != 'toy' else 'float32',
     )
     cfg.update(_memory_settings(preset, dev))
     cfg.update({k: v for k, v in overrides.items() if v is not None})
