@@ -13,8 +13,8 @@ from .models.components import clip_text_config, cross_attention_layers, offline
 from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'svd_euler', 'tiny_svd_pipeline',
-           'tiny_animatediff_pipeline', 'tiny_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
+__all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline', 'svd_euler',
+           'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -98,6 +98,29 @@ def tiny_sd3_pipeline(
                                     vae=vae, text_encoder=CLIPTextModelWithProjection(cfg), tokenizer=tok,
                                     text_encoder_2=CLIPTextModelWithProjection(cfg), tokenizer_2=tok,
                                     text_encoder_3=None, tokenizer_3=None)  # fmt: skip
+
+# %% ../nbs/95_testing/95_testing.ipynb #6c053ce9
+def tiny_flux_pipeline(
+    seed: int = 0,  # seeds each model's random init
+):
+    "A random-weight `FluxPipeline` (CLIP and a tiny T5 reading CLIP's tokens, flow-matching Euler); 16 px images."
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextModel, T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=32, pooled_projection_dim=16, axes_dims_rope=[4, 4, 8],
+    )
+    vae = AutoencoderKL(block_out_channels=[4, 8], latent_channels=4, norm_num_groups=2,
+                        down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
+                        sample_size=16, shift_factor=0.1159, scaling_factor=0.3611)  # fmt: skip
+    t5 = T5EncoderModel(T5Config(vocab_size=49408, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+                                 relative_attention_num_buckets=8))  # fmt: skip
+    tok = offline_clip_tokenizer()
+    clip = CLIPTextModel(clip_text_config(16, 2))
+    return FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip, tokenizer=tok,
+                        text_encoder_2=t5, tokenizer_2=tok, transformer=transformer)  # fmt: skip
 
 # %% ../nbs/95_testing/95_testing.ipynb #b2a8492a
 def svd_euler():

@@ -282,7 +282,7 @@ def cosed_scene(
 ) -> SceneOutput:
     "Generate and score the candidates of scene `i`; keep the best one's latents and embeddings."
     cfg, caption = ctx.config, ctx.scripts[i].caption
-    early = early and cfg.select_at < cfg.num_inference_steps
+    early = early and cfg.select_at < cfg.num_inference_steps and ctx.family.cuts_rows  # FLUX: every one finished
     starts = scene_starts(ctx, i, sources, join=early)
     if early and (len(starts) <= cfg.keep or all(s.latent is None for s in starts)):
         early, starts = False, scene_starts(ctx, i, sources)  # nothing to select among: finish them all

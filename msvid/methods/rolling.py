@@ -204,11 +204,14 @@ def repaint_fill(
     pipe, canvas: Canvas, prompt: str, config: RunConfig, start: torch.Tensor, seed: int = 0, **pipe_kwargs
 ) -> tuple[Image.Image, torch.Tensor]:
     "Fill the empty panels of `canvas` with any text-to-image pipeline; returns the canvas image and its final latents."
-    c, (W, H) = config, canvas.layout.size
+    c, (W, H), fam = config, canvas.layout.size, family_of(pipe)
+    if not fam.spatial:
+        raise InputError(f"rolling on {fam.name}: RePaint needs latents a canvas can be cut from; give --fill-model, "
+                         "an inpainting pipeline (e.g. black-forest-labs/FLUX.1-Fill-dev)")  # fmt: skip
     clean, keep, noise, lat = canvas_latents(pipe, canvas, start, c.num_inference_steps, seed)
     cb = KnownPanels(clean, keep, noise)
-    image = family_of(pipe).text_to_image([prompt], lat, c.num_inference_steps, c.guidance_scale, H, W,
-                                          c.negative_prompt, callback=cb, **pipe_kwargs)[0]  # fmt: skip
+    image = fam.text_to_image([prompt], lat, c.num_inference_steps, c.guidance_scale, H, W, c.negative_prompt,
+                              callback=cb, **pipe_kwargs)[0]  # fmt: skip
     return image, cb.final
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #e032f03c

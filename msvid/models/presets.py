@@ -113,6 +113,20 @@ PRESETS = {
             caption_model=SCRIPT_LLM,
             cuda_dtype='bfloat16',  # the model card's precision
         ),
+        Preset(
+            'flux-schnell',
+            'black-forest-labs/FLUX.1-schnell',  # Apache-2.0, gated: accept its terms on the hub and log in
+            'open_clip:ViT-B-32:laion2b_s34b_b79k',
+            '',
+            1024,
+            1024,
+            4,
+            0.0,
+            'FLUX.1 [schnell] (flow matching, 4 steps, no guidance; gated) + open_clip ViT-B-32; GPU with >= 24 GB',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
+            cuda_dtype='bfloat16',
+        ),
     ]
 }
 

@@ -23,6 +23,8 @@ class Family:
     pipelines: tuple[str, ...] = ()  # the pipeline classes (by name) this family drives
     row_tensors: tuple[str, ...] = ('prompt_embeds',)  # per-row tensors a step callback may cut with the latents
     frame_axis: int | None = None  # video latents: where the frame axis is (1: (B, F, C, h, w), 2: (B, C, F, h, w))
+    spatial: bool = True  # latents are grids (C, h, w) a canvas can be cut from (False: packed tokens, as FLUX's)
+    cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
 
     def __init__(self, pipe):
         self.pipe = pipe

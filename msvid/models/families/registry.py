@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...core.records import InputError
 from .base import FAMILIES, Family
-import msvid.models.families.sd, msvid.models.families.video  # noqa: F401  (importing a family registers it)
+import msvid.models.families.flux, msvid.models.families.sd, msvid.models.families.video  # noqa: F401  (registers them)
 
 # %% auto #0
 __all__ = ['family_of', 'video_family_of']
