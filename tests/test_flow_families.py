@@ -91,3 +91,11 @@ def test_rolling_on_flux_asks_for_an_inpainting_filler(flux, tmp_path):
     cfg = resolve_config('toy', 'cpu', method='rolling', quiet=True, guidance_scale=0.0, **SIZE)
     with pytest.raises(InputError, match='rolling on Flux: RePaint needs latents a canvas can be cut from'):
         generate(TASK, tmp_path / 'r', cfg, pipe=flux)
+
+
+@pytest.mark.parametrize('method', ['ip-refs', 'director'])
+def test_ip_adapter_methods_refuse_flow_families(sd3, tmp_path, method):
+    "The methods that condition through a UNet IP-Adapter stop in one line on a flow-matching transformer."
+    cfg = resolve_config('toy', 'cpu', method=method, quiet=True, **SIZE)
+    with pytest.raises(InputError, match='on StableDiffusion3: '):
+        generate(TASK, tmp_path / method, cfg, pipe=sd3)

@@ -347,6 +347,8 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     "Scene `i` conditioned on the director's predicted state: from `director_noise`, or on the rolling canvas."
     from msvid.methods.rolling import rolling_scene
 
+    if not ctx.family.unet_ip_adapters:
+        raise InputError(f"method {ctx.config.method!r} on {ctx.family.name}: its state adapter is a UNet IP-Adapter")
     c, d = ctx.config, run_director(ctx)
     weights, info = run_state_adapter(ctx)
     _check_parts(c, d, info)

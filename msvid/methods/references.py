@@ -301,6 +301,8 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
     "Scene `i` rendered from its own seeded noise, conditioned on its references through the loaded IP-Adapter."
     from msvid.core.records import Candidate
 
+    if not ctx.family.unet_ip_adapters:
+        raise InputError(f"method 'ip-refs' on {ctx.family.name}: msvid loads UNet IP-Adapters only; use rolling-refs")
     if not has_ip_adapter(ctx.pipe) and ctx.config.ip_adapter:
         spec = ctx.config.ip_adapter
         ctx.shared(f'ip_adapter:{spec}', lambda: load_ip_adapter(ctx.pipe, spec, scale))

@@ -25,6 +25,7 @@ class Family:
     frame_axis: int | None = None  # video latents: where the frame axis is (1: (B, F, C, h, w), 2: (B, C, F, h, w))
     spatial: bool = True  # latents are grids (C, h, w) a canvas can be cut from (False: packed tokens, as FLUX's)
     cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
+    unet_ip_adapters: bool = True  # takes the UNet IP-Adapters msvid loads (h94/IP-Adapter's layout)
 
     def __init__(self, pipe):
         self.pipe = pipe
@@ -321,6 +322,8 @@ def register_family(cls: type[Family]) -> type[Family]:
 # %% ../../../nbs/20_models/24_family.ipynb #3c868c01
 class FlowFamily(Family):
     "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
+
+    unet_ip_adapters = False  # their IP-Adapters (FLUX's, SD3.5 Large's) have other layouts and image encoders
 
     def x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor:
         "x0 = x - sigma v, with the sigma of the step that just ran (the scheduler has moved to the next one)."
