@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from PIL import Image
-
 from ..core.config import Settings, register_part
 from ..core.records import Candidate
+from .rolling import keyframe_of
 from ..scene.context import RunContext, SceneOutput, register_method
 
 # %% auto #0
@@ -47,8 +46,8 @@ def chain(ctx: RunContext, i: int) -> SceneOutput:
         return SceneOutput(ctx.render([caption], ctx.noise([seed]))[0], [Candidate(seed=seed)])
     s, fam = ChainSettings.of(c), ctx.family
     j = chained_from(ctx, i, s.chain_from)
-    earlier = Image.open(ctx.run.path / ctx.run.scene(j).keyframe).convert('RGB')
-    x = fam.image_to_image(fam.encode(fam.from_pil([earlier])), caption, s.chain_strength, ctx.scene_seed(i),
-                           c.num_inference_steps, c.guidance_scale, c.negative_prompt)  # fmt: skip
+    earlier = fam.encode(fam.from_pil([keyframe_of(ctx, j)]))
+    x = fam.image_to_image(earlier, caption, s.chain_strength, ctx.scene_seed(i), c.num_inference_steps,
+                           c.guidance_scale, c.negative_prompt)  # fmt: skip
     cand = Candidate(source_step=j, mode='restart', seed=ctx.scene_seed(i))  # a schedule restarted from scene j
     return SceneOutput(fam.to_pil(x)[0], [cand], extra={'chained_from': j, 'chain_strength': s.chain_strength})
