@@ -557,6 +557,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                                          'msvid/methods/selector.py'),
                                         'msvid.methods.selector.ContrastiveSelector._load_as_pickle': ( '60_methods/selector.html#contrastiveselector._load_as_pickle',
                                                                                                         'msvid/methods/selector.py'),
+                                        'msvid.methods.selector.ContrastiveSelector._load_as_safetensor': ( '60_methods/selector.html#contrastiveselector._load_as_safetensor',
+                                                                                                            'msvid/methods/selector.py'),
                                         'msvid.methods.selector.ContrastiveSelector.current': ( '60_methods/selector.html#contrastiveselector.current',
                                                                                                 'msvid/methods/selector.py'),
                                         'msvid.methods.selector.ContrastiveSelector.forward': ( '60_methods/selector.html#contrastiveselector.forward',

@@ -9,16 +9,23 @@ from __future__ import annotations
 import contextlib
 import io
 
+from pathlib import Path
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from ..core.config import show_value
 from ..core.records import InputError
+from ..models.loading import load_strict
 
 # %% auto #0
-__all__ = ['ContrastiveSelector', 'select', 'clip_similarity_scores']
+__all__ = ['MAX_CLIP_DIM', 'ContrastiveSelector', 'select', 'clip_similarity_scores']
 
 # %% ../../nbs/60_methods/61_selector.ipynb #46becd27
+MAX_CLIP_DIM = 16_384  # widest CLIP embedding a selector may read (its config is checked before anything is made)
+
+
 class ContrastiveSelector(nn.Module, PyTorchModelHubMixin):
     "CoSeD's selector: scores candidate scenes against all past scenes of a task."
 
@@ -28,6 +35,8 @@ class ContrastiveSelector(nn.Module, PyTorchModelHubMixin):
         bias: bool = True,
     ):  # linear projections with bias
         super().__init__()
+        if type(clip_dim) is not int or not 2 <= clip_dim <= MAX_CLIP_DIM:
+            raise InputError(f"selector: clip_dim {show_value(clip_dim)}: expected an integer from 2 to {MAX_CLIP_DIM}")
         h = clip_dim // 2
         self.W_OT, self.W_OV = nn.Linear(clip_dim, h, bias=bias), nn.Linear(clip_dim, h, bias=bias)  # current scene
         self.W_IT, self.W_IV = nn.Linear(clip_dim, h, bias=bias), nn.Linear(clip_dim, h, bias=bias)  # past scenes
@@ -64,6 +73,12 @@ class ContrastiveSelector(nn.Module, PyTorchModelHubMixin):
         raise InputError(
             f"selector {model_file!r}: not a safetensors file (model.safetensors); pickled weights are refused"
         )
+
+    @classmethod
+    def _load_as_safetensor(cls, model, model_file: str, map_location: str, strict: bool):
+        "Load `model.safetensors` strictly (the mixin's default is not): every tensor, none extra, shapes, finite."
+        model.load_state_dict(load_strict(model_file, model, f"selector {str(Path(model_file).parent)!r}"))
+        return model.to(map_location).eval()
 
 # %% ../../nbs/60_methods/61_selector.ipynb #e3b43332
 @torch.no_grad()
