@@ -13,8 +13,9 @@ from .models.components import clip_text_config, cross_attention_layers, offline
 from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline', 'svd_euler',
-           'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
+__all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline',
+           'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_ip_adapter', 'tiny_open_clip',
+           'tiny_chat_lm']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -25,13 +26,25 @@ def tiny_sd_pipeline(**kwargs):
         **tiny_sd_components(**kwargs), safety_checker=None, feature_extractor=None, requires_safety_checker=False
     )
 
+# %% ../nbs/95_testing/95_testing.ipynb #4bee6a1f
+def tiny_vae(
+    image_size: int = 16,  # images are this many pixels square; latents half as large
+    **kw,  # more `AutoencoderKL` settings (`shift_factor`, `scaling_factor`)
+):
+    "A random-weight two-block `AutoencoderKL` with 4 latent channels."
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(block_out_channels=[4, 8], latent_channels=4, norm_num_groups=2,
+                         down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
+                         sample_size=image_size, **kw)  # fmt: skip
+
 # %% ../nbs/95_testing/95_testing.ipynb #8041265d
 def tiny_sdxl_pipeline(
     seed: int = 0,  # seeds each model's random init
     latent_size: int = 8,  # UNet sample size; images are twice as large
 ):
     "A random-weight `StableDiffusionXLPipeline` (two text encoders, Euler scheduler)."
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
@@ -51,14 +64,7 @@ def tiny_sdxl_pipeline(
         cross_attention_dim=32,
         norm_num_groups=2,
     )
-    vae = AutoencoderKL(
-        block_out_channels=[4, 8],
-        latent_channels=4,
-        norm_num_groups=2,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
-        sample_size=latent_size * 2,
-    )
+    vae = tiny_vae(latent_size * 2)
     cfg = clip_text_config(16, 2, projection_dim=16)
     tok = offline_clip_tokenizer()
     scheduler = EulerDiscreteScheduler(
@@ -80,8 +86,7 @@ def tiny_sd3_pipeline(
     latent_size: int = 8,  # transformer sample size; images are twice as large
 ):
     "A random-weight `StableDiffusion3Pipeline` (two CLIP text encoders, no T5, flow-matching Euler scheduler)."
-    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler as Euler, SD3Transformer2DModel
-    from diffusers import StableDiffusion3Pipeline
+    from diffusers import FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
     from transformers import CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
@@ -90,11 +95,9 @@ def tiny_sd3_pipeline(
         num_attention_heads=4, joint_attention_dim=32, caption_projection_dim=32, pooled_projection_dim=32,
         pos_embed_max_size=4 * latent_size,  # wide enough for a rolling canvas of 4 panels
     )
-    vae = AutoencoderKL(block_out_channels=[4, 8], latent_channels=4, norm_num_groups=2,
-                        down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
-                        sample_size=2 * latent_size, shift_factor=0.0609, scaling_factor=1.5035)  # fmt: skip
+    vae = tiny_vae(2 * latent_size, shift_factor=0.0609, scaling_factor=1.5035)
     cfg, tok = clip_text_config(16, 2, projection_dim=16), offline_clip_tokenizer()
-    return StableDiffusion3Pipeline(transformer=transformer, scheduler=Euler(shift=3.0),
+    return StableDiffusion3Pipeline(transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
                                     vae=vae, text_encoder=CLIPTextModelWithProjection(cfg), tokenizer=tok,
                                     text_encoder_2=CLIPTextModelWithProjection(cfg), tokenizer_2=tok,
                                     text_encoder_3=None, tokenizer_3=None)  # fmt: skip
@@ -104,7 +107,7 @@ def tiny_flux_pipeline(
     seed: int = 0,  # seeds each model's random init
 ):
     "A random-weight `FluxPipeline` (CLIP and a tiny T5 reading CLIP's tokens, flow-matching Euler); 16 px images."
-    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     from transformers import CLIPTextModel, T5Config, T5EncoderModel
 
     torch.manual_seed(seed)
@@ -112,9 +115,7 @@ def tiny_flux_pipeline(
         patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
         joint_attention_dim=32, pooled_projection_dim=16, axes_dims_rope=[4, 4, 8],
     )
-    vae = AutoencoderKL(block_out_channels=[4, 8], latent_channels=4, norm_num_groups=2,
-                        down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
-                        sample_size=16, shift_factor=0.1159, scaling_factor=0.3611)  # fmt: skip
+    vae = tiny_vae(16, shift_factor=0.1159, scaling_factor=0.3611)
     t5 = T5EncoderModel(T5Config(vocab_size=49408, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
                                  relative_attention_num_buckets=8))  # fmt: skip
     tok = offline_clip_tokenizer()

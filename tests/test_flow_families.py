@@ -16,12 +16,16 @@ TASK = Task('Omelette', [Step('Crack two eggs into a bowl.'), Step('Whisk the eg
 SIZE = dict(height=16, width=16, num_inference_steps=4, window=[1, 2], select_at=2, scene_seconds=0.25)
 
 
-@pytest.fixture(scope='module')
-def sd3():
+def _quiet(pipe):
+    "`pipe` without progress bars, on one torch thread."
     torch.set_num_threads(1)
-    pipe = tiny_sd3_pipeline(seed=0)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+@pytest.fixture(scope='module')
+def sd3():
+    return _quiet(tiny_sd3_pipeline(seed=0))
 
 
 @pytest.mark.parametrize(
@@ -69,10 +73,7 @@ def test_cosed_on_sd3_crash_then_resume_is_identical(tmp_path, sd3, monkeypatch)
 
 @pytest.fixture(scope='module')
 def flux():
-    torch.set_num_threads(1)
-    pipe = tiny_flux_pipeline(seed=0)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return _quiet(tiny_flux_pipeline(seed=0))
 
 
 @pytest.mark.parametrize('method', ['independent', 'fixed-seed', 'linear', 'cosed', 'cosed-exhaustive', 'chain'])

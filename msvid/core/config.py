@@ -14,7 +14,7 @@ from .records import InputError, Record
 # %% auto #0
 __all__ = ['CAPTION_BACKENDS', 'DTYPES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT', 'MAX_TEXT',
            'ADAPTER_SCALE', 'PARTS', 'PLUGINS', 'is_finite', 'count_range', 'show_value', 'check_value', 'Settings',
-           'register_part', 'load_plugins', 'setting_owners', 'check_setting', 'RunConfig']
+           'register_part', 'load_plugins', 'setting_owners', 'check_setting', 'renamed_settings', 'RunConfig']
 
 # %% ../../nbs/00_core/01_config.ipynb #fe8fdf1f
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
@@ -177,9 +177,15 @@ def _check_combinations(c):
         )
 
 # %% ../../nbs/00_core/01_config.ipynb #cb52a262
+def renamed_settings() -> dict[str, str]:
+    "Every old name a part's field still answers to (`Settings.renamed`): its name now."
+    load_plugins()
+    return {old: new for cls in PARTS.values() for old, new in cls.renamed.items()}
+
+
 def _current_names(settings: dict) -> dict:
-    "`settings` with each old name of a part's field (`Settings.renamed`) replaced by its name now."
-    renamed = {old: new for cls in PARTS.values() for old, new in cls.renamed.items()}
+    "`settings` with each old name of a part's field replaced by its name now."
+    renamed = renamed_settings()
     for old in [k for k in settings if k in renamed]:
         if renamed[old] in settings:
             raise InputError(f"{old} and {renamed[old]}: one setting under its old and new names; give one")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.records import InputError
-from ..core.config import RunConfig, setting_owners
+from ..core.config import RunConfig, renamed_settings, setting_owners
 from .memory import free_gib, memory_plan
 
 # %% auto #0
@@ -163,7 +163,7 @@ def resolve_config(
     "The full `RunConfig` for `preset` with `overrides` applied."
     if preset not in PRESETS:
         raise InputError(f"preset {preset!r}: expected one of {', '.join(PRESETS)}")
-    unknown = set(overrides) - set(setting_owners())
+    unknown = set(overrides) - set(setting_owners()) - set(renamed_settings())
     if unknown:
         raise InputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     p = PRESETS[preset]

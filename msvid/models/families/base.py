@@ -85,9 +85,14 @@ def latent_shape(self: Family, height: int, width: int) -> tuple[int, ...]:
 # %% ../../../nbs/20_models/24_family.ipynb #ef9ee090
 @patch
 def init_sigma(self: Family, steps: int) -> float:
-    "The scheduler's `init_noise_sigma` for `steps` denoising steps (sigma schedulers depend on it)."
+    "The scheduler's `init_noise_sigma` for `steps` denoising steps (sigma schedulers depend on it; 1 if it has none)."
     self.pipe.scheduler.set_timesteps(steps)
-    return float(self.pipe.scheduler.init_noise_sigma)
+    return _noise_scale(self.pipe.scheduler)
+
+
+def _noise_scale(scheduler) -> float:
+    "How the scheduler scales starting noise: `init_noise_sigma`, or 1 for one without (flow matching's Euler)."
+    return float(getattr(scheduler, 'init_noise_sigma', 1.0))
 
 # %% ../../../nbs/20_models/24_family.ipynb #e32eb59b
 def noised(scheduler, clean: torch.Tensor, noise: torch.Tensor, t) -> torch.Tensor:
@@ -120,7 +125,7 @@ def start_from_clean(self: Family, clean: torch.Tensor, noise: torch.Tensor, ste
     "`clean` noised to the first timestep of a `steps` schedule, in standard-normal scale (what `latents=` takes)."
     sched = copy.deepcopy(self.pipe.scheduler)
     sched.set_timesteps(steps)
-    return noised(sched, clean, noise, sched.timesteps[0]) / float(sched.init_noise_sigma)
+    return noised(sched, clean, noise, sched.timesteps[0]) / _noise_scale(sched)
 
 # %% ../../../nbs/20_models/24_family.ipynb #02db833d
 @patch
@@ -333,17 +338,7 @@ class FlowFamily(Family):
         sigma = sched.sigmas[sched.step_index - 1].to(x.device, torch.float32)
         return (x.float() - sigma * v.float()).to(x.dtype)
 
-    def init_sigma(self, steps: int) -> float:
-        "Flow matching starts from unscaled noise."
-        return 1.0
-
     def signal(self, i: int, like: torch.Tensor) -> float:
         "The share of x0 in the latents after step `i`: 1 - sigma."
         sigmas = self.pipe.scheduler.sigmas
         return 1.0 - float(sigmas[i + 1]) if i + 1 < len(sigmas) else 1.0
-
-    def start_from_clean(self, clean: torch.Tensor, noise: torch.Tensor, steps: int) -> torch.Tensor:
-        "`clean` at the first sigma of a `steps` schedule (the latents flow matching starts from are unscaled)."
-        sched = copy.deepcopy(self.pipe.scheduler)
-        sched.set_timesteps(steps)
-        return noised(sched, clean, noise, sched.timesteps[0])
