@@ -91,8 +91,16 @@ def tiny_sd3_pipeline(
 
     torch.manual_seed(seed)
     transformer = SD3Transformer2DModel(
-        sample_size=latent_size, patch_size=1, in_channels=4, out_channels=4, num_layers=1, attention_head_dim=8,
-        num_attention_heads=4, joint_attention_dim=32, caption_projection_dim=32, pooled_projection_dim=32,
+        sample_size=latent_size,
+        patch_size=1,
+        in_channels=4,
+        out_channels=4,
+        num_layers=1,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        joint_attention_dim=32,
+        caption_projection_dim=32,
+        pooled_projection_dim=32,
         pos_embed_max_size=4 * latent_size,  # wide enough for a rolling canvas of 4 panels
     )
     vae = tiny_vae(2 * latent_size, shift_factor=0.0609, scaling_factor=1.5035)
@@ -112,12 +120,20 @@ def tiny_flux_pipeline(
 
     torch.manual_seed(seed)
     transformer = FluxTransformer2DModel(
-        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
-        joint_attention_dim=32, pooled_projection_dim=16, axes_dims_rope=[4, 4, 8],
+        patch_size=1,
+        in_channels=16,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=16,
+        axes_dims_rope=[4, 4, 8],
     )
     vae = tiny_vae(16, shift_factor=0.1159, scaling_factor=0.3611)
     t5 = T5EncoderModel(T5Config(vocab_size=49408, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
                                  relative_attention_num_buckets=8))  # fmt: skip
+    t5.eval()  # T5's dropout is on in a model built from a config: the same text would give other embeddings
     tok = offline_clip_tokenizer()
     clip = CLIPTextModel(clip_text_config(16, 2))
     return FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip, tokenizer=tok,

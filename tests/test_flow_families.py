@@ -12,7 +12,9 @@ from msvid.models.presets import resolve_config
 from msvid.pipeline.generate import generate
 from msvid.testing import tiny_flux_pipeline, tiny_sd3_pipeline
 
-TASK = Task('Omelette', [Step('Crack two eggs into a bowl.'), Step('Whisk the eggs.'), Step('Pour the eggs into the pan.')])
+TASK = Task(
+    'Omelette', [Step('Crack two eggs into a bowl.'), Step('Whisk the eggs.'), Step('Pour the eggs into the pan.')]
+)
 SIZE = dict(height=16, width=16, num_inference_steps=4, window=[1, 2], select_at=2, scene_seconds=0.25)
 
 
@@ -54,7 +56,6 @@ def test_early_selection_x0_is_the_velocity_estimate(sd3):
     torch.testing.assert_close(x0, last)
 
 
-
 def test_cosed_on_sd3_crash_then_resume_is_identical(tmp_path, sd3, monkeypatch):
     "CoSeD on SD3 (early selection, reused latents) cut by Ctrl-C at scene 3 and resumed: the same bytes and choices."
     cfg = resolve_config('toy', 'cpu', quiet=True, n_fresh=1, **SIZE)
@@ -78,14 +79,33 @@ def flux():
 
 @pytest.mark.parametrize('method', ['independent', 'fixed-seed', 'linear', 'cosed', 'cosed-exhaustive', 'chain'])
 def test_method_runs_on_flux(flux, tmp_path, method):
-    "Each method makes every scene on FLUX's packed latents; CoSeD finishes every candidate (no early selection)."
+    "Each method makes every scene on FLUX's packed latents; CoSeD selects early in two calls."
     cfg = resolve_config('toy', 'cpu', method=method, quiet=True, n_fresh=1, guidance_scale=0.0, **SIZE)
     run = generate(TASK, tmp_path / method, cfg, pipe=flux)
     scenes = [run.scene(i) for i in range(3)]
     assert all(s.unet_evals > 0 for s in scenes)
-    if method == 'cosed':  # every candidate runs all 4 steps: 4 transformer calls each, no guidance batch
-        assert scenes[2].unet_evals == 4 * len(scenes[2].candidates)
+    if method == 'cosed':  # every candidate runs until select_at, the kept one the rest; no guidance batch
+        k = scenes[2].extra['select_at']  # 3: after the resumed candidate's 2 steps and one of its own
+        assert k == 3 and scenes[2].unet_evals == k * len(scenes[2].candidates) + (4 - k) * cfg.keep
         assert {c.source_step for c in scenes[2].candidates} - {None}  # reused packed latents of earlier scenes
+    if method == 'cosed-exhaustive':  # every candidate runs all 4 steps
+        assert scenes[2].unet_evals == 4 * len(scenes[2].candidates)
+
+
+def test_cosed_on_flux_crash_then_resume_is_identical(tmp_path, flux, monkeypatch):
+    "CoSeD on FLUX (early selection in two calls, packed latents reused) cut at scene 3 and resumed: the same bytes."
+    cfg = resolve_config('toy', 'cpu', quiet=True, n_fresh=1, guidance_scale=0.0, **SIZE)
+    generate(TASK, tmp_path / 'full', cfg, pipe=flux)
+    with crashing_at(monkeypatch, 'cosed'), pytest.raises(KeyboardInterrupt):
+        generate(TASK, tmp_path / 'cut', cfg, pipe=flux)
+    generate(TASK, tmp_path / 'cut', cfg, resume=True, pipe=flux)
+    full, cut = (json.loads((tmp_path / n / 'manifest.json').read_text())['scenes'] for n in ('full', 'cut'))
+    assert [s['candidates'] for s in full] == [s['candidates'] for s in cut]
+    assert full[2]['extra']['select_at'] == 3 and 'resume' in {c['mode'] for c in full[2]['candidates']}
+    for i in range(3):
+        for name in ('keyframe.png', 'latents.safetensors'):
+            a, b = (tmp_path / n / f'scenes/{i + 1:02d}' / name for n in ('full', 'cut'))
+            assert a.read_bytes() == b.read_bytes(), (i, name)
 
 
 def test_rolling_on_flux_asks_for_an_inpainting_filler(flux, tmp_path):

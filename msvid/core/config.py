@@ -208,7 +208,7 @@ def _make_part(cls: type[Settings], settings: dict, config) -> Settings:
 class RunConfig(Settings):
     "The settings every run has, and one part per method or stage (`parts`), all given flat."
 
-    preset: str = 'toy'  # model preset: toy, sd15, sd21, sdxl, sd35-medium, flux-schnell (msvid.models.presets)
+    preset: str = 'toy'  # model preset: toy, toy-flow, sd15, sd21, sdxl, sd35-medium, flux-schnell (models.presets)
     model: str = ''  # diffusers text-to-image pipeline: hub id or local folder
     clip: str = ''  # CLIP for selection/metrics: 'toy', 'open_clip:NAME[:PRETRAINED]' or HF id
     method: str = 'cosed'  # keyframe method: cosed, independent, fixed-seed, linear, clip-only, random, rolling, ...
@@ -222,6 +222,7 @@ class RunConfig(Settings):
     scheduler: str = ''  # diffusers scheduler class, e.g. DDIMScheduler ('' = the pipeline's own)
     max_batch: int = 16  # candidates denoised together
     negative_prompt: str = ''  # what the images should not show
+    max_sequence_length: int = 0  # T5 text tokens of SD3 / FLUX calls (0 = the pipeline's default)
     scene_seconds: float = 3.0  # how long each scene is shown in video.mp4
     fps: int = 8  # frames per second of video.mp4 and the shots
     video_size: int = 256  # shorter side of video.mp4 frames
@@ -241,6 +242,7 @@ class RunConfig(Settings):
         'height': (lambda v: v % 8 == 0 and 8 <= v <= MAX_SIZE, f'a multiple of 8 from 8 to {MAX_SIZE}'),
         'width': (lambda v: v % 8 == 0 and 8 <= v <= MAX_SIZE, f'a multiple of 8 from 8 to {MAX_SIZE}'),
         'max_batch': count_range(1),
+        'max_sequence_length': (lambda v: 0 <= v <= 512, 'an integer from 0 to 512 (diffusers refuses more)'),
         'scene_seconds': (
             lambda v: is_finite(v) and 0 < v <= MAX_SCENE_SECONDS,
             f'a finite number of seconds > 0 and <= {MAX_SCENE_SECONDS:g}',
@@ -301,7 +303,6 @@ def to_dict(self: RunConfig) -> dict:
 def from_dict(cls: RunConfig, d: dict) -> RunConfig:
     "A config from flat settings as `to_dict` writes them (missing ones default, unknown ones are refused)."
     return cls(**d)
-
 
 # %% ../../nbs/00_core/01_config.ipynb #526102df
 @patch

@@ -20,7 +20,7 @@ from ..core.config import Settings, count_range, is_finite, register_part, show_
 from ..core.records import Candidate, InputError
 from ..core.seeds import derive_seed
 from ..io.assets import asset_path
-from .early import Start, render_candidates, render_early, start_sigma
+from .early import Start, render_candidates, render_early, render_early_in_two_calls, start_sigma
 from .selector import ContrastiveSelector, clip_similarity_scores, select
 from ..models.encoders import load_clip
 from ..models.loading import loading
@@ -266,7 +266,8 @@ def _early(ctx: RunContext, i: int, scoring: str, caption: str, starts: list[Sta
     "Candidates scored on x0 at `select_at`, only the best `keep` finished (same tuple as `_exhaustive`)."
     cfg = ctx.config
     score = lambda ims: score_images(ctx, i, scoring, caption, ims)[0]
-    images, kept, cb = render_early(ctx, caption, starts, cfg.select_at, cfg.keep, score)
+    render = render_early if ctx.family.cuts_rows else render_early_in_two_calls
+    images, kept, cb = render(ctx, caption, starts, cfg.select_at, cfg.keep, score)
     for j, sc in cb.early_scores.items():
         starts[j].candidate.score = round(float(sc), 6)
     previews = [cb.previews.get(j) for j in range(len(starts))]
@@ -282,8 +283,8 @@ def cosed_scene(
 ) -> SceneOutput:
     "Generate and score the candidates of scene `i`; keep the best one's latents and embeddings."
     cfg, caption = ctx.config, ctx.scripts[i].caption
-    early = early and cfg.select_at < cfg.num_inference_steps and ctx.family.cuts_rows  # FLUX: every one finished
-    starts = scene_starts(ctx, i, sources, join=early)
+    early = early and cfg.select_at < cfg.num_inference_steps
+    starts = scene_starts(ctx, i, sources, join=early and ctx.family.cuts_rows)  # FLUX: placeholders, two calls
     if early and (len(starts) <= cfg.keep or all(s.latent is None for s in starts)):
         early, starts = False, scene_starts(ctx, i, sources)  # nothing to select among: finish them all
     if early:

@@ -16,7 +16,8 @@ from ..models.families.base import Family
 from ..scene.context import RunContext
 
 # %% auto #0
-__all__ = ['Start', 'start_sigma', 'LatentRecorder', 'render_candidates', 'EarlySelector', 'render_early']
+__all__ = ['Start', 'start_sigma', 'LatentRecorder', 'render_candidates', 'EarlySelector', 'render_early', 'EarlyChoice',
+           'render_early_in_two_calls']
 
 # %% ../../nbs/60_methods/62_early.ipynb #d0680082
 @dataclass
@@ -38,12 +39,17 @@ def start_sigma(ctx: RunContext) -> float:
 class LatentRecorder:
     "A `callback_on_step_end` that records latents at window indices and performs resume-mode swaps."
 
-    def __init__(self, starts: list[Start], window: list[int], init_sigma: float):
-        self.starts, self.window = starts, sorted(set(window))
-        self.recorded = [{0: s.latent.float() * init_sigma} if 0 in self.window else {} for s in starts]
+    def __init__(self, starts: list[Start], window: list[int], init_sigma: float,
+                 done: int = 0,  # steps the latents had before this call (a call that runs the rest of a schedule)
+                 stop_at: int = 0,  # skip the pipeline's steps after this many (diffusers' `interrupt`; 0: never)
+                 recorded: list[dict] | None = None):  # the latents recorded so far, one dict per start (extended)  # fmt: skip
+        self.starts, self.window, self.done, self.stop_at = starts, sorted(set(window)), done, stop_at
+        self.recorded = recorded or [{0: s.latent.float() * init_sigma} if 0 in self.window else {} for s in starts]
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
-        latents, k = kwargs['latents'], i + 1  # after step i, the latents have had k = i+1 steps
+        latents, k = kwargs['latents'], self.done + i + 1  # after step i, the latents have had k steps
+        if k == self.stop_at:
+            pipe._interrupt = True
         for j, s in enumerate(self.starts):
             if s.swap is not None and s.swap_after == k:
                 latents[j] = s.swap.to(latents.device, latents.dtype)
@@ -130,3 +136,41 @@ def render_early(
     with fam.tracking_x0() as cb.track:
         images = ctx.render([caption] * len(first), first, callback=cb, tensor_inputs=fam.callback_inputs())
     return images, list(cb.rows), cb
+
+# %% ../../nbs/60_methods/62_early.ipynb #1ea918ed
+@dataclass
+class EarlyChoice:
+    "What an early selection in two calls chose: the step it scored at, each start's score and x0 preview, latents."
+
+    select_at: int
+    early_scores: dict[int, float]  # start index -> score on its x0 at `select_at`
+    previews: dict[int, Image.Image]  # start index -> that x0, decoded
+    recorded: list[dict[int, torch.Tensor]]  # per start: its latents at the window indices it reached
+
+# %% ../../nbs/60_methods/62_early.ipynb #67d11e61
+def render_early_in_two_calls(
+    ctx: RunContext,
+    caption: str,  # the scene's caption, shared by all candidates
+    starts: list[Start],  # every one with a `latent` (a resumed one: a placeholder and its `swap`)
+    select_at: int,  # score on x0 after this many steps
+    keep: int,  # candidates finished
+    score: Callable[[list[Image.Image]], torch.Tensor],  # x0 images -> scores (C,), higher is better
+) -> tuple[list[Image.Image], list[int], EarlyChoice]:
+    "Every start for `select_at` steps, the best `keep` through the rest of the schedule: kept images, their indices."
+    c, fam = ctx.config, ctx.family
+    select_at = max([select_at] + [s.swap_after + 1 for s in starts if s.swap is not None])
+    first = LatentRecorder(starts, c.window, start_sigma(ctx), stop_at=select_at)
+    lat = torch.stack([s.latent for s in starts]).to(fam.pipe.device, fam.pipe.dtype)
+    with fam.tracking_x0() as track:
+        z = fam.call(prompt=[caption] * len(starts), latents=lat, num_inference_steps=c.num_inference_steps,
+                     guidance_scale=c.guidance_scale, height=c.height, width=c.width, output_type='latent',
+                     negative_prompt=c.negative_prompt, callback=first).images  # fmt: skip
+    previews = fam.to_pil(fam.decode(fam.unpacked(track.x0, c.height, c.width)))
+    scores = score(previews)
+    kept = sorted(torch.argsort(scores, descending=True)[:keep].tolist())
+    rest = LatentRecorder([starts[j] for j in kept], c.window, 1.0, done=select_at,
+                          recorded=[first.recorded[j] for j in kept])  # fmt: skip
+    images = ctx.render([caption] * len(kept), z[kept], callback=rest,
+                        **fam.rest_of_schedule(c.num_inference_steps, select_at))  # fmt: skip
+    choice = EarlyChoice(select_at, dict(enumerate(scores.tolist())), dict(enumerate(previews)), first.recorded)
+    return images, kept, choice

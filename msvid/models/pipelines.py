@@ -12,6 +12,7 @@ from ..io.assets import asset_path
 from .loading import loading
 from .memory import place_pipeline
 from ..core.records import InputError
+from .families.base import set_call_defaults
 from .families.registry import family_of
 
 # %% auto #0
@@ -45,6 +46,13 @@ def _pipeline_class(model: str, path: str, task: str):
             return own
     return getattr(diffusers, PIPELINE_TASKS[task][0])
 
+# %% ../../nbs/20_models/21_pipelines.ipynb #98bf3279
+def _saved_without(path: str) -> dict:
+    "`{component: None}` for each component a pipeline folder records as absent (`[null, null]` in its index)."
+    import diffusers
+
+    return {k: None for k, v in diffusers.DiffusionPipeline.load_config(path).items() if v == [None, None]}
+
 # %% ../../nbs/20_models/21_pipelines.ipynb #c75b4303
 def load_pipeline(
     model: str,  # hub id, local folder, or msvid:NAME
@@ -66,7 +74,8 @@ def load_pipeline(
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
     with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
-        pipe = _pipeline_class(model, path, task).from_pretrained(path, use_safetensors=True, **dtype_kwargs(dtype))
+        cls, absent = _pipeline_class(model, path, task), _saved_without(path)
+        pipe = cls.from_pretrained(path, use_safetensors=True, **absent, **dtype_kwargs(dtype))
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)
@@ -76,7 +85,9 @@ def load_pipeline(
 def pipeline_for(config):
     "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says (its own bars only if `verbose`)."
     c = config
-    return load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.offload, c.vae_tiling)
+    pipe = load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.offload, c.vae_tiling)
+    set_call_defaults(pipe, max_sequence_length=c.max_sequence_length)
+    return pipe
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #fb57313a
 def use_scheduler(pipe, name: str):

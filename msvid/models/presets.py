@@ -33,7 +33,13 @@ class Preset:
     caption_model: str = ''  # the LLM that writes them, for caption_backend 'llm'
     director: str = ''  # VideoAuteur's director for the director methods ('' = none shipped: train one)
     state_adapter: str = ''  # the IP-Adapter that reads the director's visual states (its CLIP image encoder beside it)
-    cuda_dtype: str = 'float16'  # precision on a CUDA GPU (the toy preset runs in float32 everywhere)
+    cuda_dtype: str = 'float16'  # precision on a CUDA GPU (the toy presets run in float32 everywhere)
+    max_sequence_length: int = 0  # T5 text tokens per call (SD3, FLUX; 0 = the pipeline's default)
+
+    @property
+    def shipped(self) -> bool:
+        "Whether its model ships in the package (a toy preset: CPU, float32, no memory plan)."
+        return self.model.startswith('msvid:')
 
 # %% ../../nbs/20_models/23_presets.ipynb #dfb619e6
 SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
@@ -54,6 +60,20 @@ PRESETS = {
             'tiny models trained on the toy world, shipped in the package; CPU, offline (default)',
             director='toy',
             state_adapter='toy',
+        ),
+        Preset(
+            'toy-flow',
+            'msvid:toy-flow',
+            'toy',
+            'msvid:toy-selector',
+            64,
+            64,
+            25,
+            5.0,
+            "a tiny SD3 flow-matching transformer trained on the toy world (toy-sd's autoencoder); CPU, offline",
+            director='toy',
+            state_adapter='toy',
+            max_sequence_length=4,  # the zero tokens SD3 appends in place of T5, as it was trained
         ),
         Preset(
             'sd15',
@@ -126,6 +146,7 @@ PRESETS = {
             caption_backend='llm',
             caption_model=SCRIPT_LLM,
             cuda_dtype='bfloat16',
+            max_sequence_length=256,  # the model card's
         ),
     ]
 }
@@ -148,7 +169,7 @@ def resolve_device(device: str = 'auto') -> str:
 # %% ../../nbs/20_models/23_presets.ipynb #1924b7ae
 def _memory_settings(preset: str, device: str) -> dict:
     "A real preset on a GPU: offload, VAE tiling and video decoding from the memory plan for its free memory."
-    free = free_gib(device) if preset != 'toy' else None
+    free = free_gib(device) if not PRESETS[preset].shipped else None
     if free is None:
         return {}
     plan = memory_plan(free)
@@ -183,7 +204,8 @@ def resolve_config(
         caption_backend=p.caption_backend,
         caption_model=p.caption_model if overrides.get('caption_backend') in (None, p.caption_backend) else '',
         device=dev,
-        dtype=p.cuda_dtype if dev.startswith('cuda') and preset != 'toy' else 'float32',
+        dtype=p.cuda_dtype if dev.startswith('cuda') and not p.shipped else 'float32',
+        max_sequence_length=p.max_sequence_length,
     )
     cfg.update(_memory_settings(preset, dev))
     cfg.update({k: v for k, v in overrides.items() if v is not None})

@@ -19,7 +19,7 @@ from .loop import train_loop, work_folder
 # %% auto #0
 __all__ = ['shape_pairs', 'toy_pairs', 'toy_canvas_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig',
            'toy_sd_components', 'edge_l1', 'train_vae', 'encode_images', 'set_scaling_factor', 'tokenize',
-           'train_denoiser', 'save_toy_sd', 'train_toy_sd']
+           'batch_source', 'train_denoiser', 'save_toy_sd', 'train_toy_sd']
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #0fdd75c2
 _SHAPE_COLOURS = {'red': (220, 40, 40), 'blue': (40, 70, 220), 'green': (40, 170, 60), 'yellow': (240, 200, 30)}
@@ -233,7 +233,7 @@ def tokenize(
     ).input_ids
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #0af480a6
-def _batch_source(
+def batch_source(
     g: torch.Generator,  # this step's generator
     single: tuple,  # `(means, stds, ids)` of single scenes
     canvases: dict,  # panel count -> `(means, stds, ids)` of canvases
@@ -274,7 +274,7 @@ def train_denoiser(
     T = scheduler.config.num_train_timesteps
 
     def batch(s):
-        mu, sd, ids_all, bs = _batch_source(s.g, single, canvases, canvas_share, batch_size)
+        mu, sd, ids_all, bs = batch_source(s.g, single, canvases, canvas_share, batch_size)
         idx = torch.randint(0, len(mu), (bs,), generator=s.g)
         z0 = (mu[idx] + sd[idx] * torch.randn(mu[idx].shape, generator=s.g)) * scaling_factor
         ids = ids_all[idx].clone()

@@ -14,7 +14,8 @@ from fastcore.basics import patch
 from ...core.records import InputError
 
 # %% auto #0
-__all__ = ['FAMILIES', 'Family', 'latent_shift_scale', 'noised', 'X0Tracker', 'take_rows', 'register_family', 'FlowFamily']
+__all__ = ['FAMILIES', 'Family', 'latent_shift_scale', 'noised', 'X0Tracker', 'set_call_defaults', 'take_rows', 'register_family',
+           'FlowFamily']
 
 # %% ../../../nbs/20_models/24_family.ipynb #c330577b
 class Family:
@@ -81,6 +82,12 @@ def latent_shape(self: Family, height: int, width: int) -> tuple[int, ...]:
     "Shape (C, h, w) of one starting latent for an image of `height` x `width`."
     f = self.pipe.vae_scale_factor
     return (self.denoiser.config.in_channels, height // f, width // f)
+
+
+@patch
+def unpacked(self: Family, latents: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    "Latents of `height` x `width` images in the VAE's layout (B, C, h, w): as they are, unless the family packs them."
+    return latents
 
 # %% ../../../nbs/20_models/24_family.ipynb #ef9ee090
 @patch
@@ -190,11 +197,27 @@ def takes(self: Family, name: str, pipe=None) -> bool:
     "Whether the pipeline's `__call__` has a parameter `name`."
     return name in inspect.signature((pipe or self.pipe).__call__).parameters
 
+# %% ../../../nbs/20_models/24_family.ipynb #bf56f8cf
+def set_call_defaults(
+    pipe,  # a loaded pipeline
+    **kw,  # pipeline arguments; a falsy value means "the pipeline's own default"
+):
+    "Arguments every `Family.call` of `pipe` passes where the called pipeline takes them (e.g. `max_sequence_length`)."
+    pipe.msvid_call_defaults = {k: v for k, v in kw.items() if v}
+
+
+@patch
+def call_defaults(self: Family, pipe) -> dict:
+    "The family pipeline's call defaults that `pipe` (it, or a pipeline made from it) takes."
+    given = getattr(self.pipe, 'msvid_call_defaults', {})
+    return {k: v for k, v in given.items() if self.takes(k, pipe)}
+
 # %% ../../../nbs/20_models/24_family.ipynb #e1085c80
 @patch
 def call(self: Family, pipe=None, negative_prompt: str = '', callback=None, tensor_inputs=('latents',), **kw):
-    "Call `pipe` (default: the family's) with `kw`, the negative prompt if it takes one, and the step callback."
+    "Call `pipe` (default: the family's) with `kw`, the negative prompt if it takes one, the step callback, defaults."
     pipe = pipe or self.pipe
+    kw = self.call_defaults(pipe) | kw
     if negative_prompt and self.takes('negative_prompt', pipe):
         p = kw.get('prompt')
         kw['negative_prompt'] = [negative_prompt] * len(p) if isinstance(p, list) else negative_prompt

@@ -6,6 +6,7 @@ its per-row inputs before the first step."""
 # %% ../../../nbs/20_models/27_flux_families.ipynb #76bef863
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .base import FlowFamily, register_family
@@ -31,3 +32,11 @@ class Flux(FlowFamily):
     def img2img_input(self, latents: torch.Tensor) -> torch.Tensor:
         "Images in [0, 1] for FLUX's img2img, whatever the VAE's channel count (it packs and noises them itself)."
         return (self.decode(latents).clamp(-1, 1) + 1) / 2
+
+    def unpacked(self, latents: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        "Packed tokens (B, h/2 * w/2, 4C) of `height` x `width` images as the VAE's (B, C, h, w)."
+        return self.pipe._unpack_latents(latents, height, width, self.pipe.vae_scale_factor)
+
+    def rest_of_schedule(self, steps: int, done: int) -> dict:
+        "Call arguments that run the steps after the first `done` of FluxPipeline's `steps`-step schedule."
+        return {'sigmas': np.linspace(1.0, 1 / steps, steps)[done:].tolist()}  # unshifted, as FluxPipeline makes them
