@@ -113,15 +113,18 @@ def tiny_sd3_pipeline(
 # %% ../nbs/95_testing/95_testing.ipynb #6c053ce9
 def tiny_flux_pipeline(
     seed: int = 0,  # seeds each model's random init
+    fill: bool = False,  # a `FluxFillPipeline` (FLUX.1 Fill): the transformer also reads the masked image and mask
 ):
     "A random-weight `FluxPipeline` (CLIP and a tiny T5 reading CLIP's tokens, flow-matching Euler); 16 px images."
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    import diffusers
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
     from transformers import CLIPTextModel, T5Config, T5EncoderModel
 
     torch.manual_seed(seed)
     transformer = FluxTransformer2DModel(
         patch_size=1,
-        in_channels=16,
+        in_channels=48 if fill else 16,  # Fill: packed latents, masked-image latents and mask, 16 channels each
+        out_channels=16,
         num_layers=1,
         num_single_layers=1,
         attention_head_dim=16,
@@ -136,8 +139,9 @@ def tiny_flux_pipeline(
     t5.eval()  # T5's dropout is on in a model built from a config: the same text would give other embeddings
     tok = offline_clip_tokenizer()
     clip = CLIPTextModel(clip_text_config(16, 2))
-    return FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip, tokenizer=tok,
-                        text_encoder_2=t5, tokenizer_2=tok, transformer=transformer)  # fmt: skip
+    cls = diffusers.FluxFillPipeline if fill else diffusers.FluxPipeline
+    return cls(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip, tokenizer=tok,
+               text_encoder_2=t5, tokenizer_2=tok, transformer=transformer)  # fmt: skip
 
 # %% ../nbs/95_testing/95_testing.ipynb #b2a8492a
 def svd_euler():

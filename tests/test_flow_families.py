@@ -108,6 +108,17 @@ def test_cosed_on_flux_crash_then_resume_is_identical(tmp_path, flux, monkeypatc
             assert a.read_bytes() == b.read_bytes(), (i, name)
 
 
+def test_rolling_on_flux_fills_with_flux_fill(flux, tmp_path):
+    "`rolling-deps` on FLUX paints each scene's panel beside the scenes it depends on with FLUX.1 Fill (`--fill-model`)."
+    tiny_flux_pipeline(seed=1, fill=True).save_pretrained(tmp_path / 'tiny-flux-fill')  # the name says FLUX Fill
+    cfg = resolve_config('toy', 'cpu', method='rolling-deps', quiet=True, guidance_scale=0.0, **SIZE,
+                         fill_model=str(tmp_path / 'tiny-flux-fill'))  # fmt: skip
+    run = generate(TASK, tmp_path / 'run', cfg, pipe=flux)
+    extra = [run.scene(i).extra for i in range(3)]
+    assert [e['filler'] for e in extra] == ['FluxFillPipeline'] * 3 and all(e['fill_unet_evals'] == 4 for e in extra)
+    assert [e['context'] for e in extra] == [[], [0], [1]] and extra[1]['layout'] == '1x2 panels of 16x16'
+
+
 def test_rolling_on_flux_asks_for_an_inpainting_filler(flux, tmp_path):
     cfg = resolve_config('toy', 'cpu', method='rolling', quiet=True, guidance_scale=0.0, **SIZE)
     with pytest.raises(InputError, match='rolling on Flux: RePaint needs latents a canvas can be cut from'):
