@@ -14,8 +14,8 @@ from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline',
-           'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_ip_adapter', 'tiny_open_clip',
-           'tiny_chat_lm']
+           'tiny_sana_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_ip_adapter',
+           'tiny_open_clip', 'tiny_chat_lm']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -142,6 +142,34 @@ def tiny_flux_pipeline(
     cls = diffusers.FluxFillPipeline if fill else diffusers.FluxPipeline
     return cls(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip, tokenizer=tok,
                text_encoder_2=t5, tokenizer_2=tok, transformer=transformer)  # fmt: skip
+
+# %% ../nbs/95_testing/95_testing.ipynb #fea9ab4b
+def tiny_sana_pipeline(
+    seed: int = 0,  # seeds each model's random init
+):
+    "A random-weight `SanaPipeline` (Gemma-2 reading CLIP's tokens, a 4x DC-AE, flow-matching Euler); 32 px images."
+    from diffusers import AutoencoderDC, FlowMatchEulerDiscreteScheduler, SanaPipeline, SanaTransformer2DModel
+    from transformers import Gemma2Config, Gemma2Model
+    from msvid.models.families.base import set_call_defaults
+
+    torch.manual_seed(seed)
+    ids = dict(vocab_size=49408, bos_token_id=49406, eos_token_id=49407, pad_token_id=49407)
+    text_encoder = Gemma2Model(Gemma2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                            num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                                            max_position_embeddings=512, sliding_window=64, **ids)).eval()  # fmt: skip
+    transformer = SanaTransformer2DModel(
+        in_channels=4, out_channels=4, num_attention_heads=2, attention_head_dim=8, num_layers=2,
+        num_cross_attention_heads=2, cross_attention_head_dim=8, cross_attention_dim=16, caption_channels=32,
+        mlp_ratio=2.0, patch_size=1, sample_size=8,
+    )  # fmt: skip
+    blocks = dict(block_out_channels=(8, 16, 16), layers_per_block=(1, 1, 1), qkv_multiscales=((), (), ()))
+    vae = AutoencoderDC(in_channels=3, latent_channels=4, attention_head_dim=8, encoder_block_types='ResBlock',
+                        decoder_block_types='ResBlock', scaling_factor=0.41407,
+                        **{f'{side}_{k}': v for side in ('encoder', 'decoder') for k, v in blocks.items()})  # fmt: skip
+    pipe = SanaPipeline(tokenizer=offline_clip_tokenizer(), text_encoder=text_encoder, vae=vae,
+                        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler())  # fmt: skip
+    set_call_defaults(pipe, use_resolution_binning=False, complex_human_instruction=[], max_sequence_length=16)
+    return pipe
 
 # %% ../nbs/95_testing/95_testing.ipynb #b2a8492a
 def svd_euler():

@@ -10,7 +10,7 @@ from msvid.core.records import InputError, Step, Task
 from msvid.models.families.registry import family_of
 from msvid.models.presets import resolve_config
 from msvid.pipeline.generate import generate
-from msvid.testing import tiny_flux_pipeline, tiny_sd3_pipeline
+from msvid.testing import tiny_flux_pipeline, tiny_sana_pipeline, tiny_sd3_pipeline
 
 TASK = Task(
     'Omelette', [Step('Crack two eggs into a bowl.'), Step('Whisk the eggs.'), Step('Pour the eggs into the pan.')]
@@ -131,3 +131,43 @@ def test_ip_adapter_methods_refuse_flow_families(sd3, tmp_path, method):
     cfg = resolve_config('toy', 'cpu', method=method, quiet=True, **SIZE)
     with pytest.raises(InputError, match='on StableDiffusion3: '):
         generate(TASK, tmp_path / method, cfg, pipe=sd3)
+
+
+@pytest.fixture(scope='module')
+def sana():
+    return _quiet(tiny_sana_pipeline(seed=0))
+
+
+SANA_SIZE = {**SIZE, 'height': 32, 'width': 32}  # Sana's smallest image
+
+
+@pytest.mark.parametrize('method', ['independent', 'fixed-seed', 'linear', 'cosed', 'cosed-exhaustive', 'clip-only',
+                                    'rolling'])  # fmt: skip
+def test_method_runs_on_sana(sana, tmp_path, method):
+    "Each method makes every scene on Sana; CoSeD selects early in two calls (its text mask fixes the batch)."
+    cfg = resolve_config('toy', 'cpu', method=method, quiet=True, n_fresh=1, **SANA_SIZE)
+    run = generate(TASK, tmp_path / method, cfg, pipe=sana)
+    scenes = [run.scene(i) for i in range(3)]
+    assert all(s.unet_evals > 0 for s in scenes)
+    if method == 'cosed':  # guidance doubles every row; every candidate until select_at, the kept one the rest
+        k = scenes[2].extra['select_at']
+        assert scenes[2].unet_evals == 2 * (k * len(scenes[2].candidates) + (4 - k) * cfg.keep)
+
+
+def test_chain_on_sana_is_refused_in_one_line(sana, tmp_path):
+    cfg = resolve_config('toy', 'cpu', method='chain', quiet=True, **SANA_SIZE)
+    with pytest.raises(InputError, match='Sana: diffusers has no image-to-image pipeline for SanaPipeline'):
+        generate(TASK, tmp_path / 'c', cfg, pipe=sana)
+
+
+def test_cosed_on_sana_with_its_dpm_solver_says_which_scheduler(tmp_path):
+    "Sana's own multistep DPM-Solver cannot resume a latent mid-schedule: one line names the scheduler to use."
+    from diffusers import DPMSolverMultistepScheduler
+
+    pipe = _quiet(tiny_sana_pipeline(seed=0))
+    pipe.scheduler = DPMSolverMultistepScheduler(
+        use_flow_sigmas=True, flow_shift=3.0, prediction_type='flow_prediction'
+    )
+    cfg = resolve_config('toy', 'cpu', quiet=True, n_fresh=1, **SANA_SIZE)
+    with pytest.raises(InputError, match='use --scheduler FlowMatchEulerDiscreteScheduler or --reuse-mode restart'):
+        generate(TASK, tmp_path / 'd', cfg, pipe=pipe)

@@ -208,7 +208,7 @@ def _make_part(cls: type[Settings], settings: dict, config) -> Settings:
 class RunConfig(Settings):
     "The settings every run has, and one part per method or stage (`parts`), all given flat."
 
-    preset: str = 'toy'  # model preset: toy, toy-flow, sd15, sd21, sdxl, sd35-medium, flux-schnell (models.presets)
+    preset: str = 'toy'  # model preset: toy, toy-flow, sd15, sd21, sdxl, sd35-medium, flux-schnell, sana, ...
     model: str = ''  # diffusers text-to-image pipeline: hub id or local folder
     clip: str = ''  # CLIP for selection/metrics: 'toy', 'open_clip:NAME[:PRETRAINED]' or HF id
     method: str = 'cosed'  # keyframe method: cosed, independent, fixed-seed, linear, clip-only, random, rolling, ...

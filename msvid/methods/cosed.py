@@ -124,7 +124,7 @@ def _check_resume(ctx: RunContext):
     if ctx.config.reuse_mode == 'resume' and name not in _SINGLE_STEP:
         raise InputError(
             f"reuse mode 'resume' needs a single-step scheduler ({', '.join(_SINGLE_STEP)}), not {name}; "
-            "use --scheduler DDIMScheduler or --reuse-mode restart"
+            f"use --scheduler {ctx.family.single_step_scheduler} or --reuse-mode restart"
         )
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #227465de

@@ -41,15 +41,12 @@ class LatentRecorder:
 
     def __init__(self, starts: list[Start], window: list[int], init_sigma: float,
                  done: int = 0,  # steps the latents had before this call (a call that runs the rest of a schedule)
-                 stop_at: int = 0,  # skip the pipeline's steps after this many (diffusers' `interrupt`; 0: never)
-                 recorded: list[dict] | None = None):  # the latents recorded so far, one dict per start (extended)  # fmt: skip
-        self.starts, self.window, self.done, self.stop_at = starts, sorted(set(window)), done, stop_at
+                 recorded: list[dict] | None = None):  # recorded so far, a dict per start (extended)  # fmt: skip
+        self.starts, self.window, self.done = starts, sorted(set(window)), done
         self.recorded = recorded or [{0: s.latent.float() * init_sigma} if 0 in self.window else {} for s in starts]
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
         latents, k = kwargs['latents'], self.done + i + 1  # after step i, the latents have had k steps
-        if k == self.stop_at:
-            pipe._interrupt = True
         for j, s in enumerate(self.starts):
             if s.swap is not None and s.swap_after == k:
                 latents[j] = s.swap.to(latents.device, latents.dtype)
@@ -159,12 +156,11 @@ def render_early_in_two_calls(
     "Every start for `select_at` steps, the best `keep` through the rest of the schedule: kept images, their indices."
     c, fam = ctx.config, ctx.family
     select_at = max([select_at] + [s.swap_after + 1 for s in starts if s.swap is not None])
-    first = LatentRecorder(starts, c.window, start_sigma(ctx), stop_at=select_at)
-    lat = torch.stack([s.latent for s in starts]).to(fam.pipe.device, fam.pipe.dtype)
+    first = LatentRecorder(starts, c.window, start_sigma(ctx))
     with fam.tracking_x0() as track:
-        z = fam.call(prompt=[caption] * len(starts), latents=lat, num_inference_steps=c.num_inference_steps,
-                     guidance_scale=c.guidance_scale, height=c.height, width=c.width, output_type='latent',
-                     negative_prompt=c.negative_prompt, callback=first).images  # fmt: skip
+        z = fam.first_steps([caption] * len(starts), torch.stack([s.latent for s in starts]),
+                            c.num_inference_steps, select_at, c.guidance_scale, c.height, c.width,
+                            c.negative_prompt, callback=first)  # fmt: skip
     previews = fam.to_pil(fam.decode(fam.unpacked(track.x0, c.height, c.width)))
     scores = score(previews)
     kept = sorted(torch.argsort(scores, descending=True)[:keep].tolist())

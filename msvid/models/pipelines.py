@@ -97,7 +97,10 @@ def use_scheduler(pipe, name: str):
     cls = getattr(diffusers, name, None)
     if not (isinstance(cls, type) and issubclass(cls, diffusers.SchedulerMixin)):
         raise InputError(f"scheduler {name!r}: not a diffusers scheduler class (e.g. DDIMScheduler)")
-    pipe.scheduler = cls.from_config(pipe.scheduler.config)
+    config = dict(pipe.scheduler.config)
+    if 'flow_shift' in config:  # a DPM-Solver in flow mode (Sana's) calls the shift what Euler calls `shift`
+        config.setdefault('shift', config['flow_shift'])
+    pipe.scheduler = cls.from_config(config)
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #34369b60
 def denoiser(pipe) -> torch.nn.Module:

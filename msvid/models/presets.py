@@ -148,6 +148,21 @@ PRESETS = {
             cuda_dtype='bfloat16',
             max_sequence_length=256,  # the model card's
         ),
+        Preset(
+            'sana',
+            'Efficient-Large-Model/Sana_1600M_1024px_BF16_diffusers',  # NVIDIA's licence: non-commercial
+            'open_clip:ViT-B-32:laion2b_s34b_b79k',
+            '',
+            1024,
+            1024,
+            30,
+            4.5,
+            'Sana 1.6B (flow matching, Euler in place of its DPM-Solver so CoSeD can resume) + open_clip; GPU >= 16 GB',
+            'FlowMatchEulerDiscreteScheduler',  # the same shift; a multistep solver cannot resume mid-schedule
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
+            cuda_dtype='bfloat16',
+        ),
     ]
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy, inspect
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from fastcore.basics import patch
 
@@ -27,6 +28,7 @@ class Family:
     spatial: bool = True  # latents are grids (C, h, w) a canvas can be cut from (False: packed tokens, as FLUX's)
     cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
     unet_ip_adapters: bool = True  # takes the UNet IP-Adapters msvid loads (h94/IP-Adapter's layout)
+    single_step_scheduler: str = 'DDIMScheduler'  # the scheduler to suggest where a method needs a single-step one
 
     def __init__(self, pipe):
         self.pipe = pipe
@@ -50,10 +52,11 @@ def latent_shift_scale(vae) -> tuple[float, float]:
 @patch
 @torch.no_grad()
 def encode(self: Family, images: torch.Tensor) -> torch.Tensor:
-    "Scaled latents (B, C, h, w) of images (B, 3, H, W) in [-1, 1] (the VAE's posterior mean)."
+    "Scaled latents (B, C, h, w) of images (B, 3, H, W) in [-1, 1] (a VAE's posterior mean; Sana's DC-AE's latent)."
     vae = self.pipe.vae
     shift, scale = latent_shift_scale(vae)
-    return (vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean - shift) * scale
+    out = vae.encode(images.to(vae.device, vae.dtype))
+    return ((out.latent_dist.mean if hasattr(out, 'latent_dist') else out.latent) - shift) * scale
 
 # %% ../../../nbs/20_models/24_family.ipynb #a77f8a25
 @patch
@@ -200,10 +203,10 @@ def takes(self: Family, name: str, pipe=None) -> bool:
 # %% ../../../nbs/20_models/24_family.ipynb #bf56f8cf
 def set_call_defaults(
     pipe,  # a loaded pipeline
-    **kw,  # pipeline arguments; a falsy value means "the pipeline's own default"
+    **kw,  # pipeline arguments; None means "the pipeline's own default"
 ):
     "Arguments every `Family.call` of `pipe` passes where the called pipeline takes them (e.g. `max_sequence_length`)."
-    pipe.msvid_call_defaults = {k: v for k, v in kw.items() if v}
+    pipe.msvid_call_defaults = {k: v for k, v in kw.items() if v is not None}
 
 
 @patch
@@ -265,6 +268,32 @@ def text_to_image(
                     tensor_inputs=tensor_inputs, **kw)  # fmt: skip
     return out.images
 
+# %% ../../../nbs/20_models/24_family.ipynb #226438da
+@patch
+def first_steps(
+    self: Family,
+    prompts: list[str],  # one prompt per latent
+    latents: torch.Tensor,  # starting latents
+    steps: int,  # the schedule's length
+    done: int,  # how many of its steps to run
+    guidance: float,
+    height: int,
+    width: int,
+    negative_prompt: str = '',
+    callback=None,  # `callback_on_step_end(pipe, i, t, kwargs)`, as for `text_to_image`
+) -> torch.Tensor:
+    "The latents of `prompts` after the first `done` of `steps` steps (undecoded); the pipeline skips the rest."
+
+    def stop_after(pipe, i, t, kwargs):
+        kwargs = callback(pipe, i, t, kwargs) if callback else kwargs
+        pipe._interrupt = i + 1 >= done
+        return kwargs
+
+    lat = latents.to(self.pipe.device, self.pipe.dtype)
+    return self.call(prompt=prompts, latents=lat, num_inference_steps=steps, guidance_scale=guidance, height=height,
+                     width=width, output_type='latent', negative_prompt=negative_prompt,
+                     callback=stop_after).images  # fmt: skip
+
 # %% ../../../nbs/20_models/24_family.ipynb #af39f4d6
 @patch
 def img2img_input(self: Family, latents: torch.Tensor) -> torch.Tensor:
@@ -280,7 +309,11 @@ def image_to_image(self: Family, latents: torch.Tensor, prompt: str, strength: f
     "The last `strength` of the schedule run on scaled `latents` (B, C, h, w), all from one noise: (B, 3, H, W)."
     from diffusers import AutoPipelineForImage2Image
 
-    i2i = AutoPipelineForImage2Image.from_pipe(self.pipe)
+    try:
+        i2i = AutoPipelineForImage2Image.from_pipe(self.pipe)
+    except ValueError:  # no image-to-image class of this family in diffusers' auto-pipeline tables
+        raise InputError(f"{self.name}: diffusers has no image-to-image pipeline for {type(self.pipe).__name__} "
+                         "(chain and warped shots need one)") from None  # fmt: skip
     i2i.set_progress_bar_config(**getattr(self.pipe, '_progress_bar_config', {}))
     b, image = len(latents), self.img2img_input(latents.to(self.pipe.device, self.pipe.dtype))
     out = self.call(pipe=i2i, prompt=[prompt] * b, image=image, strength=strength, num_inference_steps=steps,
@@ -352,6 +385,7 @@ class FlowFamily(Family):
     "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
 
     unet_ip_adapters = False  # their IP-Adapters (FLUX's, SD3.5 Large's) have other layouts and image encoders
+    single_step_scheduler = 'FlowMatchEulerDiscreteScheduler'
 
     def x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor:
         "x0 = x - sigma v, with the sigma of the step that just ran (the scheduler has moved to the next one)."
@@ -365,3 +399,11 @@ class FlowFamily(Family):
         "The share of x0 in the latents after step `i`: 1 - sigma."
         sigmas = self.pipe.scheduler.sigmas
         return 1.0 - float(sigmas[i + 1]) if i + 1 < len(sigmas) else 1.0
+
+    def rest_of_schedule(self, steps: int, done: int) -> dict:
+        "Call arguments that run the steps after the first `done` of the `steps`-step schedule (the unshifted sigmas)."
+        sched = self.pipe.scheduler
+        if 'sigmas' not in inspect.signature(sched.set_timesteps).parameters:
+            raise InputError(f"{self.name} with {type(sched).__name__}: a schedule cannot be resumed at a step; "
+                             f"use --scheduler {self.single_step_scheduler}, or --select-at {steps}")  # fmt: skip
+        return {'sigmas': np.linspace(sched.sigma_max, sched.sigma_min, steps)[done:].tolist()}
