@@ -179,12 +179,19 @@ def save_probe(
 def load_probe(
     path: str | Path | None = None,  # folder with model.safetensors + config.json; default: the shipped probe
 ) -> AttributeProbe:
-    "Load a probe from safetensors (float32, eval mode)."
+    "Load a probe from safetensors (float32, eval mode): every tensor there, none extra, shapes as configured, finite."
+    from msvid.models.loading import load_strict, read_header
+
     path = Path(path) if path else shipped('probe')
-    if not (path / 'model.safetensors').exists():
+    file, what = path / 'model.safetensors', f"probe {str(path)!r}"
+    if not file.exists():
         raise FileNotFoundError(f"{path}: no model.safetensors (train one with train_probe)")
     cfg = json.loads((path / 'config.json').read_text())
     probe = AttributeProbe(cfg['attributes'], cfg['width'], cfg['hidden'], cfg['size'])
-    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in load_file(str(path / 'model.safetensors')).items()}
-    probe.load_state_dict(sd)
+    stored = read_header(file, what)
+    half = lambda k, v: v.is_floating_point() and stored.get(k, ((), ''))[1] == 'float16'  # saved as fp16 or not
+    expected = {k: (tuple(v.shape), 'float16' if half(k, v) else str(v.dtype).removeprefix('torch.'))
+                for k, v in probe.state_dict().items()}  # fmt: skip
+    sd = load_strict(file, expected, what)
+    probe.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
     return probe.eval()

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..core.records import InputError
-from .loading import loading
+from .loading import LOAD_ERRORS, loaded_fully, loading, quiet_transformers
 
 # %% auto #0
 __all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'check_clip_spec', 'load_clip']
@@ -102,8 +102,12 @@ def hf_clip_encoder(
     "A `ClipEncoder` over a transformers `CLIPModel` and its processor."
     from transformers import CLIPModel, CLIPProcessor
 
-    with loading(f"CLIP {model_id!r}"):
-        model = CLIPModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False).to(device).eval()
+    what = f"CLIP {model_id!r}"
+    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
+        loaded = CLIPModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
+                                           output_loading_info=True)  # fmt: skip
+    model = loaded_fully(loaded, what).to(device).eval()
+    with loading(what):
         proc = CLIPProcessor.from_pretrained(model_id, trust_remote_code=False)
 
     def _features(x):  # transformers 5 may return an output object instead of a tensor

@@ -16,7 +16,7 @@ from ..io.report import cut_words
 # %% auto #0
 __all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'hub_host', 'quoted',
            'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
-           'load_strict', 'check_tensors']
+           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -105,6 +105,8 @@ def why_not_loaded(e: BaseException, name: str | None = None) -> str:
         if name:
             return "the model asks to run its own code (auto_map); msvid never runs a model's own code"
         return "the folder asks to run its own code (auto_map); msvid never runs a model folder's code"
+    if 'ignore_mismatched_sizes' in text:  # transformers: a tensor of another shape than the config's
+        return 'its weights do not have the shapes its config gives'
     if 'safetensors' in text:
         return f"no safetensors weights (msvid loads safetensors only; {first_line(e, 200)})"
     return f"cannot be loaded ({first_line(e)})"
@@ -260,3 +262,30 @@ def check_tensors(
     _check_names_shapes(have, _expected(expected), bad, allow)
     return _check_finite(tensors, bad)
 
+# %% ../../nbs/20_models/25_loading.ipynb #b29faaf5
+@contextmanager
+def quiet_transformers():
+    "transformers' logging at errors only inside the block (its load report is not the user's concern: msvid checks)."
+    from transformers.utils import logging as tlog
+
+    level = tlog.get_verbosity()
+    tlog.set_verbosity_error()
+    try:
+        yield
+    finally:
+        tlog.set_verbosity(level)
+
+
+def loaded_fully(
+    loaded: tuple,  # `(model, loading_info)` from `from_pretrained(..., output_loading_info=True)`
+    what: str,  # the start of the error line, e.g. "CLIP '/m'"
+):
+    "The model, unless a weight was missing from its files or of another shape (it would run with random weights)."
+    model, info = loaded
+    bad = set(info.get('missing_keys', ())) | {
+        k[0] if isinstance(k, tuple) else k for k in info.get('mismatched_keys', ())
+    }
+    if bad:
+        raise InputError(f"{what}: its weights lack {len(bad)} tensor{'s' * (len(bad) > 1)} of its config "
+                         f"({_names(bad)}); msvid does not run a model with random weights")  # fmt: skip
+    return model
