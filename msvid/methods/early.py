@@ -156,6 +156,7 @@ def render_early_in_two_calls(
     "Every start for `select_at` steps, the best `keep` through the rest of the schedule: kept images, their indices."
     c, fam = ctx.config, ctx.family
     select_at = max([select_at] + [s.swap_after + 1 for s in starts if s.swap is not None])
+    tail = fam.rest_of_schedule(c.num_inference_steps, select_at)  # before any work: a solver may refuse it
     first = LatentRecorder(starts, c.window, start_sigma(ctx))
     with fam.tracking_x0() as track:
         z = fam.first_steps([caption] * len(starts), torch.stack([s.latent for s in starts]),
@@ -166,7 +167,6 @@ def render_early_in_two_calls(
     kept = sorted(torch.argsort(scores, descending=True)[:keep].tolist())
     rest = LatentRecorder([starts[j] for j in kept], c.window, 1.0, done=select_at,
                           recorded=[first.recorded[j] for j in kept])  # fmt: skip
-    images = ctx.render([caption] * len(kept), z[kept], callback=rest,
-                        **fam.rest_of_schedule(c.num_inference_steps, select_at))  # fmt: skip
+    images = ctx.render([caption] * len(kept), z[kept], callback=rest, **tail)
     choice = EarlyChoice(select_at, dict(enumerate(scores.tolist())), dict(enumerate(previews)), first.recorded)
     return images, kept, choice
