@@ -23,7 +23,7 @@ def task(tmp_path):
 
 
 def test_bad_clip_folder_is_one_line(capfd, tmp_path, task):
-    "transformers logs its config warnings and a load report of 46 MISSING rows before the processor fails."
+    "A CLIP folder whose weights lack every tensor of its config: one line (transformers would start them at random)."
     from safetensors.torch import save_file
     from transformers import CLIPConfig
 
@@ -38,7 +38,7 @@ def test_bad_clip_folder_is_one_line(capfd, tmp_path, task):
     save_file({'unused.weight': torch.zeros(2)}, str(folder / 'model.safetensors'))
     capfd.readouterr()
     refused(capfd, 'generate', task, '--out', tmp_path / 'run', *FAST, '--method', 'cosed', '--window', '1',
-            '--select-at', '2', '--clip', folder, message="cannot be loaded")  # fmt: skip
+            '--select-at', '2', '--clip', folder, message="its weights lack 46 tensors of its config")  # fmt: skip
 
 
 class _BrokenTorchvision:

@@ -74,8 +74,9 @@ def load_pipeline(
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
     with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
-        cls, absent = _pipeline_class(model, path, task), _saved_without(path)
-        pipe = cls.from_pretrained(path, use_safetensors=True, **absent, **dtype_kwargs(dtype))
+        absent = _saved_without(path)
+        pipe = _pipeline_class(model, path, task).from_pretrained(path, use_safetensors=True, **absent,
+                                                                  **dtype_kwargs(dtype))  # fmt: skip
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)

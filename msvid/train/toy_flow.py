@@ -56,7 +56,7 @@ def toy_flow_components(
     src = Path(asset_path(toy_sd))
     vae = AutoencoderKL.from_pretrained(src / 'vae', use_safetensors=True)
     vae.register_to_config(shift_factor=0.0)  # SD3's pipelines subtract it
-    trained = CLIPTextModel.from_pretrained(src / 'text_encoder', use_safetensors=True)
+    trained = CLIPTextModel.from_pretrained(src / 'text_encoder', use_safetensors=True, trust_remote_code=False)
     width, layers = trained.config.hidden_size, trained.config.num_hidden_layers
     torch.manual_seed(cfg.seed)
     te1 = CLIPTextModelWithProjection(clip_text_config(width, layers, projection_dim=width))
@@ -69,7 +69,7 @@ def toy_flow_components(
         attention_head_dim=cfg.head_dim, num_attention_heads=cfg.heads, joint_attention_dim=text_dim,
         caption_projection_dim=cfg.heads * cfg.head_dim, pooled_projection_dim=text_dim, pos_embed_max_size=32,
     )  # fmt: skip
-    tok = CLIPTokenizer.from_pretrained(src / 'tokenizer')
+    tok = CLIPTokenizer.from_pretrained(src / 'tokenizer', trust_remote_code=False)
     return dict(transformer=transformer, vae=vae, text_encoder=te1, tokenizer=tok, text_encoder_2=te2, tokenizer_2=tok,
                 scheduler=FlowMatchEulerDiscreteScheduler(shift=cfg.shift))  # fmt: skip
 
