@@ -171,3 +171,27 @@ def test_cosed_on_sana_with_its_dpm_solver_says_which_scheduler(tmp_path):
     cfg = resolve_config('toy', 'cpu', quiet=True, n_fresh=1, **SANA_SIZE)
     with pytest.raises(InputError, match='use --scheduler FlowMatchEulerDiscreteScheduler or --reuse-mode restart'):
         generate(TASK, tmp_path / 'd', cfg, pipe=pipe)
+
+
+def test_flux_schnell_preset_runs_on_tiny_flux(tmp_path):
+    "The `flux-schnell` preset's own settings (4 steps, no guidance, 256 T5 tokens) drive tiny FLUX end to end."
+    from msvid.models.families.base import set_call_defaults
+
+    cfg = resolve_config(
+        'flux-schnell',
+        'cpu',
+        clip='toy',
+        caption_backend='offline',
+        quiet=True,
+        height=16,
+        width=16,
+        scene_seconds=0.25,
+    )  # fmt: skip  (the toy CLIP and the tracker: no hub here)
+    pipe = _quiet(tiny_flux_pipeline(seed=0))
+    set_call_defaults(pipe, max_sequence_length=cfg.max_sequence_length)  # as `pipeline_for` does
+    seen = []
+    spy = pipe.encode_prompt
+    pipe.encode_prompt = lambda *a, **kw: (seen.append(kw.get('max_sequence_length')), spy(*a, **kw))[1]
+    run = generate(TASK, tmp_path / 'run', cfg, pipe=pipe)
+    assert (cfg.num_inference_steps, cfg.guidance_scale, cfg.window) == (4, 0.0, [3])
+    assert set(seen) == {256} and all(run.scene(i).unet_evals > 0 for i in range(3))
