@@ -87,7 +87,7 @@ def pipeline_for(config):
     "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says (its own bars only if `verbose`)."
     c = config
     pipe = load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.offload, c.vae_tiling)
-    set_call_defaults(pipe, max_sequence_length=c.max_sequence_length)
+    set_call_defaults(pipe, max_sequence_length=c.max_sequence_length or None)  # 0: the pipeline's own
     return pipe
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #fb57313a
