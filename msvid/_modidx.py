@@ -1266,6 +1266,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'msvid.train.toy_sd.encode_images': ('90_train/toy_sd.html#encode_images', 'msvid/train/toy_sd.py'),
                                     'msvid.train.toy_sd.images_to_tensor': ( '90_train/toy_sd.html#images_to_tensor',
                                                                              'msvid/train/toy_sd.py'),
+                                    'msvid.train.toy_sd.save_pipeline_folder': ( '90_train/toy_sd.html#save_pipeline_folder',
+                                                                                 'msvid/train/toy_sd.py'),
                                     'msvid.train.toy_sd.save_toy_sd': ('90_train/toy_sd.html#save_toy_sd', 'msvid/train/toy_sd.py'),
                                     'msvid.train.toy_sd.set_scaling_factor': ( '90_train/toy_sd.html#set_scaling_factor',
                                                                                'msvid/train/toy_sd.py'),

@@ -56,20 +56,25 @@ def test_early_selection_x0_is_the_velocity_estimate(sd3):
     torch.testing.assert_close(x0, last)
 
 
-def test_cosed_on_sd3_crash_then_resume_is_identical(tmp_path, sd3, monkeypatch):
-    "CoSeD on SD3 (early selection, reused latents) cut by Ctrl-C at scene 3 and resumed: the same bytes and choices."
-    cfg = resolve_config('toy', 'cpu', quiet=True, n_fresh=1, **SIZE)
-    generate(TASK, tmp_path / 'full', cfg, pipe=sd3)
+def crashed_and_resumed(tmp_path, pipe, cfg, monkeypatch) -> list[dict]:
+    "Run `TASK` whole, and cut by Ctrl-C at scene 3 then resumed; assert the same choices and bytes; the scenes."
+    generate(TASK, tmp_path / 'full', cfg, pipe=pipe)
     with crashing_at(monkeypatch, 'cosed'), pytest.raises(KeyboardInterrupt):
-        generate(TASK, tmp_path / 'cut', cfg, pipe=sd3)
-    generate(TASK, tmp_path / 'cut', cfg, resume=True, pipe=sd3)
+        generate(TASK, tmp_path / 'cut', cfg, pipe=pipe)
+    generate(TASK, tmp_path / 'cut', cfg, resume=True, pipe=pipe)
     full, cut = (json.loads((tmp_path / n / 'manifest.json').read_text())['scenes'] for n in ('full', 'cut'))
     assert [s['candidates'] for s in full] == [s['candidates'] for s in cut]
-    assert 'resume' in {c['mode'] for c in full[2]['candidates']}  # scene 3 resumes recorded flow latents
     for i in range(3):
         for name in ('keyframe.png', 'latents.safetensors'):
             a, b = (tmp_path / n / f'scenes/{i + 1:02d}' / name for n in ('full', 'cut'))
             assert a.read_bytes() == b.read_bytes(), (i, name)
+    return full
+
+
+def test_cosed_on_sd3_crash_then_resume_is_identical(tmp_path, sd3, monkeypatch):
+    "CoSeD on SD3 (early selection, reused latents) cut by Ctrl-C at scene 3 and resumed: the same bytes and choices."
+    full = crashed_and_resumed(tmp_path, sd3, resolve_config('toy', 'cpu', quiet=True, n_fresh=1, **SIZE), monkeypatch)
+    assert 'resume' in {c['mode'] for c in full[2]['candidates']}  # scene 3 resumes recorded flow latents
 
 
 @pytest.fixture(scope='module')
@@ -95,17 +100,8 @@ def test_method_runs_on_flux(flux, tmp_path, method):
 def test_cosed_on_flux_crash_then_resume_is_identical(tmp_path, flux, monkeypatch):
     "CoSeD on FLUX (early selection in two calls, packed latents reused) cut at scene 3 and resumed: the same bytes."
     cfg = resolve_config('toy', 'cpu', quiet=True, n_fresh=1, guidance_scale=0.0, **SIZE)
-    generate(TASK, tmp_path / 'full', cfg, pipe=flux)
-    with crashing_at(monkeypatch, 'cosed'), pytest.raises(KeyboardInterrupt):
-        generate(TASK, tmp_path / 'cut', cfg, pipe=flux)
-    generate(TASK, tmp_path / 'cut', cfg, resume=True, pipe=flux)
-    full, cut = (json.loads((tmp_path / n / 'manifest.json').read_text())['scenes'] for n in ('full', 'cut'))
-    assert [s['candidates'] for s in full] == [s['candidates'] for s in cut]
+    full = crashed_and_resumed(tmp_path, flux, cfg, monkeypatch)
     assert full[2]['extra']['select_at'] == 3 and 'resume' in {c['mode'] for c in full[2]['candidates']}
-    for i in range(3):
-        for name in ('keyframe.png', 'latents.safetensors'):
-            a, b = (tmp_path / n / f'scenes/{i + 1:02d}' / name for n in ('full', 'cut'))
-            assert a.read_bytes() == b.read_bytes(), (i, name)
 
 
 def test_rolling_on_flux_fills_with_flux_fill(flux, tmp_path):

@@ -34,24 +34,22 @@ PIPELINE_TASKS = {  # task: (diffusers class that loads it, the setting that nam
 }
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #f11ed8df
-def _pipeline_class(model: str, path: str, task: str):
-    "The diffusers class that loads `model` (at `path`) for `task`: a folder's own text-to-image class, FLUX.1 Fill's."
+def _pipeline_class(model: str, index: dict, task: str):
+    "The diffusers class that loads `model` (its `model_index.json`: `index`) for `task`: its own or FLUX.1 Fill's."
     import diffusers
 
     if task == 'inpainting' and 'fill' in model.lower() and 'flux' in model.lower():
         return diffusers.FluxFillPipeline
     if task == 'text-to-image':  # the folder's class if it makes images from text alone: no auto-pipeline tables
-        own = getattr(diffusers, diffusers.DiffusionPipeline.load_config(path).get('_class_name', ''), None)
+        own = getattr(diffusers, index.get('_class_name', ''), None)
         if isinstance(own, type) and 'image' not in inspect.signature(own.__call__).parameters:
             return own
     return getattr(diffusers, PIPELINE_TASKS[task][0])
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #98bf3279
-def _saved_without(path: str) -> dict:
-    "`{component: None}` for each component a pipeline folder records as absent (`[null, null]` in its index)."
-    import diffusers
-
-    return {k: None for k, v in diffusers.DiffusionPipeline.load_config(path).items() if v == [None, None]}
+def _saved_without(index: dict) -> dict:
+    "`{component: None}` for each component a pipeline's index (`model_index.json`) records as absent: `[null, null]`."
+    return {k: None for k, v in index.items() if v == [None, None]}
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #c75b4303
 def load_pipeline(
@@ -67,16 +65,18 @@ def load_pipeline(
     "Load a diffusers pipeline for `task` onto `device` (safetensors only, no remote code)."
     if task not in PIPELINE_TASKS:
         raise InputError(f"pipeline task {task!r}: expected one of {', '.join(PIPELINE_TASKS)}")
+    import diffusers
+
     path = asset_path(model)
     if quiet:
-        import diffusers, transformers
+        import transformers
 
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
     with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
-        absent = _saved_without(path)
-        pipe = _pipeline_class(model, path, task).from_pretrained(path, use_safetensors=True, **absent,
-                                                                  **dtype_kwargs(dtype))  # fmt: skip
+        index = diffusers.DiffusionPipeline.load_config(path)  # model_index.json, read once
+        pipe = _pipeline_class(model, index, task).from_pretrained(path, use_safetensors=True, **_saved_without(index),
+                                                                   **dtype_kwargs(dtype))  # fmt: skip
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)

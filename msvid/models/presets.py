@@ -5,7 +5,7 @@ configuration from a preset plus the user's overrides."""
 
 # %% ../../nbs/20_models/23_presets.ipynb #261e6490
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.records import InputError
 from ..core.config import RunConfig, renamed_settings, setting_owners
@@ -45,34 +45,28 @@ class Preset:
 SCRIPT_LLM = 'Qwen/Qwen2.5-1.5B-Instruct'  # real presets: a small instruct model writes the script (tracker fallback)
 
 # %% ../../nbs/20_models/23_presets.ipynb #0cc2b0f7
+_TOY = Preset(
+    'toy',
+    'msvid:toy-sd',
+    'toy',
+    'msvid:toy-selector',
+    64,
+    64,
+    25,
+    5.0,
+    'tiny models trained on the toy world, shipped in the package; CPU, offline (default)',
+    director='toy',
+    state_adapter='toy',
+)
 PRESETS = {
     p.name: p
     for p in [
-        Preset(
-            'toy',
-            'msvid:toy-sd',
-            'toy',
-            'msvid:toy-selector',
-            64,
-            64,
-            25,
-            5.0,
-            'tiny models trained on the toy world, shipped in the package; CPU, offline (default)',
-            director='toy',
-            state_adapter='toy',
-        ),
-        Preset(
-            'toy-flow',
-            'msvid:toy-flow',
-            'toy',
-            'msvid:toy-selector',
-            64,
-            64,
-            25,
-            5.0,
-            "a tiny SD3 flow-matching transformer trained on the toy world (toy-sd's autoencoder); CPU, offline",
-            director='toy',
-            state_adapter='toy',
+        _TOY,
+        replace(  # the toy preset with the toy flow-matching model: the two differ only in the model
+            _TOY,
+            name='toy-flow',
+            model='msvid:toy-flow',
+            description="a tiny SD3 flow-matching transformer trained on the toy world (toy-sd's autoencoder); CPU",
             max_sequence_length=4,  # the zero tokens SD3 appends in place of T5, as it was trained
         ),
         Preset(

@@ -5,7 +5,7 @@ saved as a `StableDiffusion3Pipeline` folder that ships inside msvid as `msvid:t
 
 # %% ../../nbs/90_train/98_toy_flow.ipynb #409152a2
 from __future__ import annotations
-import json, os, time
+import json, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from ..io.assets import asset_path
-from ..models.components import clip_text_config, write_clip_tokenizer_files
+from ..models.components import clip_text_config
 from .loop import train_loop, work_folder
-from .toy_sd import batch_source, encode_images, tokenize, toy_canvas_pairs, toy_pairs
+from .toy_sd import batch_source, encode_images, save_pipeline_folder, tokenize, toy_canvas_pairs, toy_pairs
 
 # %% auto #0
 __all__ = ['ToyFlowConfig', 'toy_flow_components', 'sd3_text_embeds', 'flow_sigmas', 'train_flow_denoiser', 'save_toy_flow',
@@ -139,22 +139,10 @@ def save_toy_flow(
     cfg: ToyFlowConfig | None = None,  # recorded as `msvid_train_config.json`
 ) -> Path:
     "Save the components as a diffusers `StableDiffusion3Pipeline` folder (no T5) that loads offline."
-    import shutil
     from diffusers import StableDiffusion3Pipeline
 
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + f'.{os.getpid()}.tmp')
     pipe = StableDiffusion3Pipeline(**components, text_encoder_3=None, tokenizer_3=None)
-    pipe.save_pretrained(tmp, safe_serialization=True)
-    for name in ('tokenizer', 'tokenizer_2'):  # CLIP's vocab.json + merges.txt, as toy-sd ships them
-        (tmp / name / 'tokenizer.json').unlink(missing_ok=True)
-        write_clip_tokenizer_files(tmp / name)
-    if cfg is not None:
-        (tmp / 'msvid_train_config.json').write_text(json.dumps(asdict(cfg), indent=1))
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
-    return folder
+    return save_pipeline_folder(pipe, folder, cfg, ('tokenizer', 'tokenizer_2'))
 
 # %% ../../nbs/90_train/98_toy_flow.ipynb #9bc93c66
 def train_toy_flow(

@@ -19,7 +19,7 @@ from .loop import train_loop, work_folder
 # %% auto #0
 __all__ = ['shape_pairs', 'toy_pairs', 'toy_canvas_pairs', 'images_to_tensor', 'tensor_to_images', 'ToySDConfig',
            'toy_sd_components', 'edge_l1', 'train_vae', 'encode_images', 'set_scaling_factor', 'tokenize',
-           'batch_source', 'train_denoiser', 'save_toy_sd', 'train_toy_sd']
+           'batch_source', 'train_denoiser', 'save_pipeline_folder', 'save_toy_sd', 'train_toy_sd']
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #0fdd75c2
 _SHAPE_COLOURS = {'red': (220, 40, 40), 'blue': (40, 70, 220), 'green': (40, 170, 60), 'yellow': (240, 200, 30)}
@@ -292,30 +292,41 @@ def train_denoiser(
     return train_loop(mods, batch, loss, steps, lr, quiet=quiet, desc='unet', **kw).new_losses
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #67c4de23
-def save_toy_sd(
-    components: dict,  # `unet`, `vae`, `text_encoder`, `tokenizer`, `scheduler`
+def save_pipeline_folder(
+    pipe,  # a diffusers pipeline of toy components
     folder: str | Path,  # destination (replaced atomically)
-    cfg: ToySDConfig | None = None,  # recorded as `msvid_train_config.json`
+    cfg=None,  # a training config dataclass, recorded as `msvid_train_config.json`
+    tokenizers: tuple[str, ...] = ('tokenizer',),  # its CLIP tokenizers' subfolders
 ) -> Path:
-    "Save the components as a diffusers `StableDiffusionPipeline` folder that loads offline (and quickly)."
+    "Save `pipe` as a diffusers folder that loads offline (and quickly), replacing `folder` atomically."
     import shutil
-    from diffusers import StableDiffusionPipeline
 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + f'.{os.getpid()}.tmp')
-    pipe = StableDiffusionPipeline(
-        **components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
-    )
     pipe.save_pretrained(tmp, safe_serialization=True)
-    # the tokenizer as CLIP's vocab.json + merges.txt: its 3.6 MB tokenizer.json takes 0.3 s to parse at every load
-    (tmp / 'tokenizer' / 'tokenizer.json').unlink()
-    write_clip_tokenizer_files(tmp / 'tokenizer')
+    for name in tokenizers:  # CLIP's vocab.json + merges.txt: a 3.6 MB tokenizer.json takes 0.3 s to parse per load
+        (tmp / name / 'tokenizer.json').unlink(missing_ok=True)
+        write_clip_tokenizer_files(tmp / name)
     if cfg is not None:
         (tmp / 'msvid_train_config.json').write_text(json.dumps(asdict(cfg), indent=1))
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)
     return folder
+
+
+def save_toy_sd(
+    components: dict,  # `unet`, `vae`, `text_encoder`, `tokenizer`, `scheduler`
+    folder: str | Path,  # destination (replaced atomically)
+    cfg: ToySDConfig | None = None,  # recorded as `msvid_train_config.json`
+) -> Path:
+    "Save the components as a diffusers `StableDiffusionPipeline` folder that loads offline (and quickly)."
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(
+        **components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+    return save_pipeline_folder(pipe, folder, cfg)
 
 # %% ../../nbs/90_train/91_toy_sd.ipynb #89d9c4f8
 def _train_autoencoder(vae, images: np.ndarray, cfg: ToySDConfig, work: Path, quiet: bool):
