@@ -14,8 +14,8 @@ from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline',
-           'tiny_sana_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_ip_adapter',
-           'tiny_open_clip', 'tiny_chat_lm']
+           'tiny_sana_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_wan_pipeline',
+           'tiny_ltx_pipeline', 'tiny_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -247,6 +247,66 @@ def tiny_animatediff_pipeline(seed: int = 0):
         tokenizer=c['tokenizer'],
         scheduler=c['scheduler'],
     )
+
+# %% ../nbs/95_testing/95_testing.ipynb #a0393db3
+def tiny_wan_pipeline(
+    seed: int = 0,  # seeds each model's random init
+    image_encoder: bool = True,  # Wan 2.1 I2V's layout (a CLIP image encoder); False: Wan 2.2 A14B's (none)
+    last_frame: bool = False,  # with `image_encoder`: the first-last-frame model's (reads two images' embeddings)
+):
+    "A random-weight `WanImageToVideoPipeline` (UMT5 reading CLIP's tokens, UniPC on flow sigmas); 32 px frames."
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline, WanTransformer3DModel
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import UMT5Config, UMT5EncoderModel
+    from msvid.models.families.base import set_call_defaults
+
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])  # fmt: skip
+    t5 = UMT5EncoderModel(UMT5Config(vocab_size=49408, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+                                     relative_attention_num_buckets=8)).eval()  # fmt: skip
+    clip = dict(hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+                intermediate_size=16, patch_size=4)  # fmt: skip
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm='rms_norm_across_heads',
+        rope_max_seq_len=32, image_dim=4 if image_encoder else None,
+        pos_embed_seq_len=2 * (32 // 4) ** 2 + 2 if image_encoder and last_frame else None,
+    )  # fmt: skip
+    scheduler = UniPCMultistepScheduler(prediction_type='flow_prediction', use_flow_sigmas=True, flow_shift=3.0)
+    encoder = dict(image_encoder=CLIPVisionModelWithProjection(CLIPVisionConfig(**clip)),
+                   image_processor=CLIPImageProcessor(crop_size=32, size=32)) if image_encoder else {}  # fmt: skip
+    pipe = WanImageToVideoPipeline(tokenizer=offline_clip_tokenizer(), text_encoder=t5, vae=vae, scheduler=scheduler,
+                                   transformer=transformer, **encoder)  # fmt: skip
+    set_call_defaults(pipe, max_sequence_length=16)
+    return pipe
+
+# %% ../nbs/95_testing/95_testing.ipynb #f48bfb5a
+def tiny_ltx_pipeline(seed: int = 0):  # seeds each model's random init
+    "A random-weight `LTXConditionPipeline` (T5 reading CLIP's tokens, flow-matching Euler); 32 px, 4x4x4 latents."
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXConditionPipeline
+    from diffusers import LTXVideoTransformer3DModel
+    from transformers import T5Config, T5EncoderModel
+    from msvid.models.families.base import set_call_defaults
+
+    torch.manual_seed(seed)
+    transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+                                             num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
+                                             num_layers=1, caption_channels=32)  # fmt: skip
+    four = dict(spatio_temporal_scaling=(True, True, False, False), layers_per_block=(1,) * 5)
+    vae = AutoencoderKLLTXVideo(
+        latent_channels=8, block_out_channels=(8,) * 4, decoder_block_out_channels=(8,) * 4,
+        decoder_layers_per_block=(1,) * 5, decoder_spatio_temporal_scaling=four['spatio_temporal_scaling'],
+        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
+        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False, **four,
+    )  # fmt: skip
+    vae.use_framewise_encoding = vae.use_framewise_decoding = False
+    t5 = T5EncoderModel(T5Config(vocab_size=49408, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+                                 relative_attention_num_buckets=8)).eval()  # fmt: skip
+    pipe = LTXConditionPipeline(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+                                text_encoder=t5, tokenizer=offline_clip_tokenizer())  # fmt: skip
+    set_call_defaults(pipe, max_sequence_length=16)
+    return pipe
 
 # %% ../nbs/95_testing/95_testing.ipynb #c2dddc66
 def tiny_ip_adapter(

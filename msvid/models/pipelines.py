@@ -16,8 +16,8 @@ from .families.base import set_call_defaults
 from .families.registry import family_of
 
 # %% auto #0
-__all__ = ['PIPELINE_TASKS', 'dtype_kwargs', 'load_pipeline', 'pipeline_for', 'use_scheduler', 'denoiser', 'latent_area',
-           'EvalCounter']
+__all__ = ['PIPELINE_TASKS', 'IMAGE_TO_VIDEO', 'dtype_kwargs', 'load_pipeline', 'pipeline_for', 'use_scheduler', 'denoiser',
+           'latent_area', 'EvalCounter']
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #c9ae7a12
 def dtype_kwargs(dtype: str) -> dict:
@@ -32,6 +32,11 @@ PIPELINE_TASKS = {  # task: (diffusers class that loads it, the setting that nam
     'inpainting': ('AutoPipelineForInpainting', 'fill model'),
     'image-to-video': ('DiffusionPipeline', 'video_model'),
 }
+IMAGE_TO_VIDEO = {  # a folder's text-to-video class -> the class that loads its weights for image-to-video
+    'WanPipeline': 'WanImageToVideoPipeline',  # Wan 2.2 TI2V-5B: one model for both
+    'LTXPipeline': 'LTXConditionPipeline',  # conditions at any frame: the keyframe first, a joined shot's last
+    'LTXImageToVideoPipeline': 'LTXConditionPipeline',
+}
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #f11ed8df
 def _pipeline_class(model: str, index: dict, task: str):
@@ -44,6 +49,8 @@ def _pipeline_class(model: str, index: dict, task: str):
         own = getattr(diffusers, index.get('_class_name', ''), None)
         if isinstance(own, type) and 'image' not in inspect.signature(own.__call__).parameters:
             return own
+    if task == 'image-to-video' and index.get('_class_name') in IMAGE_TO_VIDEO:
+        return getattr(diffusers, IMAGE_TO_VIDEO[index['_class_name']])
     return getattr(diffusers, PIPELINE_TASKS[task][0])
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #98bf3279

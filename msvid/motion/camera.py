@@ -180,7 +180,7 @@ class CameraWarp:
         else:
             x0 = fam.frames(x0).float()
             new, self.applied = x + fam.signal(i, x) * self.blend * (self.warp(x0, stride) - x0), 'x0'
-        return fam.unframes(new.to(lat.dtype)).contiguous()
+        return fam.unframes(new.to(lat.dtype), like=lat).contiguous()
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
         k = i + 1

@@ -41,7 +41,7 @@ class ShotSettings(Settings):
     camera_tm: int = 5  # video models: warp after this many steps (VideoStudio T_m)
     camera_blend: float = 0.5  # video models: weight of the warped x0 (VideoStudio eq. 2)
     camera_gain: float = 1.0  # multiplies the per-frame camera step
-    video_model: str = ''  # shots: svd, cogvideox-i2v, hub id or folder ('' = warp-then-denoise with `model`)
+    video_model: str = ''  # shots: a name in VIDEO_MODELS, hub id or folder ('' = warp-then-denoise with `model`)
     motion_bucket_id: int = 127  # SVD motion strength
     decode_chunk_size: int = 8  # SVD frames decoded at once
 
@@ -191,6 +191,9 @@ def warp_denoise_shot(
 VIDEO_MODELS = {  # short names for `RunConfig.video_model`
     'svd': 'stabilityai/stable-video-diffusion-img2vid-xt',
     'cogvideox-i2v': 'THUDM/CogVideoX-5b-I2V',
+    'wan2.1-i2v': 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers',
+    'wan2.2-ti2v': 'Wan-AI/Wan2.2-TI2V-5B-Diffusers',
+    'ltx-video': 'Lightricks/LTX-Video-0.9.7-distilled',
 }
 
 # %% ../../nbs/70_motion/71_shots.ipynb #82885236
@@ -224,16 +227,19 @@ def video_shot(
     decode_chunk_size: int = 8,  # SVD: frames decoded at once (lower = less memory)
     guidance_scale: float | None = None,  # None = the pipeline's default
     height: int | None = None,
-    width: int | None = None,  # None = the keyframe's size rounded down to a multiple of 16
+    width: int | None = None,  # None = the keyframe's size rounded down to what the model takes
+    last_image: Image.Image | None = None,  # the frame the shot must end on (a model that joins shots: Wan, LTX)
 ) -> list[Image.Image]:
     "Frames of a shot made from `keyframe` by an image-to-video pipeline, with the camera warp during sampling."
-    h = height or max(16, keyframe.height // 16 * 16)
-    w = width or max(16, keyframe.width // 16 * 16)
+    fam = video_family_of(pipe)
+    m = fam.size_multiple
+    h, w = height or max(m, keyframe.height // m * m), width or max(m, keyframe.width // m * m)
     warp = CameraWarp(move, t_m, blend, gain, fps=fps) if move.direction != 'static' else None
-    return video_family_of(pipe).image_to_video(
-        keyframe.convert('RGB').resize((w, h)), prompt, seed, num_inference_steps, warp, guidance_scale,
-        num_frames=n_frames, height=h, width=w, fps=fps, motion_bucket_id=motion_bucket_id,
-        noise_aug_strength=noise_aug_strength, decode_chunk_size=decode_chunk_size,
+    size = lambda im: None if im is None else im.convert('RGB').resize((w, h))
+    return fam.image_to_video(
+        size(keyframe), prompt, seed, num_inference_steps, warp, guidance_scale, n_frames, size(last_image),
+        height=h, width=w, fps=fps, motion_bucket_id=motion_bucket_id, noise_aug_strength=noise_aug_strength,
+        decode_chunk_size=decode_chunk_size,
     )  # fmt: skip
 
 # %% ../../nbs/70_motion/71_shots.ipynb #6bfaa00b

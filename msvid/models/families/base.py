@@ -356,8 +356,8 @@ def frames(self: Family, latents: torch.Tensor) -> torch.Tensor:
 
 
 @patch
-def unframes(self: Family, frames: torch.Tensor) -> torch.Tensor:
-    "Back from (B, F, C, h, w) to the family's layout."
+def unframes(self: Family, frames: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
+    "Back from (B, F, C, h, w) to the family's layout (`like`: the latents they came from, for a family that packs)."
     return self.frames(frames)  # the same swap undoes itself
 
 # %% ../../../nbs/20_models/24_family.ipynb #0d9586e0
