@@ -14,7 +14,7 @@ from .io.taskfile import load_task
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'add_toy_tasks', 'cmd_toy_tasks', 'add_examples', 'cmd_examples', 'add_match_actions',
-           'cmd_match_actions', 'add_director_data', 'cmd_director_data']
+           'cmd_match_actions', 'add_director_data', 'cmd_director_data', 'add_plan', 'cmd_plan']
 
 # %% ../nbs/99_cli/97_commands.ipynb #a7ae3d10
 def add_toy_tasks(sub):
@@ -123,10 +123,30 @@ def cmd_director_data(a) -> int:
     print(f"{len(data)} sequences, {sum(len(x['actions']) for x in data)} steps; data: {a.out}")
     return 0
 
+# %% ../nbs/99_cli/97_commands.ipynb #e1ff6a29
+def add_plan(sub):
+    "The `plan` parser."
+    p = sub.add_parser('plan', help='the memory plan of a real preset (and video model) on a GPU, before any download')
+    p.add_argument('--preset', required=True, help='a real preset, e.g. sdxl')
+    p.add_argument('--video-model', default='', help='a video model name, e.g. svd or wan2.2-ti2v')
+    p.add_argument('--gpu', default='t4', help='t4, l4, a100, or GiB of GPU memory')
+
+
+def cmd_plan(a) -> int:
+    "Print the plan: per stage, precision, quantization, placement, and the peak GPU memory and system RAM."
+    from msvid.models.plan import gpu_class, plan_table, plan_run
+
+    gpu = gpu_class(a.gpu)
+    bf16 = 'native' if gpu.bf16 else 'emulated'
+    print(f"{gpu.name}: {gpu.vram_gib:g} GiB GPU, {gpu.ram_gib:.1f} GiB RAM, bfloat16 {bf16}")
+    print(plan_table(plan_run(a.preset, a.video_model, gpu)))
+    return 0
+
 # %% ../nbs/99_cli/97_commands.ipynb #69a447d4
 SUBCOMMANDS = {  # name -> (add its parser, its handler)
     'toy-tasks': (add_toy_tasks, cmd_toy_tasks),
     'examples': (add_examples, cmd_examples),
     'match-actions': (add_match_actions, cmd_match_actions),
     'director-data': (add_director_data, cmd_director_data),
+    'plan': (add_plan, cmd_plan),
 }
