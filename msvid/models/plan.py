@@ -12,10 +12,9 @@ from ..core.records import InputError
 GIB = 2**30
 
 # %% auto #0
-__all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'PLACEMENTS', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32',
-           'VIDEO_DTYPES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU',
-           'RunShape', 'activation_gib', 'StagePlan', 'stage_plan', 'gpu_class', 'fits', 'run_dtype', 'plan_run',
-           'plan_table']
+__all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES', 'GEOMETRY',
+           'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'activation_gib',
+           'StagePlan', 'stage_plan', 'gpu_class', 'fits', 'run_dtype', 'plan_run', 'plan_table']
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7f79a70e
 @dataclass(frozen=True)
@@ -36,7 +35,6 @@ GPUS = {
 CUDA_CONTEXT_GIB = 0.5  # GPU memory the CUDA context and PyTorch's allocator keep for themselves
 BASE_RAM_GIB = 0.73 + 1.0  # python with torch, diffusers and msvid imported (measured on CPU) + the CUDA runtime's
 # host memory (assumed)
-PLACEMENTS = ('gpu', 'model-offload', 'sequential-offload')
 QUANTIZE = {  # the components weight-only quantization is applied to (the big transformer and the T5-class encoders)
     'transformer', 'unet', 'text_encoder_2', 'text_encoder_3', 'text_encoder', 'model',
 }
@@ -81,8 +79,8 @@ def activation_gib(key: str, denoiser: str, height: int, width: int, frames: int
     "Peak activations (GiB) of the denoiser on `rows` latents, or of the autoencoder decoding, whichever is larger."
     f, p, stride, at_once = GEOMETRY[key]
     c = _config(key, denoiser)
-    width_ = c.get('num_attention_heads', 1) * c.get('attention_head_dim', 0) if 'unet' != denoiser else 0
-    width_ = width_ or c['block_out_channels'][0]
+    # a transformer's inner width; a UNet's first level (full latent resolution, where its activations peak)
+    width_ = c['block_out_channels'][0] if denoiser == 'unet' else c['num_attention_heads'] * c['attention_head_dim']
     latent_frames = 1 + (frames - 1) // stride if frames > 1 else 1
     tokens = latent_frames * (height // f // p) * (width // f // p)
     denoise = rows * tokens * width_ * nbytes * ACT_TENSORS

@@ -13,12 +13,10 @@ from ..core.records import InputError
 from ..io.assets import shipped
 
 DTYPE_BYTES = {'float32': 4, 'float16': 2, 'bfloat16': 2}
-QUANTS = ('', 'int8', 'nf4')  # weight-only: torchao int8, bitsandbytes 4-bit NF4 ('' = none)
 NF4_BLOCK = 64  # bitsandbytes NF4: one float32 absmax per 64 weights
 
 # %% auto #0
-__all__ = ['DTYPE_BYTES', 'QUANTS', 'NF4_BLOCK', 'configs_dir', 'model_keys', 'ComponentSize', 'component_size', 'model_sizes',
-           'clip_size']
+__all__ = ['DTYPE_BYTES', 'NF4_BLOCK', 'configs_dir', 'model_keys', 'ComponentSize', 'component_size', 'model_sizes', 'clip_size']
 
 # %% ../../nbs/20_models/26_model_sizes.ipynb #7b70f74b
 def configs_dir() -> Path:

@@ -137,7 +137,7 @@ class LTXVideo(VideoFamily, FlowFamily):
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
         w, h = image.size
-        s, p = self.pipe.vae_spatial_compression_ratio, self.pipe.transformer_spatial_patch_size
+        s = self.pipe.vae_spatial_compression_ratio
         self.pipe.msvid_latent_grid = ((num_frames - 1) // self.temporal_stride + 1, h // s, w // s)
         ends = [(image, 0)] + ([(last_image, num_frames - 1)] if last_image is not None else [])
         return {'conditions': [LTXVideoCondition(image=im, frame_index=f) for im, f in ends]}
