@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from msvid.core.records import InputError
-from msvid.models.plan import GPUS, VIDEO_DTYPES, plan_run
-from msvid.models.presets import PRESETS
+from msvid.models.plan import GPUS, VIDEO_DTYPES, plan_run, run_shape
+from msvid.models.presets import PRESETS, resolve_config
 from msvid.models.sizes import model_keys
 
 OUT = Path(__file__).parent / 'results' / 'memory_plans.md'
@@ -17,8 +17,9 @@ OUT = Path(__file__).parent / 'results' / 'memory_plans.md'
 
 def cell(preset: str, video: str, gpu: str) -> str:
     "One table cell: each stage's quantization/placement and the run's peak GPU / RAM, or why it does not fit."
+    shape = run_shape(resolve_config(preset, 'cpu', shots=bool(video), video_model=video or None))
     try:
-        stages = plan_run(preset, video, gpu)
+        stages = plan_run(PRESETS[preset], video, gpu, shape)
     except InputError:
         return 'does not fit'
     how = ', '.join(f"{s.stage[0]}:{s.quant + ' ' if s.quant else ''}{s.placement}" for s in stages[-2:]
@@ -34,7 +35,8 @@ def main() -> int:
         'Computed by `python benchmarks/memory_plans.py` from the vendored configs (`msvid/assets/model-configs`);',
         'not measured on a GPU. A cell: k = keyframes, v = video; placement (nf4 = the transformer and T5-class',
         'encoders quantized); in brackets the peak GPU GiB / peak RAM GiB over the run\'s stages (the script LM',
-        'stage included). GPU classes: ' + '; '.join(f"{k}: {g.name}, {g.vram_gib:g} GiB, {g.ram_gib:.1f} GiB RAM"
+        'stage included). Each run at its preset\'s size and its own batch, shots of 12 frames at the keyframe size, as',
+        '`msvid generate` runs it by default (`msvid.models.plan.run_shape`). GPU classes: ' + '; '.join(f"{k}: {g.name}, {g.vram_gib:g} GiB, {g.ram_gib:.1f} GiB RAM"
                                                for k, g in GPUS.items()) + '.',
         '',
     ]

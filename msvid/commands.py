@@ -130,16 +130,26 @@ def add_plan(sub):
     p.add_argument('--preset', required=True, help='a real preset, e.g. sdxl')
     p.add_argument('--video-model', default='', help='a video model name, e.g. svd or wan2.2-ti2v')
     p.add_argument('--gpu', default='t4', help='t4, l4, a100, or GiB of GPU memory')
+    p.add_argument('--height', type=int, default=None, help="keyframe height (default: the preset's)")
+    p.add_argument('--width', type=int, default=None, help="keyframe width (default: the preset's)")
+    p.add_argument('--shot-frames', type=int, default=None, help='frames per shot (default: as msvid generate)')
 
 
 def cmd_plan(a) -> int:
     "Print the plan: per stage, precision, quantization, placement, and the peak GPU memory and system RAM."
-    from msvid.models.plan import gpu_class, plan_table, plan_run
+    from msvid.models.plan import gpu_class, plan_table, plan_run, run_shape
+    from msvid.models.presets import PRESETS, resolve_config
 
     gpu = gpu_class(a.gpu)
+    config = resolve_config(a.preset, 'cpu', shots=bool(a.video_model), video_model=a.video_model or None,
+                            height=a.height, width=a.width, shot_frames=a.shot_frames)  # fmt: skip
+    shape = run_shape(config)
+    stages = plan_run(PRESETS[a.preset], a.video_model, gpu, shape)  # before any output: a refusal is its one line
     bf16 = 'native' if gpu.bf16 else 'emulated'
     print(f"{gpu.name}: {gpu.vram_gib:g} GiB GPU, {gpu.ram_gib:.1f} GiB RAM, bfloat16 {bf16}")
-    print(plan_table(plan_run(a.preset, a.video_model, gpu)))
+    shots = f"; shots of {shape.shot_frames} frames" if a.video_model else ''
+    print(f"keyframes {shape.width}x{shape.height}, {shape.rows} latents denoised together{shots}")
+    print(plan_table(stages))
     return 0
 
 # %% ../nbs/99_cli/97_commands.ipynb #69a447d4

@@ -1,6 +1,6 @@
 "Wan and LTX-Video (tiny, random, built offline): the camera warp on their latents, frame counts, joined shots, resume."
 
-import json
+import dataclasses, json
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from msvid.models.presets import resolve_config
 from msvid.motion.camera import DIRECTION_FLOW, CameraWarp, warp_frames
 from msvid.motion.shots import video_shot
 from msvid.pipeline.generate import generate
+from msvid.scene.context import run_scripts
 from msvid.testing import tiny_ltx_pipeline, tiny_sd_pipeline, tiny_wan_pipeline
 
 torch.set_num_threads(1)
@@ -147,3 +148,79 @@ def test_shots_crash_then_resume_is_identical(tmp_path, monkeypatch, name):
     assert all(s['shot'] for s in scenes)
     for s in scenes:
         assert (tmp_path / 'full' / s['shot']).read_bytes() == (tmp_path / 'cut' / s['shot']).read_bytes(), s['shot']
+
+
+JOIN_TASK = Task('Bowl', [Step('Fill the bowl with water.'), Step('Stir the water in the bowl.', camera='left fast'),
+                          Step('Wash the cup.'), Step('Dry the cup.')])  # fmt: skip
+
+
+def _join_config(folder, **kw):
+    return resolve_config('toy', 'cpu', quiet=True, shots=True, video_model=str(folder), shot_frames=5, camera_tm=1,
+                          num_inference_steps=2, scene_seconds=0.25, method='fixed-seed', shot_join=True, **kw)  # fmt: skip
+
+
+@pytest.fixture(scope='module')
+def ltx_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('ltx')
+    tiny_ltx_pipeline().save_pretrained(folder)
+    return folder
+
+
+def test_joined_shots_end_on_the_next_keyframe_where_it_shows_this_scene(tmp_path, monkeypatch, ltx_folder):
+    "--shot-join: scene i's shot ends on scene i+1's keyframe exactly when scene i+1 depends on scene i."
+    import msvid.motion.shots as shots
+
+    seen, real = {}, shots.video_shot
+
+    def spy(pipe, keyframe, prompt, *a, last_image=None, **kw):
+        seen[prompt] = last_image
+        return real(pipe, keyframe, prompt, *a, last_image=last_image, **kw)
+
+    monkeypatch.setattr(shots, 'video_shot', spy)
+    cfg = _join_config(ltx_folder)
+    scripts = run_scripts(JOIN_TASK, cfg)
+    scripts[2] = dataclasses.replace(scripts[2], depends_on=[])  # a new thing: no join into scene 3
+    run = generate(JOIN_TASK, tmp_path / 'run', cfg, pipe=_quiet(tiny_sd_pipeline(seed=0)), scripts=scripts)
+    m = run.read()
+    joined = [i for i in range(3) if i in m['scenes'][i + 1]['script']['depends_on']]
+    assert 0 in joined and 1 not in joined
+    for i, s in enumerate(m['scenes']):
+        last = seen[s['script']['caption']]
+        if i in joined:
+            key = Image.open(tmp_path / 'run' / m['scenes'][i + 1]['keyframe']).convert('RGB')
+            assert np.array_equal(np.asarray(last), np.asarray(key))
+        else:
+            assert last is None
+        assert s['shot'] in s['files'] and s['extra']['shot_unet_evals'] > 0  # checksum and cost of the shot
+
+
+def test_joined_shots_cut_and_resumed_are_identical(tmp_path, monkeypatch, ltx_folder):
+    import msvid.pipeline.generate as gen
+
+    cfg, pipe = _join_config(ltx_folder), _quiet(tiny_sd_pipeline(seed=0))
+    generate(JOIN_TASK, tmp_path / 'full', cfg, pipe=pipe)
+    real = gen.make_shot
+
+    def crash(ctx, i, *a):
+        if i == 2:
+            raise KeyboardInterrupt
+        return real(ctx, i, *a)
+
+    monkeypatch.setattr(gen, 'make_shot', crash)
+    with pytest.raises(KeyboardInterrupt):
+        generate(JOIN_TASK, tmp_path / 'cut', cfg, pipe=pipe)
+    cut = json.loads((tmp_path / 'cut' / 'manifest.json').read_text())['scenes']
+    assert all(s['keyframe'] for s in cut) and [bool(s['shot']) for s in cut] == [True, True, False, False]
+    monkeypatch.setattr(gen, 'make_shot', real)
+    generate(JOIN_TASK, tmp_path / 'cut', cfg, resume=True, pipe=pipe)
+    scenes = json.loads((tmp_path / 'full' / 'manifest.json').read_text())['scenes']
+    for s in scenes:
+        assert (tmp_path / 'full' / s['shot']).read_bytes() == (tmp_path / 'cut' / s['shot']).read_bytes(), s['shot']
+
+
+def test_a_model_that_cannot_join_stops_before_any_keyframe(tmp_path):
+    folder = tmp_path / 'wan21'
+    tiny_wan_pipeline().save_pretrained(folder)  # Wan 2.1 I2V: an image encoder, no last frame
+    with pytest.raises(InputError, match='cannot end a shot on a given frame'):
+        generate(JOIN_TASK, tmp_path / 'run', _join_config(folder), pipe=_quiet(tiny_sd_pipeline(seed=0)))
+    assert not (tmp_path / 'run' / 'scenes').exists()

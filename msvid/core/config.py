@@ -227,8 +227,6 @@ class RunConfig(Settings):
     fps: int = 8  # frames per second of video.mp4 and the shots
     video_size: int = 256  # shorter side of video.mp4 frames
     crossfade: float = 0.0  # seconds of crossfade between scenes in video.mp4
-    offload: bool = False  # model CPU offload on a GPU: only the model in use on it (set by the memory plan)
-    vae_tiling: bool = False  # decode images in tiles (set by the memory plan)
     device: str = 'cpu'  # cpu, cuda, cuda:N or mps
     dtype: str = 'float32'  # model precision: float32, float16 (real models on a GPU) or bfloat16
     quiet: bool = False  # no progress bars
@@ -251,7 +249,8 @@ class RunConfig(Settings):
         'video_size': (lambda v: v % 2 == 0 and 16 <= v <= MAX_SIZE, f'an even integer from 16 to {MAX_SIZE}'),
         'crossfade': (lambda v: is_finite(v) and v >= 0, 'a finite number of seconds >= 0'),  # < scene_seconds
     }
-    inert: ClassVar[tuple] = ('device', 'quiet', 'verbose', 'offload')
+    inert: ClassVar[tuple] = ('device', 'quiet', 'verbose')
+    retired: ClassVar[tuple] = ('offload',)  # inert settings of older manifests, dropped when they are read
 
     def __init__(self, **settings):
         "Every setting by its flat name (the rest default); then each part's checks against the whole run."
@@ -301,8 +300,8 @@ def to_dict(self: RunConfig) -> dict:
 
 @patch(cls_method=True)
 def from_dict(cls: RunConfig, d: dict) -> RunConfig:
-    "A config from flat settings as `to_dict` writes them (missing ones default, unknown ones are refused)."
-    return cls(**d)
+    "A config from flat settings as `to_dict` writes them (missing: default; retired: dropped; unknown: refused)."
+    return cls(**{k: v for k, v in d.items() if k not in cls.retired})
 
 # %% ../../nbs/00_core/01_config.ipynb #526102df
 @patch

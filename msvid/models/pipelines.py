@@ -10,7 +10,7 @@ import torch
 
 from ..io.assets import asset_path
 from .loading import loading
-from .memory import place_pipeline
+from .memory import place_pipeline, quantization_config
 from ..core.records import InputError
 from .families.base import set_call_defaults
 from .families.registry import family_of
@@ -58,6 +58,11 @@ def _saved_without(index: dict) -> dict:
     "`{component: None}` for each component a pipeline's index (`model_index.json`) records as absent: `[null, null]`."
     return {k: None for k, v in index.items() if v == [None, None]}
 
+
+def _quantized(quant) -> dict:
+    "The `from_pretrained` keyword for a quantization config (none when there is none)."
+    return {} if quant is None else {'quantization_config': quant}
+
 # %% ../../nbs/20_models/21_pipelines.ipynb #c75b4303
 def load_pipeline(
     model: str,  # hub id, local folder, or msvid:NAME
@@ -65,7 +70,8 @@ def load_pipeline(
     dtype: str = 'float32',  # 'float32', 'float16' or 'bfloat16'
     quiet: bool = False,  # hide the per-step progress bar
     scheduler: str = '',  # diffusers scheduler class to use instead of the pipeline's own ('' = keep it)
-    offload: bool = False,  # model CPU offload on a GPU (`msvid.models.memory.place_pipeline`)
+    placement: str = 'gpu',  # gpu, model-offload or sequential-offload (`msvid.models.memory.place_pipeline`)
+    quantize: str = 'none',  # none or nf4: the big components in 4 bits (`msvid.models.memory.quantization_config`)
     vae_tiling: bool = False,  # decode images in tiles
     task: str = 'text-to-image',  # 'text-to-image', 'inpainting' (rolling's filler) or 'image-to-video' (shots)
 ):
@@ -82,18 +88,20 @@ def load_pipeline(
         transformers.utils.logging.disable_progress_bar()
     with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
         index = diffusers.DiffusionPipeline.load_config(path)  # model_index.json, read once
-        pipe = _pipeline_class(model, index, task).from_pretrained(path, use_safetensors=True, **_saved_without(index),
-                                                                   **dtype_kwargs(dtype))  # fmt: skip
+        quant = quantization_config(index, quantize, device, dtype)
+        kw = _saved_without(index) | dtype_kwargs(dtype) | _quantized(quant)
+        pipe = _pipeline_class(model, index, task).from_pretrained(path, use_safetensors=True, **kw)
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)
-    return place_pipeline(pipe, device, offload, vae_tiling)
+    return place_pipeline(pipe, device, placement, vae_tiling)
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #1931d59b
 def pipeline_for(config):
     "The text-to-image pipeline a `RunConfig` names, loaded and placed as it says (its own bars only if `verbose`)."
     c = config
-    pipe = load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.offload, c.vae_tiling)
+    pipe = load_pipeline(c.model, c.device, c.dtype, c.quiet or not c.verbose, c.scheduler, c.placement, c.quantize,
+                         c.vae_tiling)  # fmt: skip
     set_call_defaults(pipe, max_sequence_length=c.max_sequence_length or None)  # 0: the pipeline's own
     return pipe
 
@@ -116,12 +124,12 @@ def denoiser(pipe) -> torch.nn.Module:
     return family_of(pipe).denoiser
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #6484eac7
-def latent_area(sample: torch.Tensor) -> int:
-    "Latent pixels of one item of a denoiser input: h x w of (B, C, h, w), frames x h x w of (B, F, C, h, w), tokens."
+def latent_area(sample: torch.Tensor, channels: int | None = None) -> int:
+    "Latent pixels of one item of a denoiser input: h x w of (B, C, h, w), frames x h x w of video, tokens."
     if sample.ndim == 4:
         return sample.shape[-2] * sample.shape[-1]
-    if sample.ndim == 5:
-        return sample.shape[1] * sample.shape[-2] * sample.shape[-1]
+    if sample.ndim == 5:  # (B, F, C, h, w), or (B, C, F, h, w) where axis 1 has the denoiser's `channels`
+        return sample.shape[2 if sample.shape[1] == channels else 1] * sample.shape[-2] * sample.shape[-1]
     return sample.shape[1]
 
 # %% ../../nbs/20_models/21_pipelines.ipynb #838cca19
@@ -134,8 +142,9 @@ class EvalCounter:
 
     def _hook(self, module, args, kwargs):
         sample = args[0] if args else kwargs.get('sample', kwargs.get('hidden_states'))
+        channels = getattr(getattr(module, 'config', None), 'in_channels', None)
         self.n += sample.shape[0]
-        self.pixels += sample.shape[0] * latent_area(sample)
+        self.pixels += sample.shape[0] * latent_area(sample, channels)
 
     def reset(self):
         "Start counting from zero."

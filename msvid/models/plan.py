@@ -13,8 +13,9 @@ GIB = 2**30
 
 # %% auto #0
 __all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES', 'GEOMETRY',
-           'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'activation_gib',
-           'StagePlan', 'stage_plan', 'gpu_class', 'fits', 'run_dtype', 'plan_run', 'plan_table']
+           'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'run_shape',
+           'denoise_gib', 'decode_gib', 'activation_gib', 'StagePlan', 'stage_plan', 'gpu_class', 'fits', 'run_dtype',
+           'plan_run', 'plan_table']
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7f79a70e
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ class RunShape:
     shot_frames: int = 49
     shot_rows: int = 2
 
+# %% ../../nbs/20_models/26_memory_plan.ipynb #457cbfcf
+def run_shape(config) -> RunShape:
+    "The `RunShape` of a run's `RunConfig`: its keyframe size, the latents denoised together, its shots."
+    guided = 2 if config.guidance_scale > 1 else 1
+    together = min(config.max_batch, config.max_candidates or config.max_batch)
+    return RunShape(config.height, config.width, together * guided, config.height, config.width, config.shot_frames)
+
 # %% ../../nbs/20_models/26_memory_plan.ipynb #da0e6812
 def _config(key: str, name: str) -> dict:
     import json
@@ -75,19 +83,29 @@ def _config(key: str, name: str) -> dict:
     return json.loads((configs_dir() / key / name / 'config.json').read_text())
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #d7bfc8f2
-def activation_gib(key: str, denoiser: str, height: int, width: int, frames: int, rows: int, nbytes: int) -> float:
-    "Peak activations (GiB) of the denoiser on `rows` latents, or of the autoencoder decoding, whichever is larger."
-    f, p, stride, at_once = GEOMETRY[key]
+def denoise_gib(key: str, denoiser: str, height: int, width: int, frames: int, rows: int, nbytes: int) -> float:
+    "Peak activations (GiB) of the denoiser on `rows` latents of `frames` frames at `height` x `width`."
+    f, p, stride, _ = GEOMETRY[key]
     c = _config(key, denoiser)
     # a transformer's inner width; a UNet's first level (full latent resolution, where its activations peak)
     width_ = c['block_out_channels'][0] if denoiser == 'unet' else c['num_attention_heads'] * c['attention_head_dim']
     latent_frames = 1 + (frames - 1) // stride if frames > 1 else 1
     tokens = latent_frames * (height // f // p) * (width // f // p)
-    denoise = rows * tokens * width_ * nbytes * ACT_TENSORS
+    return rows * tokens * width_ * nbytes * ACT_TENSORS / GIB
+
+
+def decode_gib(key: str, height: int, width: int, frames: int, nbytes: int) -> float:
+    "Peak activations (GiB) of the autoencoder decoding the frames it decodes at once, at full resolution."
+    at_once = GEOMETRY[key][3]
     vae = _config(key, 'vae')
     ch = (vae.get('decoder_block_out_channels') or vae.get('block_out_channels') or [vae.get('base_dim', 96)])[0]
-    decode = min(at_once, frames) * height * width * ch * nbytes * DECODE_TENSORS
-    return max(denoise, decode) / GIB
+    return min(at_once, frames) * height * width * ch * nbytes * DECODE_TENSORS / GIB
+
+
+def activation_gib(key: str, denoiser: str, height: int, width: int, frames: int, rows: int, nbytes: int) -> float:
+    "Peak activations (GiB) of a stage: the denoiser's or the autoencoder's while decoding, whichever is larger."
+    return max(denoise_gib(key, denoiser, height, width, frames, rows, nbytes),
+               decode_gib(key, height, width, frames, nbytes))  # fmt: skip
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #b54f607c
 @dataclass(frozen=True)
@@ -160,18 +178,14 @@ def run_dtype(dtype: str, gpu: GPU) -> str:
     return 'float16' if dtype == 'bfloat16' and not gpu.bf16 else dtype
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #e6afaedc
-def plan_run(preset: str, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = RunShape()) -> list:
-    "Each stage's `StagePlan` for a run of `preset` (and `video_model` shots) on `gpu`; an `InputError` if none fit."
-    from msvid.models.presets import PRESETS
+def plan_run(p, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = RunShape()) -> list:
+    "Each stage's `StagePlan` for preset `p` (a `Preset`) with `video_model` shots on `gpu`; `InputError` if none fit."
     from msvid.models.sizes import clip_size, model_keys
 
-    gpu = gpu_class(gpu) if isinstance(gpu, str) else gpu
-    if preset not in PRESETS:
-        raise InputError(f"preset {preset!r}: expected one of {', '.join(PRESETS)}")
-    p = PRESETS[preset]
+    gpu, preset = gpu_class(gpu) if isinstance(gpu, str) else gpu, p.name
     if preset not in model_keys() or (video_model and video_model not in VIDEO_DTYPES):
         what = preset if preset not in model_keys() else video_model
-        real = ', '.join(k for k in PRESETS if k in model_keys())
+        real = ', '.join(k for k in model_keys() if k not in VIDEO_DTYPES and k != 'script-lm')
         raise InputError(f"plan: no vendored configs for {what!r} (real presets: {real}; "
                          f"video models: {', '.join(VIDEO_DTYPES)})")  # fmt: skip
     stages = []
@@ -192,7 +206,7 @@ def plan_run(preset: str, video_model: str = '', gpu: GPU | str = 't4', shape: R
             if fits(v, gpu) and (best is None or (max(i, j), i + j) < best[0]):
                 best = ((max(i, j), i + j), [k, v])
     if best is None:
-        raise InputError(_no_fit(preset, video_model, gpu))
+        raise InputError(_no_fit(p, video_model, gpu, shape))
     return stages + best[1]
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #d4dc4355
@@ -212,18 +226,18 @@ def _components_names(key: str) -> list[str]:
     return [c.name for c in model_sizes(key)]
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #1e1c828d
-def _no_fit(preset: str, video_model: str, gpu: GPU) -> str:
+def _no_fit(p, video_model: str, gpu: GPU, shape: RunShape) -> str:
     "One line: that nothing fits, and what would."
-    other = [n for n, g in GPUS.items() if g.vram_gib > gpu.vram_gib and _fits_on(preset, video_model, g)]
-    what = f"{preset} + {video_model}" if video_model else preset
+    other = [n for n, g in GPUS.items() if g.vram_gib > gpu.vram_gib and _fits_on(p, video_model, g, shape)]
+    what = f"{p.name} + {video_model}" if video_model else p.name
     alt = f"fits: --gpu {' or '.join(other)}" if other else "fits none of t4, l4, a100"
     where = f"a {gpu.name} ({gpu.vram_gib:g} GiB, {gpu.ram_gib:.1f} GiB RAM)"
     return f"plan: {what} does not fit {where} in any placement; {alt}"
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #01f1cedc
-def _fits_on(preset: str, video_model: str, gpu: GPU) -> bool:
+def _fits_on(p, video_model: str, gpu: GPU, shape: RunShape) -> bool:
     try:
-        plan_run(preset, video_model, gpu)
+        plan_run(p, video_model, gpu, shape)
         return True
     except InputError:
         return False

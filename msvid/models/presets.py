@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from ..core.records import InputError
 from ..core.config import RunConfig, renamed_settings, setting_owners
-from .memory import free_gib, memory_plan
+from .memory import cuda_gpu, run_settings
 
 # %% auto #0
 __all__ = ['SCRIPT_LLM', 'PRESETS', 'Preset', 'resolve_device', 'resolve_config']
@@ -176,13 +176,10 @@ def resolve_device(device: str = 'auto') -> str:
     return device
 
 # %% ../../nbs/20_models/23_presets.ipynb #1924b7ae
-def _memory_settings(preset: str, device: str) -> dict:
-    "A real preset on a GPU: offload, VAE tiling and video decoding from the memory plan for its free memory."
-    free = free_gib(device) if not PRESETS[preset].shipped else None
-    if free is None:
-        return {}
-    plan = memory_plan(free)
-    return dict(offload=plan.offload, vae_tiling=plan.vae_tiling, decode_chunk_size=plan.decode_chunk_size)
+def _memory_settings(config: RunConfig) -> dict:
+    "A real preset on a CUDA GPU: each stage's precision, placement and quantization from the memory plan."
+    gpu = cuda_gpu(config.device) if not PRESETS[config.preset].shipped else None
+    return {} if gpu is None else run_settings(config, PRESETS[config.preset], gpu)
 
 # %% ../../nbs/20_models/23_presets.ipynb #5d28cdc5
 def resolve_config(
@@ -216,6 +213,7 @@ def resolve_config(
         dtype=p.cuda_dtype if dev.startswith('cuda') and not p.shipped else 'float32',
         max_sequence_length=p.max_sequence_length,
     )
-    cfg.update(_memory_settings(preset, dev))
-    cfg.update({k: v for k, v in overrides.items() if v is not None})
-    return RunConfig(**cfg)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    config = RunConfig(**(cfg | given))
+    planned = _memory_settings(config)  # a flag the user gave wins over the plan
+    return RunConfig(**(cfg | planned | given)) if planned else config

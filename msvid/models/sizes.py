@@ -16,7 +16,8 @@ DTYPE_BYTES = {'float32': 4, 'float16': 2, 'bfloat16': 2}
 NF4_BLOCK = 64  # bitsandbytes NF4: one float32 absmax per 64 weights
 
 # %% auto #0
-__all__ = ['DTYPE_BYTES', 'NF4_BLOCK', 'configs_dir', 'model_keys', 'ComponentSize', 'component_size', 'model_sizes', 'clip_size']
+__all__ = ['DTYPE_BYTES', 'NF4_BLOCK', 'configs_dir', 'model_keys', 'ComponentSize', 'build_component', 'component_size',
+           'model_sizes', 'clip_size']
 
 # %% ../../nbs/20_models/26_model_sizes.ipynb #7b70f74b
 def configs_dir() -> Path:
@@ -63,22 +64,27 @@ def _components(key: str) -> dict[str, tuple[str, str]]:
             if isinstance(v, list) and (d / k / 'config.json').exists()}  # fmt: skip
 
 # %% ../../nbs/20_models/26_model_sizes.ipynb #21b32a42
-def _meta_model(library: str, cls_name: str, folder: Path):
-    "The component built from its config on the meta device (no memory, no weights)."
+def build_component(key: str, name: str, empty: bool = True):
+    "Component `name` of model `key` built from its config: on the meta device (no memory), or with random weights."
+    import contextlib
+
     import accelerate
     import diffusers
 
+    library, cls_name = _components(key)[name]
+    folder = configs_dir() / key / ('' if name == 'model' else name)
+    where = accelerate.init_empty_weights() if empty else contextlib.nullcontext()
     if library == 'diffusers':
         cls = getattr(diffusers, cls_name)
         config, unused = cls.load_config(folder, return_unused_kwargs=True)
-        with accelerate.init_empty_weights():
+        with where:
             return cls.from_config(config, **unused)
     import transformers
 
     config = transformers.AutoConfig.from_pretrained(folder, trust_remote_code=False)
     # a transformers model, or one in a diffusers pipeline's package (SD's safety checker: 'stable_diffusion')
     cls = getattr(transformers, cls_name, None) or getattr(getattr(diffusers.pipelines, library), cls_name)
-    with accelerate.init_empty_weights():
+    with where:
         m = cls(config)
     m.tie_weights()  # `from_pretrained` ties them; a model built from its config does not (T5's shared embedding)
     return m
@@ -89,13 +95,11 @@ def component_size(key: str, name: str) -> ComponentSize:
     "The tensors component `name` of model `key` stores (persistent buffers included, tied weights once), counted."
     import torch
 
-    library, cls = _components(key)[name]
-    folder = configs_dir() / key / ('' if name == 'model' else name)
-    m = _meta_model(library, cls, folder)
+    m = build_component(key, name)
     params = sum(t.numel() for t in {id(t): t for t in m.state_dict(keep_vars=True).values()}.values())
     lin = [mod.weight for mod in m.modules() if isinstance(mod, torch.nn.Linear)]
     lin = list({id(w): w for w in lin}.values())
-    return ComponentSize(name, cls, params, sum(w.numel() for w in lin), sum(w.shape[0] for w in lin))
+    return ComponentSize(name, type(m).__name__, params, sum(w.numel() for w in lin), sum(w.shape[0] for w in lin))
 
 # %% ../../nbs/20_models/26_model_sizes.ipynb #c9adebe8
 def model_sizes(key: str) -> list[ComponentSize]:

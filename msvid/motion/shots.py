@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .camera import CameraWarp, covered, warp_frames
-from ..core.config import MAX_VIDEO_SECONDS, Settings, count_range, is_finite, register_part
+from ..core.config import DTYPES, MAX_VIDEO_SECONDS, Settings, count_range, is_finite, register_part
+from ..models.memory import PLACEMENTS, QUANTIZATIONS
 from ..core.records import CameraMove, InputError
 from ..models.families.registry import family_of, video_family_of
 from ..models.pipelines import load_pipeline
@@ -22,7 +23,7 @@ from ..models.pipelines import load_pipeline
 # %% auto #0
 __all__ = ['SHOT_SPACES', 'VIDEO_MODELS', 'SHOT_SEED_KEY', 'ShotSettings', 'check_video_length', 'keyframe_latent',
            'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_shot', 'load_video_pipeline', 'video_shot',
-           'make_shot', 'save_shot']
+           'run_video_pipeline', 'shot_denoiser', 'check_joins', 'join_target', 'make_shot', 'save_shot']
 
 # %% ../../nbs/70_motion/71_shots.ipynb #bb769c32
 SHOT_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
@@ -43,9 +44,15 @@ class ShotSettings(Settings):
     camera_gain: float = 1.0  # multiplies the per-frame camera step
     video_model: str = ''  # shots: a name in VIDEO_MODELS, hub id or folder ('' = warp-then-denoise with `model`)
     motion_bucket_id: int = 127  # SVD motion strength
-    decode_chunk_size: int = 8  # SVD frames decoded at once
+    decode_chunk_size: int = 8  # SVD frames decoded at once (the memory plan sets it on a GPU)
+    video_dtype: str = ''  # the video model's precision ('' = the run's dtype; set by the memory plan on a GPU)
+    video_placement: str = 'gpu'  # gpu, model-offload or sequential-offload (the memory plan's video stage)
+    video_quantize: str = 'none'  # none or nf4 (the memory plan's video stage)
+    shot_join: bool = False  # a shot ends on the next scene's keyframe when that scene shows this one again (Wan, LTX)
 
-    choices: ClassVar[dict] = {'shot_space': SHOT_SPACES}
+    choices: ClassVar[dict] = {'shot_space': SHOT_SPACES, 'video_dtype': ('', *DTYPES), 'video_placement': PLACEMENTS,
+                               'video_quantize': QUANTIZATIONS}  # fmt: skip
+    inert: ClassVar[tuple] = ('video_placement',)
     renamed: ClassVar[dict] = dict(
         clips='shots', clip_frames='shot_frames', clip_paint='shot_paint', clip_strength='shot_strength',
         clip_space='shot_space',
@@ -60,10 +67,17 @@ class ShotSettings(Settings):
         'decode_chunk_size': count_range(1),
     }
 
+    def check(self, config):
+        "A joined shot needs a video model that takes the frame to end on."
+        if self.shot_join and not (self.shots and self.video_model):
+            raise InputError("shot_join: needs --shots and a --video-model that ends a shot on a given frame "
+                             "(ltx-video, or a Wan model without an image encoder)")  # fmt: skip
+
     def unused(self, config) -> tuple:
-        "The painting settings change only a run that paints its shots on the warp-then-denoise path."
+        "Painting settings change only painted warp-then-denoise shots; the video model's precision, only its shots."
         painted = self.shots and self.shot_paint and not self.video_model
-        return () if painted else ('shot_paint', 'shot_strength', 'shot_space')
+        video = ('video_dtype', 'video_quantize') if not (self.shots and self.video_model) else ()
+        return video + (() if painted else ('shot_paint', 'shot_strength', 'shot_space'))
 
 # %% ../../nbs/70_motion/71_shots.ipynb #969541a3
 def check_video_length(
@@ -200,14 +214,15 @@ VIDEO_MODELS = {  # short names for `RunConfig.video_model`
 def load_video_pipeline(
     model: str,  # a name in VIDEO_MODELS, hub id or local folder
     device: str = 'cpu',
-    dtype: str = 'float32',  # 'float16' on a GPU
-    offload: bool = False,  # model CPU offload on a GPU (the run's memory plan, `msvid.models.memory`)
+    dtype: str = 'float32',  # the plan's video precision on a GPU
     quiet: bool = False,
-    vae_tiling: bool = False,  # decode in tiles and slices (the memory plan)
+    placement: str = 'gpu',  # gpu, model-offload or sequential-offload (the run's memory plan)
+    quantize: str = 'none',  # none or nf4 (the memory plan)
+    vae_tiling: bool = False,  # decode in tiles and slices
 ):
     "Load a diffusers image-to-video pipeline and place it as the memory plan says."
-    return load_pipeline(VIDEO_MODELS.get(model, model), device, dtype, quiet, offload=offload, vae_tiling=vae_tiling,
-                         task='image-to-video')  # fmt: skip
+    return load_pipeline(VIDEO_MODELS.get(model, model), device, dtype, quiet, placement=placement, quantize=quantize,
+                         vae_tiling=vae_tiling, task='image-to-video')  # fmt: skip
 
 # %% ../../nbs/70_motion/71_shots.ipynb #3541b3bd
 def video_shot(
@@ -246,23 +261,50 @@ def video_shot(
 SHOT_SEED_KEY = 7001  # third key of `derive_seed(run seed, scene, key)` for shot noise
 
 
+def run_video_pipeline(ctx):
+    "The run's image-to-video pipeline (`video_model`), loaded once as the memory plan's video stage says."
+    cfg = ctx.config
+    quiet = cfg.quiet or not cfg.verbose  # denoising bars only with --verbose, like the keyframes'
+    load = lambda: load_video_pipeline(cfg.video_model, cfg.device, cfg.video_dtype or cfg.dtype, quiet,
+                                       cfg.video_placement, cfg.video_quantize, cfg.vae_tiling)  # fmt: skip
+    return ctx.shared(f'video:{cfg.video_model}', load)
+
+
+def shot_denoiser(ctx):
+    "The network a run's shots go through: the video model's, or the keyframe pipeline's (warp-then-denoise)."
+    return video_family_of(run_video_pipeline(ctx)).denoiser if ctx.config.video_model else family_of(ctx.pipe).denoiser
+
+
+def check_joins(ctx):
+    "Refuse `shot_join` before any keyframe is made when the video model cannot end a shot on a given frame."
+    fam = video_family_of(run_video_pipeline(ctx))
+    if not fam.joins_shots:
+        raise InputError(f"shot_join: video model {ctx.config.video_model!r} ({type(fam.pipe).__name__}) cannot end a "
+                         "shot on a given frame; leave --shot-join off")  # fmt: skip
+
+
+def join_target(ctx, i: int) -> Image.Image | None:
+    "The frame scene `i`'s joined shot ends on: the next scene's keyframe when that scene shows this one again."
+    j = i + 1
+    if j == len(ctx.scripts) or i not in ctx.scripts[j].depends_on:
+        return None
+    return Image.open(ctx.run.file(ctx.run.scene(j).keyframe)).convert('RGB')
+
+
 def make_shot(
     ctx,  # the run's `msvid.scene.context.RunContext`
     i: int,  # scene index (0-based)
     keyframe: Image.Image,  # the scene's chosen keyframe
+    last_image: Image.Image | None = None,  # the frame the shot must end on (`shot_join`), or None
 ) -> list[Image.Image]:
     "The frames of scene `i`'s shot, moving as its script's camera says."
     from msvid.core.seeds import derive_seed
 
     cfg, script = ctx.config, ctx.scripts[i]
     seed = derive_seed(cfg.seed, i, SHOT_SEED_KEY)
-    vm = cfg.video_model
-    if vm:
-        quiet = cfg.quiet or not cfg.verbose  # denoising bars only with --verbose, like the keyframes'
-        load = lambda: load_video_pipeline(vm, cfg.device, cfg.dtype, cfg.offload, quiet, cfg.vae_tiling)
-        vpipe = ctx.shared(f'video:{vm}', load)
+    if cfg.video_model:
         return video_shot(
-            vpipe,
+            run_video_pipeline(ctx),
             keyframe,
             script.caption,
             script.camera,
@@ -275,6 +317,7 @@ def make_shot(
             cfg.motion_bucket_id,
             cfg.fps,
             decode_chunk_size=cfg.decode_chunk_size,
+            last_image=last_image,
         )
     return warp_denoise_shot(
         ctx.pipe,

@@ -22,7 +22,7 @@ from ..io.video import shots_video, keyframe_video, read_video
 from ..models.pipelines import EvalCounter, denoiser, pipeline_for
 from ..scene.context import RunContext, SceneOutput, run_scripts
 from ..methods.registry import get_method
-from ..motion.shots import check_video_length, make_shot, save_shot
+from ..motion.shots import check_joins, check_video_length, join_target, make_shot, save_shot, shot_denoiser
 
 # %% auto #0
 __all__ = ['make_video', 'library_bars', 'generate', 'check_weights', 'run_summary']
@@ -78,9 +78,14 @@ def make_video(run: RunDir, config: RunConfig) -> Path:
     )
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #8feeb75e
-def _make_scenes(ctx: RunContext, todo: list[int]):
-    "Make scenes `todo` in order with the config's method (and shots), saving each as it is done."
+def _shot_cost(counter: EvalCounter) -> dict:
+    return dict(shot_unet_evals=counter.n, shot_latent_pixel_evals=counter.pixels)
+
+
+def _make_scenes(ctx: RunContext, todo: list[int], shots: bool):
+    "Make scenes `todo` in order with the config's method (and their shots), saving each as it is done."
     config, counter = ctx.config, EvalCounter(denoiser(ctx.pipe))
+    shot_counter = EvalCounter(shot_denoiser(ctx)) if shots else None
     method = get_method(config.method)
     bar = tqdm(todo, desc='scenes', unit='scene', disable=config.quiet, dynamic_ncols=True)
     try:
@@ -90,18 +95,39 @@ def _make_scenes(ctx: RunContext, todo: list[int]):
             with torch.no_grad():
                 out_i = method(ctx, i)
             cost, frames = (counter.n, counter.pixels), None
-            if config.shots:
+            if shots:
+                shot_counter.reset()
                 with torch.no_grad():
                     frames = make_shot(ctx, i, out_i.image)
-                out_i.extra.update(
-                    shot_unet_evals=counter.n - cost[0], shot_latent_pixel_evals=counter.pixels - cost[1]
-                )
+                out_i.extra.update(_shot_cost(shot_counter))
             seconds = time.perf_counter() - t0
             _save_scene(ctx.run, i, ctx.scripts[i], out_i, cost, seconds, frames, config.fps)
             bar.set_postfix_str(f'scene {i + 1}: {seconds:.1f} s')
     finally:
-        counter.close()
+        for c in (counter, shot_counter):
+            if c is not None:
+                c.close()
         bar.close()
+
+# %% ../../nbs/75_pipeline/75_generate.ipynb #8cb2d82e
+def _joined_shots(ctx: RunContext):
+    "The shots of a run with `shot_join`, after its keyframes: each ends on the next keyframe where that scene joins."
+    run, config = ctx.run, ctx.config
+    todo = [i for i in range(len(ctx.scripts)) if not run.scene(i).shot]
+    counter = EvalCounter(shot_denoiser(ctx))
+    try:
+        for i in tqdm(todo, desc='shots', unit='shot', disable=config.quiet, dynamic_ncols=True):
+            counter.reset()
+            t0 = time.perf_counter()
+            keyframe = Image.open(run.file(run.scene(i).keyframe)).convert('RGB')
+            with torch.no_grad():
+                frames = make_shot(ctx, i, keyframe, join_target(ctx, i))
+            rec = run.scene(i)
+            rec.shot = save_shot(run, i, frames, config.fps)
+            rec.extra |= _shot_cost(counter) | {'shot_seconds': round(time.perf_counter() - t0, 3)}
+            run.record(i, rec, [run.file(f) for f in [*rec.files, rec.shot]])  # the record again, with the shot
+    finally:
+        counter.close()
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #507ea8c2
 @contextmanager
@@ -138,11 +164,16 @@ def generate(
         with library_bars(config.verbose and not config.quiet):
             scripts = scripts or run_scripts(task, config)
             todo = [i for i in range(len(scripts)) if not run.done(i)]
+            join = config.shots and config.shot_join
             if todo and pipe is None:
                 pipe = pipeline_for(config)
+            ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
+            if join:
+                check_joins(ctx)
             if todo:
-                ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
-                _make_scenes(ctx, todo)
+                _make_scenes(ctx, todo, shots=config.shots and not join)
+            if join:
+                _joined_shots(ctx)
         run.finish(run.rel(make_video(run, config)))
     except BaseException:
         run.discard()  # failed before its first scene: nothing to keep, nothing to block the next run
