@@ -12,10 +12,10 @@ from ..core.records import InputError
 GIB = 2**30
 
 # %% auto #0
-__all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES', 'GEOMETRY',
-           'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'run_shape',
-           'denoise_gib', 'decode_gib', 'activation_gib', 'StagePlan', 'stage_plan', 'gpu_class', 'fits', 'run_dtype',
-           'plan_run', 'plan_table']
+__all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES',
+           'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU',
+           'RunShape', 'run_shape', 'denoise_gib', 'decode_gib', 'StagePlan', 'stage_plan', 'gpu_class', 'fits',
+           'run_dtype', 'plan_run', 'plan_table']
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7f79a70e
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ KEEP_FP32 = {  # components that stay in float32 where bfloat16 is missing (floa
 ALWAYS_FP32 = {'wan2.1-i2v': ('vae',), 'wan2.2-ti2v': ('vae',)}  # Wan's docs load its VAE in float32
 VIDEO_DTYPES = {'svd': 'float16', 'cogvideox-i2v': 'bfloat16', 'wan2.1-i2v': 'bfloat16', 'wan2.2-ti2v': 'bfloat16',
                 'ltx-video': 'bfloat16'}  # fmt: skip
+VIDEO_SIZES = {'cogvideox-i2v': (480, 720)}  # the one size a model takes (CogVideoX-5B-I2V: learned positions)
 GEOMETRY = {  # key: (pixels per latent side, latent cells per token side, video frames per latent frame,
     #              frames the autoencoder decodes at once)
     'sd15': (8, 1, 1, 1), 'sd21': (8, 1, 1, 1), 'sdxl': (8, 1, 1, 1), 'sd35-medium': (8, 2, 1, 1),
@@ -53,7 +54,11 @@ GEOMETRY = {  # key: (pixels per latent side, latent cells per token side, video
     'wan2.1-i2v': (8, 2, 4, 4), 'wan2.2-ti2v': (16, 2, 4, 4), 'ltx-video': (32, 1, 8, 9),
 }  # fmt: skip
 ACT_TENSORS = 12  # live (tokens x width) tensors at a denoiser's peak: hidden, q, k, v, the 4x MLP, residuals
-DECODE_TENSORS = 6  # live (pixels x channels) tensors at the autoencoder's full-resolution block
+DECODE_TENSORS = {  # live (pixels x channels) tensors at the autoencoder's full-resolution block, per frame decoded at
+    # once: measured by benchmarks/dry_run.py (float32, CPU; 512 px keyframes, 256 px x 9-frame shots), rounded up
+    'sd15': 8.5, 'sd21': 8.5, 'sdxl': 8.5, 'sd35-medium': 8.5, 'flux-schnell': 8.5, 'sana': 6.5, 'svd': 9.5,
+    'cogvideox-i2v': 17.5, 'wan2.1-i2v': 16.0, 'wan2.2-ti2v': 10.5, 'ltx-video': 1.0,
+}  # fmt: skip
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #9506951f
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ def run_shape(config) -> RunShape:
     "The `RunShape` of a run's `RunConfig`: its keyframe size, the latents denoised together, its shots."
     guided = 2 if config.guidance_scale > 1 else 1
     together = min(config.max_batch, config.max_candidates or config.max_batch)
-    return RunShape(config.height, config.width, together * guided, config.height, config.width, config.shot_frames)
+    shot = VIDEO_SIZES.get(config.video_model, (config.height, config.width))
+    return RunShape(config.height, config.width, together * guided, *shot, config.shot_frames)
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #da0e6812
 def _config(key: str, name: str) -> dict:
@@ -99,13 +105,7 @@ def decode_gib(key: str, height: int, width: int, frames: int, nbytes: int) -> f
     at_once = GEOMETRY[key][3]
     vae = _config(key, 'vae')
     ch = (vae.get('decoder_block_out_channels') or vae.get('block_out_channels') or [vae.get('base_dim', 96)])[0]
-    return min(at_once, frames) * height * width * ch * nbytes * DECODE_TENSORS / GIB
-
-
-def activation_gib(key: str, denoiser: str, height: int, width: int, frames: int, rows: int, nbytes: int) -> float:
-    "Peak activations (GiB) of a stage: the denoiser's or the autoencoder's while decoding, whichever is larger."
-    return max(denoise_gib(key, denoiser, height, width, frames, rows, nbytes),
-               decode_gib(key, height, width, frames, nbytes))  # fmt: skip
+    return min(at_once, frames) * height * width * ch * nbytes * DECODE_TENSORS[key] / GIB
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #b54f607c
 @dataclass(frozen=True)
@@ -211,13 +211,12 @@ def plan_run(p, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = 
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #d4dc4355
 def _act(key: str, shape: RunShape, gpu: GPU) -> float:
-    "Peak activations of model `key` at the run's keyframe or shot size."
-    video = key in VIDEO_DTYPES
-    dtype = run_dtype(VIDEO_DTYPES[key] if video else 'float16', gpu)
+    "Peak activations of model `key` at the run's keyframe or shot size: denoising or decoding, whichever is larger."
     den = 'unet' if 'unet' in _components_names(key) else 'transformer'
-    if video:
-        return activation_gib(key, den, shape.shot_height, shape.shot_width, shape.shot_frames, shape.shot_rows, 2)
-    return activation_gib(key, den, shape.height, shape.width, 1, shape.rows, 2)
+    fp32_vae = 'vae' in ALWAYS_FP32.get(key, ()) or (not gpu.bf16 and 'vae' in KEEP_FP32.get(key, ()))
+    h, w, frames, rows = ((shape.shot_height, shape.shot_width, shape.shot_frames, shape.shot_rows)
+                          if key in VIDEO_DTYPES else (shape.height, shape.width, 1, shape.rows))  # fmt: skip
+    return max(denoise_gib(key, den, h, w, frames, rows, 2), decode_gib(key, h, w, frames, 4 if fp32_vae else 2))
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7b154949
 def _components_names(key: str) -> list[str]:

@@ -110,11 +110,18 @@ def model_sizes(key: str) -> list[ComponentSize]:
 @functools.cache
 def clip_size(arch: str = 'ViT-B-32') -> ComponentSize:
     "Parameter counts of an open_clip model (the CLIP that selects and scores keyframes), built on the meta device."
+    import logging
+
     import open_clip
     import torch
 
-    with torch.device('meta'):
-        m = open_clip.create_model(arch, device='meta')
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.setLevel(logging.ERROR)  # open_clip warns that no pretrained weights were loaded: none are wanted here
+    try:
+        with torch.device('meta'):
+            m = open_clip.create_model(arch, device='meta')
+    finally:
+        root.setLevel(level)
     lin = [mod.weight for mod in m.modules() if isinstance(mod, torch.nn.Linear)]
     return ComponentSize('clip', arch, sum(p.numel() for p in m.parameters()), sum(w.numel() for w in lin),
                          sum(w.shape[0] for w in lin))  # fmt: skip

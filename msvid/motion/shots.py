@@ -16,14 +16,16 @@ from PIL import Image
 from .camera import CameraWarp, covered, warp_frames
 from ..core.config import DTYPES, MAX_VIDEO_SECONDS, Settings, count_range, is_finite, register_part
 from ..models.memory import PLACEMENTS, QUANTIZATIONS
+from ..models.plan import VIDEO_SIZES
 from ..core.records import CameraMove, InputError
 from ..models.families.registry import family_of, video_family_of
 from ..models.pipelines import load_pipeline
 
 # %% auto #0
-__all__ = ['SHOT_SPACES', 'VIDEO_MODELS', 'SHOT_SEED_KEY', 'ShotSettings', 'check_video_length', 'keyframe_latent',
-           'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_shot', 'load_video_pipeline', 'video_shot',
-           'run_video_pipeline', 'shot_denoiser', 'check_joins', 'join_target', 'make_shot', 'save_shot']
+__all__ = ['SHOT_SPACES', 'VIDEO_MODELS', 'VIDEO_DEFAULTS', 'SHOT_SEED_KEY', 'ShotSettings', 'check_video_length',
+           'keyframe_latent', 'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_shot', 'video_steps',
+           'video_guidance', 'load_video_pipeline', 'video_shot', 'run_video_pipeline', 'shot_denoiser', 'check_joins',
+           'join_target', 'make_shot', 'save_shot']
 
 # %% ../../nbs/70_motion/71_shots.ipynb #bb769c32
 SHOT_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
@@ -49,6 +51,8 @@ class ShotSettings(Settings):
     video_placement: str = 'gpu'  # gpu, model-offload or sequential-offload (the memory plan's video stage)
     video_quantize: str = 'none'  # none or nf4 (the memory plan's video stage)
     shot_join: bool = False  # a shot ends on the next scene's keyframe when that scene shows this one again (Wan, LTX)
+    video_steps: int = 0  # the video model's denoising steps (0 = its own, `VIDEO_DEFAULTS`; else the run's steps)
+    video_guidance: float = 0.0  # the video model's guidance (0 = its own, `VIDEO_DEFAULTS`; else its pipeline's)
 
     choices: ClassVar[dict] = {'shot_space': SHOT_SPACES, 'video_dtype': ('', *DTYPES), 'video_placement': PLACEMENTS,
                                'video_quantize': QUANTIZATIONS}  # fmt: skip
@@ -65,13 +69,19 @@ class ShotSettings(Settings):
         'camera_gain': (lambda v: is_finite(v) and abs(v) <= 100, 'a finite number from -100 to 100'),
         'motion_bucket_id': count_range(1),
         'decode_chunk_size': count_range(1),
+        'video_steps': count_range(0),
+        'video_guidance': (lambda v: is_finite(v) and 0 <= v <= 100, 'a finite number from 0 to 100'),
     }
 
     def check(self, config):
-        "A joined shot needs a video model that takes the frame to end on."
+        "A joined shot needs a video model that takes the frame to end on; the camera warp a step of its schedule."
         if self.shot_join and not (self.shots and self.video_model):
             raise InputError("shot_join: needs --shots and a --video-model that ends a shot on a given frame "
                              "(ltx-video, or a Wan model without an image encoder)")  # fmt: skip
+        steps = video_steps(self, config)
+        if self.shots and self.video_model and self.camera_tm >= steps:
+            raise InputError(f"camera_tm {self.camera_tm}: the warp comes after that step, and the video model runs "
+                             f"{steps} steps; give --camera-tm below {steps} (or more --video-steps)")  # fmt: skip
 
     def unused(self, config) -> tuple:
         "Painting settings change only painted warp-then-denoise shots; the video model's precision, only its shots."
@@ -210,6 +220,25 @@ VIDEO_MODELS = {  # short names for `RunConfig.video_model`
     'ltx-video': 'Lightricks/LTX-Video-0.9.7-distilled',
 }
 
+# %% ../../nbs/70_motion/71_shots.ipynb #4d3979c2
+VIDEO_DEFAULTS = {  # a video model's own steps and guidance (model cards, diffusers' docs)
+    'svd': dict(steps=25),  # guidance: the pipeline's own ramp (1 to 3 across the frames)
+    'cogvideox-i2v': dict(steps=50, guidance=6.0),
+    'wan2.1-i2v': dict(steps=40, guidance=5.0),  # the Wan 2.1 code's image-to-video default
+    'wan2.2-ti2v': dict(steps=50, guidance=5.0),
+    'ltx-video': dict(steps=8, guidance=1.0),  # the distilled 0.9.7: 4 to 10 steps, no guidance
+}
+
+
+def video_steps(shot, config) -> int:
+    "The video model's denoising steps: `video_steps`, else its own default, else the run's."
+    return shot.video_steps or VIDEO_DEFAULTS.get(shot.video_model, {}).get('steps', config.num_inference_steps)
+
+
+def video_guidance(shot) -> float | None:
+    "The video model's guidance: `video_guidance`, else its own default, else None (its pipeline's)."
+    return shot.video_guidance or VIDEO_DEFAULTS.get(shot.video_model, {}).get('guidance')
+
 # %% ../../nbs/70_motion/71_shots.ipynb #82885236
 def load_video_pipeline(
     model: str,  # a name in VIDEO_MODELS, hub id or local folder
@@ -303,6 +332,7 @@ def make_shot(
     cfg, script = ctx.config, ctx.scripts[i]
     seed = derive_seed(cfg.seed, i, SHOT_SEED_KEY)
     if cfg.video_model:
+        size = VIDEO_SIZES.get(cfg.video_model, (None, None))  # the model's only size, else the keyframe's
         return video_shot(
             run_video_pipeline(ctx),
             keyframe,
@@ -310,13 +340,16 @@ def make_shot(
             script.camera,
             cfg.shot_frames,
             seed,
-            cfg.num_inference_steps,
+            video_steps(ShotSettings.of(cfg), cfg),
             cfg.camera_tm,
             cfg.camera_blend,
             cfg.camera_gain,
             cfg.motion_bucket_id,
             cfg.fps,
             decode_chunk_size=cfg.decode_chunk_size,
+            guidance_scale=video_guidance(ShotSettings.of(cfg)),
+            height=size[0],
+            width=size[1],
             last_image=last_image,
         )
     return warp_denoise_shot(

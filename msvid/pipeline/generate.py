@@ -165,14 +165,15 @@ def generate(
             scripts = scripts or run_scripts(task, config)
             todo = [i for i in range(len(scripts)) if not run.done(i)]
             join = config.shots and config.shot_join
+            unshot = join and any(i in todo or not run.scene(i).shot for i in range(len(scripts)))
             if todo and pipe is None:
                 pipe = pipeline_for(config)
             ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
-            if join:
-                check_joins(ctx)
+            if unshot:
+                check_joins(ctx)  # before any keyframe: a video model that cannot join stops the run here
             if todo:
                 _make_scenes(ctx, todo, shots=config.shots and not join)
-            if join:
+            if unshot:
                 _joined_shots(ctx)
         run.finish(run.rel(make_video(run, config)))
     except BaseException:
