@@ -22,10 +22,29 @@ from ..models.families.registry import family_of, video_family_of
 from ..models.pipelines import load_pipeline
 
 # %% auto #0
-__all__ = ['SHOT_SPACES', 'VIDEO_MODELS', 'VIDEO_DEFAULTS', 'SHOT_SEED_KEY', 'ShotSettings', 'check_video_length',
-           'keyframe_latent', 'warp_keyframe', 'keep_known', 'warped_latents', 'warp_denoise_shot', 'video_steps',
-           'video_guidance', 'load_video_pipeline', 'video_shot', 'run_video_pipeline', 'shot_denoiser', 'check_joins',
-           'join_target', 'make_shot', 'save_shot']
+__all__ = ['VIDEO_DEFAULTS', 'SHOT_SPACES', 'VIDEO_MODELS', 'SHOT_SEED_KEY', 'video_steps', 'video_guidance', 'ShotSettings',
+           'check_video_length', 'keyframe_latent', 'warp_keyframe', 'keep_known', 'warped_latents',
+           'warp_denoise_shot', 'load_video_pipeline', 'video_shot', 'run_video_pipeline', 'shot_denoiser',
+           'check_joins', 'join_target', 'make_shot', 'save_shot']
+
+# %% ../../nbs/70_motion/71_shots.ipynb #4d3979c2
+VIDEO_DEFAULTS = {  # a video model's own steps and guidance (model cards, diffusers' docs)
+    'svd': dict(steps=25),  # guidance: the pipeline's own ramp (1 to 3 across the frames)
+    'cogvideox-i2v': dict(steps=50, guidance=6.0),
+    'wan2.1-i2v': dict(steps=40, guidance=5.0),  # the Wan 2.1 code's image-to-video default
+    'wan2.2-ti2v': dict(steps=50, guidance=5.0),
+    'ltx-video': dict(steps=8, guidance=1.0),  # the distilled 0.9.7: 4 to 10 steps, no guidance
+}
+
+
+def video_steps(shot, config) -> int:
+    "The video model's denoising steps: `video_steps`, else its own default, else the run's."
+    return shot.video_steps or VIDEO_DEFAULTS.get(shot.video_model, {}).get('steps', config.num_inference_steps)
+
+
+def video_guidance(shot) -> float | None:
+    "The video model's guidance: `video_guidance`, else its own default, else None (its pipeline's)."
+    return shot.video_guidance or VIDEO_DEFAULTS.get(shot.video_model, {}).get('guidance')
 
 # %% ../../nbs/70_motion/71_shots.ipynb #bb769c32
 SHOT_SPACES = ('pixel', 'latent')  # warp-then-denoise: where the keyframe is warped
@@ -219,25 +238,6 @@ VIDEO_MODELS = {  # short names for `RunConfig.video_model`
     'wan2.2-ti2v': 'Wan-AI/Wan2.2-TI2V-5B-Diffusers',
     'ltx-video': 'Lightricks/LTX-Video-0.9.7-distilled',
 }
-
-# %% ../../nbs/70_motion/71_shots.ipynb #4d3979c2
-VIDEO_DEFAULTS = {  # a video model's own steps and guidance (model cards, diffusers' docs)
-    'svd': dict(steps=25),  # guidance: the pipeline's own ramp (1 to 3 across the frames)
-    'cogvideox-i2v': dict(steps=50, guidance=6.0),
-    'wan2.1-i2v': dict(steps=40, guidance=5.0),  # the Wan 2.1 code's image-to-video default
-    'wan2.2-ti2v': dict(steps=50, guidance=5.0),
-    'ltx-video': dict(steps=8, guidance=1.0),  # the distilled 0.9.7: 4 to 10 steps, no guidance
-}
-
-
-def video_steps(shot, config) -> int:
-    "The video model's denoising steps: `video_steps`, else its own default, else the run's."
-    return shot.video_steps or VIDEO_DEFAULTS.get(shot.video_model, {}).get('steps', config.num_inference_steps)
-
-
-def video_guidance(shot) -> float | None:
-    "The video model's guidance: `video_guidance`, else its own default, else None (its pipeline's)."
-    return shot.video_guidance or VIDEO_DEFAULTS.get(shot.video_model, {}).get('guidance')
 
 # %% ../../nbs/70_motion/71_shots.ipynb #82885236
 def load_video_pipeline(
