@@ -32,12 +32,14 @@ def main() -> int:
     lines = [
         '# Memory plans (`msvid plan`), every real preset x video model x GPU class',
         '',
-        'Computed by `python benchmarks/memory_plans.py` from the vendored configs (`msvid/assets/model-configs`);',
-        'not measured on a GPU. A cell: k = keyframes, v = video; placement (nf4 = the transformer and T5-class',
-        'encoders quantized); in brackets the peak GPU GiB / peak RAM GiB over the run\'s stages (the script LM',
-        'stage included). Each run at its preset\'s size and its own batch, shots of 12 frames at the keyframe size, as',
-        '`msvid generate` runs it by default (`msvid.models.plan.run_shape`). GPU classes: ' + '; '.join(f"{k}: {g.name}, {g.vram_gib:g} GiB, {g.ram_gib:.1f} GiB RAM"
-                                               for k, g in GPUS.items()) + '.',
+        'Computed by `python benchmarks/memory_plans.py` from the vendored configs (`msvid/assets/model-configs`)',
+        'and the decode factors the full-size dry run measured on CPU (`dry_run.md`); not measured on a GPU.',
+        'A cell: k = keyframes, v = video; placement (nf4 = the transformer and T5-class encoders quantized); in',
+        "brackets the peak GPU GiB / peak RAM GiB over the run's stages (the script LM stage included). Each run at",
+        "its preset's size and its own batch, shots of 12 frames at the keyframe size, as `msvid generate` runs it",
+        '(`msvid.models.plan.run_shape`).',
+        'GPU classes: ' + '; '.join(f"{k}: {g.name}, {g.vram_gib:g} GiB, {g.ram_gib:.1f} GiB RAM"
+                                    for k, g in GPUS.items()) + '.',  # fmt: skip
         '',
     ]
     for gpu in GPUS:
