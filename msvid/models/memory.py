@@ -59,8 +59,9 @@ def plan_settings(stages: list[StagePlan]) -> dict:
     return out
 
 # %% ../../nbs/20_models/26_memory.ipynb #91a9a067
-# what a run that fits no plan tries: every big component in 4 bits, layer by layer on the GPU
-FRUGAL = dict(placement='sequential-offload', quantize='nf4', video_placement='sequential-offload', video_quantize='nf4')
+FRUGAL = dict(  # what a run that fits no plan tries: every big component in 4 bits, layer by layer on the GPU
+    placement='sequential-offload', quantize='nf4', video_placement='sequential-offload', video_quantize='nf4'
+)
 
 
 def run_settings(config, preset, gpu: GPU) -> dict:
