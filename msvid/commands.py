@@ -133,6 +133,7 @@ def add_plan(sub):
     p.add_argument('--height', type=int, default=None, help="keyframe height (default: the preset's)")
     p.add_argument('--width', type=int, default=None, help="keyframe width (default: the preset's)")
     p.add_argument('--shot-frames', type=int, default=None, help='frames per shot (default: as msvid generate)')
+    p.add_argument('--shot-join', action='store_true', help='shots after every keyframe: the keyframe model is freed')
 
 
 def cmd_plan(a) -> int:
@@ -144,7 +145,7 @@ def cmd_plan(a) -> int:
     config = resolve_config(a.preset, 'cpu', shots=bool(a.video_model), video_model=a.video_model or None,
                             height=a.height, width=a.width, shot_frames=a.shot_frames)  # fmt: skip
     shape = run_shape(config)
-    stages = plan_run(PRESETS[a.preset], a.video_model, gpu, shape)  # before any output: a refusal is its one line
+    stages = plan_run(PRESETS[a.preset], a.video_model, gpu, shape, a.shot_join)  # first: a refusal is one line
     bf16 = 'native' if gpu.bf16 else 'emulated'
     print(f"{gpu.name}: {gpu.vram_gib:g} GiB GPU, {gpu.ram_gib:.1f} GiB RAM, bfloat16 {bf16}")
     shots = f"; shots of {shape.shot_frames} frames" if a.video_model else ''

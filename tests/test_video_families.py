@@ -224,3 +224,13 @@ def test_a_model_that_cannot_join_stops_before_any_keyframe(tmp_path):
     with pytest.raises(InputError, match='cannot end a shot on a given frame'):
         generate(JOIN_TASK, tmp_path / 'run', _join_config(folder), pipe=_quiet(tiny_sd_pipeline(seed=0)))
     assert not (tmp_path / 'run' / 'scenes').exists()
+
+
+def test_joined_shots_run_after_the_keyframe_model_is_dropped(tmp_path, monkeypatch, ltx_folder):
+    "With --shot-join the keyframe pipeline generate loaded is released before the shots (the plan counts on it)."
+    import msvid.pipeline.generate as gen
+
+    seen, real = [], gen.make_shot
+    monkeypatch.setattr(gen, 'make_shot', lambda ctx, *a: (seen.append(ctx.pipe), real(ctx, *a))[1])
+    generate(JOIN_TASK, tmp_path / 'run', _join_config(ltx_folder))
+    assert len(seen) == len(JOIN_TASK.steps) and all(p is None for p in seen)

@@ -15,7 +15,7 @@ from .plan import GEOMETRY, GIB, GPU, QUANTIZE, VIDEO_DTYPES, StagePlan, plan_ru
 
 # %% auto #0
 __all__ = ['PLACEMENTS', 'QUANTIZATIONS', 'FRUGAL', 'MemorySettings', 'cuda_gpu', 'plan_settings', 'run_settings',
-           'quantized_components', 'quantization_config', 'place_pipeline']
+           'quantized_components', 'quantization_config', 'place_pipeline', 'free_accelerator']
 
 # %% ../../nbs/20_models/26_memory.ipynb #851f2766
 PLACEMENTS = ('gpu', 'model-offload', 'sequential-offload')  # where a pipeline's models wait between uses
@@ -68,7 +68,7 @@ def run_settings(config, preset, gpu: GPU) -> dict:
     "The settings the memory plan gives a resolved `config` of `preset` (a `Preset`) on `gpu`."
     video = config.video_model if config.shots and config.video_model in VIDEO_DTYPES else ''
     try:
-        return plan_settings(plan_run(preset, video, gpu, run_shape(config)))
+        return plan_settings(plan_run(preset, video, gpu, run_shape(config), joined=config.shot_join))
     except InputError as e:
         warnings.warn(f"{e}; trying the most frugal placement (NF4, sequential offload)", stacklevel=2)
         return FRUGAL
@@ -112,3 +112,14 @@ def place_pipeline(pipe, device: str, placement: str = 'gpu', vae_tiling: bool =
         if hasattr(vae, 'enable_slicing'):
             vae.enable_slicing()
     return pipe
+
+# %% ../../nbs/20_models/26_memory.ipynb #5a270de6
+def free_accelerator():
+    "Give back the memory of models just dropped: collect them, and empty CUDA's cache."
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -178,7 +178,8 @@ def run_dtype(dtype: str, gpu: GPU) -> str:
     return 'float16' if dtype == 'bfloat16' and not gpu.bf16 else dtype
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #e6afaedc
-def plan_run(p, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = RunShape()) -> list:
+def plan_run(p, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = RunShape(),
+             joined: bool = False) -> list:  # fmt: skip
     "Each stage's `StagePlan` for preset `p` (a `Preset`) with `video_model` shots on `gpu`; `InputError` if none fit."
     from msvid.models.sizes import clip_size, model_keys
 
@@ -202,12 +203,20 @@ def plan_run(p, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = 
             return stages + [k]
         for j, (q, pl) in enumerate(OPTIONS):  # the video pipeline joins what the keyframes keep
             v = stage_plan('video', video_model, run_dtype(VIDEO_DTYPES[video_model], gpu), q, pl, gpu,
-                           _act(video_model, shape, gpu), k.keeps_gpu_gib, k.keeps_ram_gib)  # fmt: skip
+                           _act(video_model, shape, gpu), *_kept(k, joined))  # fmt: skip
             if fits(v, gpu) and (best is None or (max(i, j), i + j) < best[0]):
                 best = ((max(i, j), i + j), [k, v])
     if best is None:
         raise InputError(_no_fit(p, video_model, gpu, shape))
     return stages + best[1]
+
+
+def _kept(k: StagePlan, joined: bool) -> tuple[float, float]:
+    "GPU and RAM GiB the keyframes leave to the shots: all they hold, or (shots after every keyframe) only the CLIP."
+    if not joined:
+        return k.keeps_gpu_gib, k.keeps_ram_gib
+    clip = k.weights_gib.get('clip', 0.0)
+    return (clip, 0.0) if k.placement == 'gpu' else (0.0, clip)
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #d4dc4355
 def _act(key: str, shape: RunShape, gpu: GPU) -> float:

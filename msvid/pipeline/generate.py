@@ -19,6 +19,7 @@ from ..core.config import RunConfig
 from ..models.presets import resolve_config
 from ..io.rundir import RunDir, atomic_save_image, atomic_save_tensors
 from ..io.video import shots_video, keyframe_video, read_video
+from ..models.memory import free_accelerator
 from ..models.pipelines import EvalCounter, denoiser, pipeline_for
 from ..scene.context import RunContext, SceneOutput, run_scripts
 from ..methods.registry import get_method
@@ -174,6 +175,8 @@ def generate(
             if todo:
                 _make_scenes(ctx, todo, shots=config.shots and not join)
             if unshot:
+                pipe = ctx.pipe = None  # the keyframe model is done: its memory goes to the video model's shots
+                free_accelerator()
                 _joined_shots(ctx)
         run.finish(run.rel(make_video(run, config)))
     except BaseException:
