@@ -226,22 +226,12 @@ def _scheduler(key: str):
 
 def _denoiser(key: str, den: str):
     "The denoiser at full width: whole where its float32 copy and the autoencoder fit `STEP_LIMIT_GIB`, else cut."
-    import diffusers
-    from msvid.models.sizes import component_size
+    from msvid.models.sizes import build_component, component_size
 
     whole = (component_size(key, den).params + component_size(key, 'vae').params) * 4 / GIB <= STEP_LIMIT_GIB
-    cls = getattr(diffusers, component_size(key, den).cls)
-    config, unused = cls.load_config(_folder(key, den), return_unused_kwargs=True)
-    blocks = 'all' if whole else f"{FIRST_BLOCKS} of {config['num_layers']}"
-    if not whole:
-        config['num_layers'] = FIRST_BLOCKS
-    return cls.from_config(config, **unused).float().eval().requires_grad_(False), blocks
-
-
-def _folder(key: str, name: str) -> Path:
-    from msvid.models.sizes import configs_dir
-
-    return configs_dir() / key / name
+    cut = {} if whole else {'num_layers': FIRST_BLOCKS}
+    blocks = 'all' if whole else f"{FIRST_BLOCKS} of {build_component(key, den).config.num_layers}"  # meta: free
+    return build_component(key, den, empty=False, **cut).float().eval().requires_grad_(False), blocks
 
 
 def _stand_in_prompts(pipe, key: str):

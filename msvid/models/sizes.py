@@ -64,8 +64,8 @@ def _components(key: str) -> dict[str, tuple[str, str]]:
             if isinstance(v, list) and (d / k / 'config.json').exists()}  # fmt: skip
 
 # %% ../../nbs/20_models/26_model_sizes.ipynb #21b32a42
-def build_component(key: str, name: str, empty: bool = True):
-    "Component `name` of model `key` built from its config: on the meta device (no memory), or with random weights."
+def build_component(key: str, name: str, empty: bool = True, **changes):
+    "Component `name` of model `key` built from its config (with `changes`): on the meta device, or random weights."
     import contextlib
 
     import accelerate
@@ -78,10 +78,10 @@ def build_component(key: str, name: str, empty: bool = True):
         cls = getattr(diffusers, cls_name)
         config, unused = cls.load_config(folder, return_unused_kwargs=True)
         with where:
-            return cls.from_config(config, **unused)
+            return cls.from_config(config | changes, **unused)
     import transformers
 
-    config = transformers.AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    config = transformers.AutoConfig.from_pretrained(folder, trust_remote_code=False, **changes)
     # a transformers model, or one in a diffusers pipeline's package (SD's safety checker: 'stable_diffusion')
     cls = getattr(transformers, cls_name, None) or getattr(getattr(diffusers.pipelines, library), cls_name)
     with where:

@@ -329,7 +329,7 @@ def make_shot(
     "The frames of scene `i`'s shot, moving as its script's camera says."
     from msvid.core.seeds import derive_seed
 
-    cfg, script = ctx.config, ctx.scripts[i]
+    cfg, script, shot = ctx.config, ctx.scripts[i], ShotSettings.of(ctx.config)
     seed = derive_seed(cfg.seed, i, SHOT_SEED_KEY)
     if cfg.video_model:
         size = VIDEO_SIZES.get(cfg.video_model, (None, None))  # the model's only size, else the keyframe's
@@ -340,14 +340,14 @@ def make_shot(
             script.camera,
             cfg.shot_frames,
             seed,
-            video_steps(ShotSettings.of(cfg), cfg),
+            video_steps(shot, cfg),
             cfg.camera_tm,
             cfg.camera_blend,
             cfg.camera_gain,
             cfg.motion_bucket_id,
             cfg.fps,
             decode_chunk_size=cfg.decode_chunk_size,
-            guidance_scale=video_guidance(ShotSettings.of(cfg)),
+            guidance_scale=video_guidance(shot),
             height=size[0],
             width=size[1],
             last_image=last_image,

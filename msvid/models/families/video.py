@@ -94,7 +94,6 @@ class Wan(VideoFamily, FlowFamily):
     "Wan 2.x: (B, C, F, h, w) latents, 4 video frames per latent frame, UniPC (or Euler) on flow sigmas."
 
     pipelines = ('WanPipeline', 'WanImageToVideoPipeline')
-    frame_axis = 2
 
     @property
     def size_multiple(self) -> int:
