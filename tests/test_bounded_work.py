@@ -11,7 +11,9 @@ import pytest
 import torch
 
 import msvid.cli as cli
-from msvid.io.annotations import GOOD_IOU, MIN_IOU, START_WITHIN, Segment, _exact, check_timeline, match_actions
+import msvid.io.annotations as annotations
+from msvid.io.annotations import GOOD_IOU, MAX_SECONDS, MIN_IOU, START_WITHIN, Segment, _exact, check_timeline
+from msvid.io.annotations import match_actions
 
 torch.set_num_threads(1)
 
@@ -116,6 +118,34 @@ def test_random_timelines_give_the_old_pairs(seed):
         assert match_actions(caps, acts, **rule) == want, (caps, acts, rule)
         matched += len(want)
     assert matched > 100  # the instances do match things
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_float_bounds_never_change_a_pair(seed, monkeypatch):
+    "Every window through `_bounds` (float bounds, then exact looks), times near 0 and near MAX_SECONDS alike."
+    monkeypatch.setattr(annotations, 'FEW', 0)
+    r = random.Random(100 + seed)
+    for _ in range(100):
+        span, offset = r.choice([5, 20, 60]), r.choice([0, 0, MAX_SECONDS // 2, MAX_SECONDS - 3 * 10**6])
+        shift = lambda segs: [dict(zip(('start', 'end', 'text'), (x[0] + offset, x[1] + offset, x[2]))) for x in segs]
+        raw = lambda n, lp: [(s.start, s.end, s.text) if isinstance(s, Segment) else tuple(s.values())
+                             for s in _timeline(r, n, span, long_p=lp)]
+        caps, acts = shift(raw(r.randint(0, 40), 0)), shift(raw(r.randint(0, 40), r.choice([0, 0.2])))
+        rule = _rule_args(r)
+        assert match_actions(caps, acts, **rule) == _slow_match(caps, acts, **rule), (caps, acts, rule)
+
+
+def test_captions_that_all_overlap_all_actions():
+    "The dense worst case (every caption within 5 s of every action): the old pairs, without n * m exact IoUs."
+    r = random.Random(7)
+    seg = lambda: (s := round(r.uniform(0, 4), 1), round(s + r.uniform(1, 8), 1))
+    caps, acts = ([dict(zip(('start', 'end'), seg()), text='') for _ in range(300)] for _ in range(2))
+    assert match_actions(caps, acts) == _slow_match(caps, acts)
+    big = [dict(zip(('start', 'end'), seg()), text='') for _ in range(3000)]
+    t0 = time.perf_counter()
+    pairs = match_actions(big, big)
+    print(f"3000 x 3000, all overlapping: {time.perf_counter() - t0:.2f} s")
+    assert [p['action'] for p in pairs] == [big.index(c) for c in big]  # each caption's own times, first copy
 
 
 def _big(n: int, seed: int):

@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from ..core.config import show_value
 from ..core.records import InputError
 from .limits import TaskLimits, check_image, check_unicode, named_file, parse_json, read_limited
 
 # %% auto #0
-__all__ = ['MAX_ANNOTATION_BYTES', 'TIMELINE_KEYS', 'START_WITHIN', 'MIN_IOU', 'GOOD_IOU', 'Segment', 'check_timeline',
-           'interval_iou', 'is_match', 'match_actions', 'read_timeline', 'match_files', 'director_sequence',
-           'read_videos']
+__all__ = ['MAX_ANNOTATION_BYTES', 'TIMELINE_KEYS', 'MAX_SECONDS', 'START_WITHIN', 'MIN_IOU', 'GOOD_IOU', 'FEW', 'Segment',
+           'check_timeline', 'interval_iou', 'is_match', 'match_actions', 'read_timeline', 'match_files',
+           'director_sequence', 'read_videos']
 
 # %% ../../nbs/10_io/16_annotations.ipynb #4f0e3259
 MAX_ANNOTATION_BYTES = 50_000_000  # largest CAPTIONS or ACTIONS file (raise it with --max-file-bytes)
 TIMELINE_KEYS = ('start', 'end', 'text')
+MAX_SECONDS = 10**9  # the latest time a timeline may name (about 31 years)
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,12 @@ def _seconds(x, where: str):
     "`x` if it is a finite number of seconds >= 0, else an `InputError`."
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise InputError(f"{where}: expected a number of seconds, got {show_value(x)}")
-    if not math.isfinite(x):
+    if isinstance(x, float) and not math.isfinite(x):  # an int is finite (and may be too large for a float)
         raise InputError(f"{where}: {x} is not a finite number")
     if x < 0:
         raise InputError(f"{where}: {show_value(x)} is negative")
+    if x > MAX_SECONDS:
+        raise InputError(f"{where}: {show_value(x)} is more than MAX_SECONDS ({MAX_SECONDS:,}) seconds")
     return x
 
 # %% ../../nbs/10_io/16_annotations.ipynb #393c9618
@@ -125,15 +130,49 @@ def _window(c: tuple, rule: tuple, longest) -> tuple:
     return _key(max(lo, 0)), _key(max(hi, 0))  # no start is below 0: no float overflows
 
 
-def _best_action(c: tuple, acts: list[tuple], order: list[int], starts: list, longest, rule: tuple):
+_ULP = 2.0**-50  # 8 units in the last place: bounds the rounding of the few float operations of `_bounds`
+
+
+def _bounds(c: tuple, starts: np.ndarray, ends: np.ndarray, rule: tuple) -> tuple:
+    "Masks (may match, surely matches) of the actions against clip `c`, and bounds (high, low) of their exact IoU."
+    s, e = float(c[0]), float(c[1])
+    within, min_iou, good = (float(min(max(x, -1), cap)) for x, cap in zip(rule, (2 * MAX_SECONDS, 2, 2)))
+    slack = _ULP * np.maximum(e, ends)  # above the rounding of any difference of two times
+    inter = np.clip(np.minimum(e, ends) - np.maximum(s, starts), 0, None)
+    union = np.maximum(e, ends) - np.minimum(s, starts)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        iou = np.where(union > 0, inter / union, 0.0)
+        err = np.where(union > 2 * slack, 2 * slack / (union - 2 * slack) + _ULP, np.inf)
+    high, low, near, pad = iou + err, iou - err, np.abs(s - starts), slack + _ULP * abs(within)
+    maybe = ((near < within + pad) & (e > ends - slack) & (high > min_iou)) | (high > good)
+    sure = ((near < within - pad) & (e > ends + slack) & (low > min_iou)) | (low > good)
+    return maybe, sure, high, low
+
+
+FEW = 16  # a window with at most this many actions is checked exactly, action by action
+
+
+def _to_check(c: tuple, a: int, b: int, times: tuple, rule: tuple) -> list[tuple]:
+    "(position, bound on its IoU) of the actions at positions a..b-1 of `order` that may be `c`'s best, best first."
+    if b - a <= FEW:
+        return [(p, math.inf) for p in range(a, b)]
+    maybe, sure, high, low = _bounds(c, times[0][a:b], times[1][a:b], rule)
+    floor = low[sure].max() if sure.any() else -np.inf  # the best match has an IoU of at least this
+    keep = np.flatnonzero(maybe & (high >= floor))
+    return [(a + k, high[k]) for k in keep[np.argsort(-high[keep], kind='stable')]]
+
+
+def _best_action(c: tuple, acts: list[tuple], order: list[int], starts: list, times: tuple, longest, rule: tuple):
     "(j, iou) of the action that matches clip `c` with the highest IoU (ties: earlier start, then lower j), or None."
     lo, hi = _window(c, rule, longest)
-    best = None
-    for j in order[bisect_left(starts, lo) : bisect_left(starts, hi)]:  # by start time then list order
-        iou = _iou(*c, *acts[j])
-        if (best is None or iou > best[1]) and _rule(c, acts[j], iou, *rule):
-            best = (j, iou)
-    return best
+    best = None  # (j, exact iou, position in `order`)
+    for p, bound in _to_check(c, bisect_left(starts, lo), bisect_left(starts, hi), times, rule):
+        if best is not None and bound < float(best[1]) - _ULP:
+            break  # this one and the rest have a lower IoU than the best
+        iou = _iou(*c, *acts[order[p]])
+        if _rule(c, acts[order[p]], iou, *rule) and (best is None or (-iou, p) < (-best[1], best[2])):
+            best = (order[p], iou, p)
+    return best and best[:2]
 
 # %% ../../nbs/10_io/16_annotations.ipynb #a0b76c56
 def match_actions(
@@ -153,10 +192,11 @@ def match_actions(
             seen.add(acts[j])
             order.append(j)
     starts = [_key(acts[j][0]) for j in order]
+    times = tuple(np.array([float(acts[j][k]) for j in order], dtype=np.float64) for k in (0, 1))
     longest = max((e - s for s, e in acts), default=0)
     pairs = []
     for i, c in enumerate(cs):
-        if best := _best_action(c, acts, order, starts, longest, rule):
+        if best := _best_action(c, acts, order, starts, times, longest, rule):
             pairs.append({'caption': i, 'action': best[0], 'iou': round(float(best[1]), 4)})
     return pairs
 
