@@ -148,10 +148,14 @@ class CosedState(SceneState):
         return latents | dict(clip_text=self.clip_text, clip_image=self.clip_image)
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str) -> CosedState:
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str, ctx: RunContext) -> CosedState:
         ks = sorted(int(k[7:]) for k in tensors if k.startswith('latent_') and k[7:].isdigit())
-        latents = {k: stored_tensor(tensors, f'latent_{k}', where) for k in ks}
-        text, image = (stored_tensor(tensors, k, where, 1) for k in ('clip_text', 'clip_image'))
+        latents = {k: stored_tensor(tensors, f'latent_{k}', where, ctx.latent_shape) for k in ks}
+        text = stored_tensor(tensors, 'clip_text', where, (None,))
+        image = stored_tensor(tensors, 'clip_image', where, tuple(text.shape))
+        for key, t in (('clip_text', text), ('clip_image', image)):
+            if abs(float(t.double().norm()) - 1) > 1e-3:  # CLIP embeddings are stored L2-normalised
+                raise InputError(f"{where}: {key} has norm {float(t.double().norm()):.3g}, expected a unit vector")
         return cls(latents, text, image)
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #d2d40a8a
@@ -210,8 +214,12 @@ def run_selector(ctx: RunContext) -> ContrastiveSelector | None:
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #2524d028
 def past_embeddings(ctx: RunContext, scenes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    "Stored CLIP text and image embeddings (P, D) of the earlier `scenes`."
+    "Stored CLIP text and image embeddings (P, D) of the earlier `scenes`, D that of the run's CLIP."
     stored = [ctx.stored(k, CosedState) for k in scenes]
+    dim = run_clip(ctx).dim
+    for k, s in zip(scenes, stored):
+        if len(s.clip_text) != dim:
+            raise InputError(f"scene {k + 1} stored {len(s.clip_text)}-D CLIP embeddings; this run's CLIP gives {dim}")
     return torch.stack([s.clip_text for s in stored]), torch.stack([s.clip_image for s in stored])
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #6c784601

@@ -261,7 +261,7 @@ class DirectorState(SceneState):
         return {k: v.contiguous() for k, v in both.items() if v is not None}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str) -> DirectorState:
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str, ctx: RunContext) -> DirectorState:
         if 'state' not in tensors and 'drawn_state' not in tensors:
             raise InputError(f"{where}: no director state stored (delete the scene's folder to make it again)")
         return cls(tensors.get('state'), tensors.get('drawn_state'))

@@ -280,8 +280,8 @@ class RollingState(SceneState):
         return {} if self.z0 is None else {'z0': self.z0}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str) -> RollingState:
-        return cls(stored_tensor(tensors, 'z0', where, 3) if 'z0' in tensors else None)
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str, ctx: RunContext) -> RollingState:
+        return cls(stored_tensor(tensors, 'z0', where, ctx.latent_shape) if 'z0' in tensors else None)
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #e2e260f3
 def keyframe_of(ctx: RunContext, j: int) -> Image.Image:

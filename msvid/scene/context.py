@@ -20,8 +20,8 @@ from ..models.loading import read_header
 from ..core.seeds import derive_seed, seeded_noise
 
 # %% auto #0
-__all__ = ['METHODS', 'text_to_image', 'run_scripts', 'SceneState', 'stored_tensor', 'SceneOutput', 'register_method',
-           'RunContext']
+__all__ = ['STORED_LIMIT', 'METHODS', 'text_to_image', 'run_scripts', 'SceneState', 'stored_tensor', 'SceneOutput',
+           'register_method', 'RunContext']
 
 # %% ../../nbs/50_scene/50_context.ipynb #290d19ab
 def text_to_image(
@@ -56,23 +56,36 @@ class SceneState:
         raise NotImplementedError
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str):
-        "The state in a scene's stored `tensors`; an `InputError` naming `where` when a tensor is missing or malformed."
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], where: str, ctx: RunContext):
+        "The state in a scene's stored `tensors`, checked against the run `ctx`; an `InputError` naming `where`."
         raise NotImplementedError
 
 # %% ../../nbs/50_scene/50_context.ipynb #e77860ff
+STORED_LIMIT = 1e4  # the largest magnitude a stored latent or embedding may hold (fresh noise stays below 100)
+
+
+def _fits(shape: torch.Size, want: tuple) -> bool:
+    "Whether `shape` is `want`, where a None in `want` takes any size."
+    return len(shape) == len(want) and all(w is None or n == w for n, w in zip(shape, want))
+
+
 def stored_tensor(
     tensors: dict[str, torch.Tensor],  # what a scene stored
     key: str,  # the tensor wanted
     where: str,  # the scene, for messages
-    ndim: int | None = None,  # its number of dimensions (None: any)
+    shape: tuple | None = None,  # its shape, None for any size on an axis (None: any shape)
 ) -> torch.Tensor:
-    "Tensor `key` of a scene's stored `tensors`: present, floating point, finite, of `ndim` dimensions."
+    "Tensor `key` of a scene's stored `tensors`: present, floating point, of `shape`, finite and within STORED_LIMIT."
     t = tensors.get(key)
     if t is None:
         raise InputError(f"{where}: no {key} stored (delete the scene's folder to make it again)")
-    if not t.is_floating_point() or (ndim is not None and t.ndim != ndim) or not torch.isfinite(t).all():
-        raise InputError(f"{where}: {key} is not a finite {'' if ndim is None else f'{ndim}-D '}float tensor")
+    if not t.is_floating_point():
+        raise InputError(f"{where}: {key} is {str(t.dtype).removeprefix('torch.')}, expected a float tensor")
+    if shape is not None and not _fits(t.shape, shape):
+        want = ', '.join('any' if w is None else str(w) for w in shape)
+        raise InputError(f"{where}: {key} is [{', '.join(map(str, t.shape))}], expected [{want}]")
+    if not torch.isfinite(t).all() or (t.numel() and t.abs().max() > STORED_LIMIT):
+        raise InputError(f"{where}: {key} holds values that are not finite or above STORED_LIMIT ({STORED_LIMIT:g})")
     return t
 
 # %% ../../nbs/50_scene/50_context.ipynb #2e20287d
@@ -136,9 +149,14 @@ class RunContext:
         s = self.task.steps[i].seed
         return s if s is not None and k == 0 else derive_seed(self.config.seed, i, k)
 
+    @property
+    def latent_shape(self) -> tuple:
+        "The shape of one latent of this run's keyframes, (C, h, w)."
+        return self.family.latent_shape(self.config.height, self.config.width)
+
     def noise(self, seeds: list[int]) -> torch.Tensor:
         "Fresh starting latents, one per seed."
-        return seeded_noise(self.family.latent_shape(self.config.height, self.config.width), seeds)
+        return seeded_noise(self.latent_shape, seeds)
 
     def render(self, prompts: list[str], latents: torch.Tensor, **kw) -> list[Image.Image]:
         "Denoise `latents` under `prompts` (see `text_to_image`)."
@@ -151,4 +169,4 @@ class RunContext:
             if p.exists():
                 read_header(p, where)  # a file that is not what it says: one line
             self.stored_cache[i] = load_tensors(p) if p.exists() else {}
-        return kind.from_tensors(self.stored_cache[i], where)
+        return kind.from_tensors(self.stored_cache[i], where, self)
