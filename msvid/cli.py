@@ -412,7 +412,7 @@ def cmd_train_selector(a) -> int:
     if not Path(a.data).is_dir():
         raise InputError(f"--data {a.data}: not a folder")
     tasks = load_image_tasks(a.data)
-    seqs = embed_tasks(tasks, load_clip(cfg.clip, cfg.device), a.hard_negatives, a.seed)
+    seqs = embed_tasks(tasks, load_clip(cfg.clip, cfg.device), a.hard_negatives, a.seed, quiet=a.quiet)
     state = train_selector(seqs, a.out, a.epochs, a.batch_tasks, a.lr, seed=a.seed, resume=a.resume, quiet=a.quiet)
     last = state['history'][-1]
     print(

@@ -203,3 +203,48 @@ def test_director_data_out_is_not_written_through_a_symlink(capsys, videos, outs
     d, write = videos
     (d / 'director.safetensors').symlink_to(outside / 'sentinel.txt')
     refused(capsys, *write(), message='director.safetensors: is a symlink; msvid does not write through it')
+
+
+@pytest.mark.parametrize('planted', ['selector', 'checkpoint'])
+def test_train_selector_does_not_write_through_a_planted_folder(capsys, tmp_path, outside, planted):
+    from msvid.testing import tiny_open_clip
+
+    assert cli.main(['toy-tasks', '--n', '4', '--out', str(tmp_path / 'data')]) == 0
+    out = tmp_path / 'sel'
+    out.mkdir()
+    (out / planted).symlink_to(outside, target_is_directory=True)
+    refused(capsys, 'train-selector', '--data', tmp_path / 'data', '--out', out, '--clip', tiny_open_clip(tmp_path / 'c'),
+            '--epochs', '1', '--batch-tasks', '2', '--hard-negatives', '1', '--quiet', '--device', 'cpu',
+            message=f'{out / planted}: is a symlink; msvid does not write through it')  # fmt: skip
+
+
+@pytest.mark.parametrize('planted, flags', [('runs', []), ('shards', ['--shard', '0/2'])])
+def test_bench_does_not_write_through_a_planted_folder(capsys, tmp_path, outside, planted, flags):
+    out = tmp_path / 'b'
+    out.mkdir()
+    (out / planted).symlink_to(outside, target_is_directory=True)
+    refused(capsys, 'bench', '--suite', 'toy', '--tasks', '1', '--methods', 'independent', '--steps', '2', '--quiet',
+            '--out', out, *flags, message=f'{out / planted}: is a symlink; msvid does not write through it')  # fmt: skip
+
+
+def test_a_shot_is_not_written_through_a_folder_swapped_for_a_symlink(tmp_path, outside, monkeypatch):
+    "The check before a write and the write itself: a scene folder replaced by a link in between is still refused."
+    import msvid.io.rundir as rundir
+    from msvid.io.video import write_video
+
+    run_dir = tmp_path / 'run'
+    (run_dir / 'scenes' / '01').mkdir(parents=True)
+    real, checks = rundir.check_write_path, []
+
+    def swap_after_check(path, root=None):  # as a racing process would, right after the last check passed
+        out = real(path, root)
+        checks.append(path)
+        if len(checks) == 2:  # write_video's check, then atomic_write_bytes's: the folder is swapped after both
+            (run_dir / 'scenes' / '01').rmdir()
+            (run_dir / 'scenes' / '01').symlink_to(outside, target_is_directory=True)
+        return out
+
+    monkeypatch.setattr(rundir, 'check_write_path', swap_after_check)
+    frames = [Image.new('RGB', (16, 16), c) for c in ('red', 'blue')]
+    with pytest.raises(rundir.UnsafeWrite, match='is a symlink or not a folder'):
+        write_video(run_dir / 'scenes' / '01' / 'shot.mp4', frames, root=run_dir)

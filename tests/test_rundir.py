@@ -11,7 +11,7 @@ def test_failed_replace_keeps_old_manifest(tmp_path, monkeypatch):
     p = tmp_path / 'manifest.json'
     rundir.atomic_write_json(p, {'status': 'partial', 'scenes': [1]})
 
-    def failing_replace(src, dst):
+    def failing_replace(src, dst, **dir_fds):
         raise OSError('disk full')
 
     monkeypatch.setattr(rundir.os, 'replace', failing_replace)

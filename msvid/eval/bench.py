@@ -16,7 +16,7 @@ from ..core.records import InputError, Task
 from ..core.config import RunConfig
 from ..pipeline.generate import generate
 from ..models.pipelines import pipeline_for
-from ..io.rundir import RunDir, atomic_write_bytes
+from ..io.rundir import RunDir, atomic_write_bytes, check_write_path
 
 # %% auto #0
 __all__ = ['PERSISTENT', 'MAX_SHARDS', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench',
@@ -127,6 +127,7 @@ def run_bench(
             bar.set_description(f'{method} {k:04d}', refresh=False)
             cfg = RunConfig(**{**config.to_dict(), 'method': method, 'seed': task.seed or 0, 'quiet': True})
             d = out / 'runs' / method / f'{k:04d}'
+            check_write_path(d / 'manifest.json', root=out)  # no link planted in OUT takes the run elsewhere
             run = RunDir(d)
             if not (run.manifest_path.exists() and run.read()['status'] == 'complete'):
                 run = generate(task, d, cfg, resume=run.manifest_path.exists(), pipe=pipe, resources=resources)
@@ -136,7 +137,7 @@ def run_bench(
             bar.update(len(task.steps))
     bar.close()
     if n > 1:
-        atomic_write_bytes(shard_path(out, shard), json.dumps(rows).encode())
+        atomic_write_bytes(shard_path(out, shard), json.dumps(rows).encode(), root=out)
     return rows
 
 # %% ../../nbs/80_eval/83_bench.ipynb #b8ce2caf
@@ -264,21 +265,23 @@ def write_results(rows: list[dict], out: str | Path, n_tasks: int) -> str:
     summary = summarize(rows)
     md = results_markdown(summary, n_tasks)
     atomic_write_bytes(out / 'results.md', md.encode())
-    plot_summary(summary, out / 'results.png')
+    if png := plot_summary(summary):
+        atomic_write_bytes(out / 'results.png', png)
     return md
 
 # %% ../../nbs/80_eval/83_bench.ipynb #7b46cd50
-def plot_summary(summary: dict, path: str | Path):
-    "Bar chart of every score per method with 95% intervals."
+def plot_summary(summary: dict) -> bytes | None:
+    "PNG bytes of a bar chart of every score per method with 95% intervals (None: no score to plot)."
     import matplotlib
 
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
+    from msvid.eval.widgets import figure_png
 
     methods = list(summary)
     cols = [c for c in SCORES if c in next(iter(summary.values()))]
     if not cols:
-        return
+        return None
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(cols), 3.4))
     w = 0.8 / len(methods)
     for j, m in enumerate(methods):
@@ -293,5 +296,6 @@ def plot_summary(summary: dict, path: str | Path):
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    png = figure_png(fig, dpi=110)
     plt.close(fig)
+    return png

@@ -5,7 +5,7 @@ atomic, and an interrupted run resumes without redoing finished scenes."""
 
 # %% ../../nbs/10_io/11_rundir.ipynb #01da7be3
 from __future__ import annotations
-import errno, fcntl, hashlib, io, json, os, shutil, stat, tempfile, time
+import contextlib, errno, fcntl, hashlib, io, json, os, shutil, stat, time
 from pathlib import Path
 
 import torch
@@ -17,23 +17,10 @@ from ..core.config import RunConfig, show_value
 from .limits import inside, parse_json, read_limited
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'RENAMED_SCENE_KEYS', 'RENAMED_EXTRA_KEYS', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'umask', 'UnsafeWrite',
+__all__ = ['LOCK_NAME', 'RENAMED_SCENE_KEYS', 'RENAMED_EXTRA_KEYS', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'UnsafeWrite',
            'check_write_path', 'atomic_write_bytes', 'json_bytes', 'atomic_write_json', 'atomic_save_image',
            'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock', 'read_manifest',
            'RunDir']
-
-# %% ../../nbs/10_io/11_rundir.ipynb #ca8b75e5
-def umask() -> int:
-    "The process's umask (read from /proc on Linux, so no other thread sees it changed)."
-    try:
-        for line in Path('/proc/self/status').read_text().splitlines():
-            if line.startswith('Umask:'):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
 
 # %% ../../nbs/10_io/11_rundir.ipynb #ae67518e
 class UnsafeWrite(InputError, OSError):
@@ -63,25 +50,63 @@ def check_write_path(
     return path
 
 
-def atomic_write_bytes(
-    path: str | Path,  # destination
-    data: bytes,  # full contents
-    root: str | Path | None = None,  # the run or output folder the user named (see `check_write_path`)
-) -> Path:
-    "Write `data` to `path` through a temporary file in the same folder and `os.replace`, readable as the umask allows."
-    path = check_write_path(path, root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+def _open_below(root: Path, folder: Path) -> int:
+    "A descriptor of `folder`, opened from `root` one folder at a time, never through a symlink (missing ones made)."
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)  # the folder the user named, as named
     try:
-        os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes 0600; a plain open() would give what the umask allows
+        for part in folder.relative_to(root).parts:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, dir_fd=fd)
+            try:
+                fd, old = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd), fd
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise UnsafeWrite(f"{root / part}: is a symlink or not a folder; msvid does not write through it")
+                raise
+            os.close(old)
+            root = root / part
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _write_in(dir_fd: int, name: str, data: bytes):
+    "Write `data` to the entry `name` of the open folder `dir_fd` through a temporary file and a rename."
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise UnsafeWrite(f"{name}: exists and is not a regular file; msvid does not replace it")
+    tmp = f'.{name}.{os.urandom(4).hex()}.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=dir_fd)  # umask applies
+    try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
+
+
+def atomic_write_bytes(
+    path: str | Path,  # destination
+    data: bytes,  # full contents
+    root: str | Path | None = None,  # the run or output folder the user named (None: the file's own folder)
+) -> Path:
+    "Write `data` to `path` atomically, through no symlink below `root`, readable as the umask allows."
+    path = check_write_path(path, root)
+    root = Path(root) if root is not None else path.parent
+    root.mkdir(parents=True, exist_ok=True)
+    dir_fd = _open_below(root, path.parent)
+    try:
+        _write_in(dir_fd, path.name, data)
+    finally:
+        os.close(dir_fd)
     return path
 
 # %% ../../nbs/10_io/11_rundir.ipynb #b2d4f6a8
@@ -114,7 +139,7 @@ def json_bytes(obj, path: str | Path = 'JSON') -> bytes:
 def atomic_write_json(path: str | Path, obj, root: str | Path | None = None) -> Path:
     "Write `obj` as indented UTF-8 JSON (`json_bytes`), atomically."
     check_write_path(path, root)
-    return atomic_write_bytes(path, json_bytes(obj, path))
+    return atomic_write_bytes(path, json_bytes(obj, path), root)
 
 
 def atomic_save_image(path: str | Path, image: Image.Image, root: str | Path | None = None) -> Path:
@@ -122,7 +147,7 @@ def atomic_save_image(path: str | Path, image: Image.Image, root: str | Path | N
     buf = io.BytesIO()
     check_write_path(path, root)
     image.save(buf, format='PNG')
-    return atomic_write_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, buf.getvalue(), root)
 
 # %% ../../nbs/10_io/11_rundir.ipynb #6f528a50
 def atomic_save_tensors(
@@ -133,7 +158,7 @@ def atomic_save_tensors(
 
     check_write_path(path, root)  # before the bytes are built
     data = {k: v.detach().to('cpu').contiguous() for k, v in tensors.items()}
-    return atomic_write_bytes(path, save(data, metadata={k: str(v) for k, v in (metadata or {}).items()}))
+    return atomic_write_bytes(path, save(data, metadata={k: str(v) for k, v in (metadata or {}).items()}), root)
 
 
 def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:

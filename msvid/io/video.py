@@ -63,15 +63,15 @@ def write_video(
     fps: int = 8,  # frames per second
     quality: float = 8,  # imageio's 0-10 scale (8: x264 CRF 10; its default 5, CRF 25, smears 64 px toy frames)
     min_side: int = 256,  # a frame with a smaller side is first enlarged (nearest, integer factor) to reach this
+    root: str | Path | None = None,  # the run folder the user named: no symlink below it is followed
 ) -> Path:
     "Encode `frames` as H.264/yuv420p MP4 at `path`, atomically; small frames enlarged to `min_side` first."
     import imageio.v2 as iio
+    from msvid.io.rundir import atomic_write_bytes, check_write_path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix='.mp4')
-    os.close(fd)
-    try:
+    path = check_write_path(path, root)
+    with tempfile.TemporaryDirectory(prefix='msvid-video-') as work:  # ffmpeg writes here, in a folder of our own
+        tmp = os.path.join(work, 'video.mp4')
         with iio.get_writer(
             tmp,
             format='FFMPEG',
@@ -88,14 +88,7 @@ def write_video(
                 if k > 1:
                     fr = fr.resize((fr.width * k, fr.height * k), Image.Resampling.NEAREST)
                 w.append_data(np.asarray(fr))
-        from msvid.io.rundir import umask
-
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp made it 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return atomic_write_bytes(path, Path(tmp).read_bytes(), root)
 
 # %% ../../nbs/10_io/12_video.ipynb #719bd426
 def read_video(path: str | Path) -> list[np.ndarray]:

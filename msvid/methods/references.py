@@ -237,7 +237,8 @@ def run_references(ctx: RunContext) -> list[Reference]:
         refs = make_references(ctx)
         for k, r in enumerate(refs):
             for part in ('image', 'foreground', 'background'):
-                atomic_save_image(ctx.run.path / 'references' / f'{k:02d}_{r.entity.kind}_{part}.png', getattr(r, part))
+                path = ctx.run.path / 'references' / f'{k:02d}_{r.entity.kind}_{part}.png'
+                atomic_save_image(path, getattr(r, part), root=ctx.run.path)
         return refs
 
     return ctx.once('references', _make)

@@ -385,5 +385,6 @@ def save_shot(
             run.scene_dir(i) / 'shot.mp4',
             [f.resize((max(16, f.width // 16 * 16), max(16, f.height // 16 * 16))) for f in frames],
             fps,
+            root=run.path,
         )
     )

@@ -41,12 +41,12 @@ def _save_scene(
 ):
     "Write scene `i`'s files (keyframe, stored tensors, shot), then its record with their checksums."
     d = run.scene_dir(i)
-    key = atomic_save_image(d / 'keyframe.png', out.image)
+    key = atomic_save_image(d / 'keyframe.png', out.image, root=run.path)
     files = [key]
     for k, im in enumerate(out.candidate_images):
-        atomic_save_image(run.candidate_path(i, k), im)
+        atomic_save_image(run.candidate_path(i, k), im, root=run.path)
     if out.tensors:
-        files.append(atomic_save_tensors(d / 'latents.safetensors', out.tensors))
+        files.append(atomic_save_tensors(d / 'latents.safetensors', out.tensors, root=run.path))
     shot = save_shot(run, i, frames, fps) if frames else None
     if shot:
         files.append(run.path / shot)

@@ -17,14 +17,14 @@ from tqdm.auto import tqdm
 
 from ..models.encoders import ClipEncoder
 from ..core.records import InputError, Task
-from ..io.rundir import atomic_write_json, load_tensors
+from ..io.rundir import atomic_save_tensors, atomic_write_bytes, atomic_write_json, check_write_path, load_tensors
 from ..methods.selector import ContrastiveSelector
 from ..io.taskfile import load_task
 from .loop import train_loop
 
 # %% auto #0
 __all__ = ['SceneSequence', 'scene_texts', 'load_image_tasks', 'toy_hard_negatives', 'embed_tasks', 'selection_loss', 'evaluate',
-           'train_selector', 'plot_history', 'CandidateSet', 'candidate_sets', 'candidate_loss',
+           'train_selector', 'save_selector', 'plot_history', 'CandidateSet', 'candidate_sets', 'candidate_loss',
            'finetune_on_candidates']
 
 # %% ../../nbs/90_train/93_selector.ipynb #fb02a403
@@ -92,10 +92,11 @@ def embed_tasks(
     hard_negatives: int = 0,  # per step (toy-world tasks only)
     seed: int = 0,
     context: str = 'all',  # score a scene against 'all' earlier scenes, or the ones it depends on ('deps', toy tasks)
+    quiet: bool = False,  # no progress bar
 ) -> list[SceneSequence]:
     "CLIP-embed every task's scene texts and images (and toy-world hard negatives), with each scene's context."
     seqs = []
-    for t in tqdm(tasks, desc='embedding', leave=False):
+    for t in tqdm(tasks, desc='embedding', leave=False, disable=quiet):
         images = [Image.open(s.image).convert('RGB') for s in t.steps]
         negs = None
         if hard_negatives and 'toyworld' in t.meta:
@@ -184,6 +185,7 @@ def train_selector(
     "Train a `ContrastiveSelector`; writes `OUT/selector` (best by validation accuracy) and returns the history."
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    ckpt = check_write_path(out / 'checkpoint' / 'state.safetensors', root=out)  # no planted link taken
     train, val = _split(seqs, val_fraction, seed)
     torch.manual_seed(seed)
     sel = ContrastiveSelector(seqs[0].text.shape[-1])
@@ -199,25 +201,33 @@ def train_selector(
         ev = evaluate(s.unwrap('selector'), val, batch_tasks)
         score = ev['hard_acc'] if ev['hard_acc'] is not None else ev['acc']
         if score > max((l['score'] for l in s.history.logs), default=-1.0):
-            s.unwrap('selector').save_pretrained(out / 'selector')
+            save_selector(s.unwrap('selector'), out / 'selector', root=out)
         train_loss, val_ev = sum(s.history.losses[-per_epoch:]) / per_epoch, {f'val_{k}': v for k, v in ev.items()}
         return dict(epoch=(s.step + 1) // per_epoch, train_loss=train_loss, **val_ev, score=score)
 
     loss = lambda s, b: selection_loss(s.unwrap('selector'), b)[0]
     kw = dict(weight_decay=weight_decay, schedule='constant', seed=seed, resume=resume, quiet=quiet, desc='selector')
-    kw |= dict(ckpt=out / 'checkpoint' / 'state.safetensors', ckpt_every=per_epoch)
+    kw |= dict(ckpt=ckpt, ckpt_every=per_epoch)
     h = train_loop(
         {'selector': sel}, batch, loss, epochs * per_epoch, lr, evaluate=end_of_epoch, eval_every=per_epoch, **kw
     )
     history = [{k: v for k, v in l.items() if k not in ('step', 'score')} for l in h.logs]
     atomic_write_json(out / 'history.json', history)
-    plot_history(history, out / 'training.png')
+    plot_history(history, out / 'training.png', root=out)
     best = max((l['score'] for l in h.logs), default=-1.0)
     return dict(epoch=len(history), best=best, history=history, seconds=h.seconds)
 
 # %% ../../nbs/90_train/93_selector.ipynb #1726a28b
-def plot_history(history: list[dict], path: str | Path):
-    "Save a loss / accuracy plot of a training history."
+def save_selector(sel: ContrastiveSelector, folder: Path, root: Path) -> Path:
+    "Write `sel` as the folder `ContrastiveSelector.from_pretrained` reads, atomically and through no link below `root`."
+    atomic_save_tensors(folder / 'model.safetensors', sel.state_dict(), root=root)
+    atomic_write_json(folder / 'config.json', {'bias': sel.W_OT.bias is not None, 'clip_dim': sel.W_OT.in_features}, root)
+    return folder
+
+
+def plot_history(history: list[dict], path: str | Path, root: str | Path | None = None):
+    "Save a loss / accuracy plot of a training history (atomically, through no link below `root`)."
+    import io
     import matplotlib
 
     matplotlib.use('Agg', force=False)
@@ -238,8 +248,10 @@ def plot_history(history: list[dict], path: str | Path):
     b.set_ylim(0, 1)
     b.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=100)
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue(), root)
 
 # %% ../../nbs/90_train/93_selector.ipynb #d0478fc9
 @dataclass
