@@ -229,12 +229,12 @@ def test_bench_does_not_write_through_a_planted_folder(capsys, tmp_path, outside
 
 def test_a_shot_is_not_written_through_a_folder_swapped_for_a_symlink(tmp_path, outside, monkeypatch):
     "The check before a write and the write itself: a scene folder replaced by a link in between is still refused."
-    import msvid.io.rundir as rundir
+    import msvid.io.writes as writes
     from msvid.io.video import write_video
 
     run_dir = tmp_path / 'run'
     (run_dir / 'scenes' / '01').mkdir(parents=True)
-    real, checks = rundir.check_write_path, []
+    real, checks = writes.check_write_path, []
 
     def swap_after_check(path, root=None):  # as a racing process would, right after the last check passed
         out = real(path, root)
@@ -244,7 +244,7 @@ def test_a_shot_is_not_written_through_a_folder_swapped_for_a_symlink(tmp_path, 
             (run_dir / 'scenes' / '01').symlink_to(outside, target_is_directory=True)
         return out
 
-    monkeypatch.setattr(rundir, 'check_write_path', swap_after_check)
+    monkeypatch.setattr(writes, 'check_write_path', swap_after_check)
     frames = [Image.new('RGB', (16, 16), c) for c in ('red', 'blue')]
-    with pytest.raises(rundir.UnsafeWrite, match='is a symlink or not a folder'):
+    with pytest.raises(writes.UnsafeWrite, match='is a symlink or not a folder'):
         write_video(run_dir / 'scenes' / '01' / 'shot.mp4', frames, root=run_dir)

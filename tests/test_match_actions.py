@@ -6,7 +6,7 @@ import json, os, stat
 import pytest
 
 import msvid.cli as cli
-import msvid.io.rundir as rundir
+import msvid.io.writes as writes
 
 CAPTIONS = [
     {'start': 0, 'end': 10, 'text': 'Two eggs are cracked into a glass bowl.'},
@@ -58,11 +58,11 @@ def test_match_actions_writes_the_pairs(capsys, tmp_path, files):
 
 
 def test_the_write_is_atomic(capsys, tmp_path, files, monkeypatch):
-    "PAIRS goes through rundir's atomic writer: a failed write leaves the old file whole and no temp file."
+    "PAIRS goes through msvid.io.writes' atomic writer: a failed write leaves the old file whole and no temp file."
     out = write(tmp_path / 'pairs.json', 'old')
     calls = []
-    real = rundir.atomic_write_bytes
-    monkeypatch.setattr(rundir, 'atomic_write_bytes', lambda p, data, root=None: calls.append(p) or real(p, data, root))
+    real = writes.atomic_write_bytes
+    monkeypatch.setattr(writes, 'atomic_write_bytes', lambda p, data, root=None: calls.append(p) or real(p, data, root))
     assert run(capsys, 'match-actions', *files, '--out', out)[0] == 0
     assert calls == [str(out)] and json.loads(out.read_text()) == PAIRS
 
@@ -70,7 +70,7 @@ def test_the_write_is_atomic(capsys, tmp_path, files, monkeypatch):
         raise RuntimeError('disk on fire')
 
     write(out, 'old')
-    monkeypatch.setattr(rundir.os, 'fsync', boom)
+    monkeypatch.setattr(writes.os, 'fsync', boom)
     code, _, err = run(capsys, 'match-actions', *files, '--out', out)
     assert code == 1 and err.startswith('error: internal failure') and err.count('\n') == 1
     assert out.read_text() == 'old' and sorted(p.name for p in tmp_path.iterdir()) == sorted(

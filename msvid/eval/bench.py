@@ -16,7 +16,8 @@ from ..core.records import InputError, Task
 from ..core.config import RunConfig
 from ..pipeline.generate import generate
 from ..models.pipelines import pipeline_for
-from ..io.rundir import RunDir, atomic_write_bytes, check_write_path
+from ..io.rundir import RunDir
+from ..io.writes import atomic_write_bytes, check_write_path
 
 # %% auto #0
 __all__ = ['PERSISTENT', 'MAX_SHARDS', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench',

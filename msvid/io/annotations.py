@@ -222,7 +222,7 @@ def match_files(
     **rule,  # thresholds for `match_actions`
 ) -> list[dict]:
     "Match the captions of one file to the actions of another and write the pairs to `out`, atomically."
-    from msvid.io.rundir import atomic_write_json
+    from msvid.io.writes import atomic_write_json
 
     if Path(out).is_dir():
         raise InputError(f"--out {out}: is a folder; give the pairs file's path")

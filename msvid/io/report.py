@@ -48,7 +48,7 @@ def write_error_log(
     text = traceback.format_exc().encode('utf-8', 'backslashreplace')
     try:
         if out and (Path(out) / 'manifest.json').is_file():
-            from msvid.io.rundir import atomic_write_bytes
+            from msvid.io.writes import atomic_write_bytes
 
             return str(atomic_write_bytes(Path(out) / 'msvid-error.log', text))
         fd, path = tempfile.mkstemp(prefix='msvid-error-', suffix='.log')

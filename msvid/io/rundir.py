@@ -5,167 +5,18 @@ atomic, and an interrupted run resumes without redoing finished scenes."""
 
 # %% ../../nbs/10_io/11_rundir.ipynb #01da7be3
 from __future__ import annotations
-import contextlib, errno, fcntl, hashlib, io, json, os, shutil, stat, time
+import errno, fcntl, hashlib, os, shutil, stat, time
 from pathlib import Path
-
-import torch
-from PIL import Image
 
 import msvid
 from ..core.records import InputError, SceneRecord, Task
 from ..core.config import RunConfig, show_value
 from .limits import inside, parse_json, read_limited
+from .writes import UnsafeWrite, atomic_write_json, check_write_path
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'RENAMED_SCENE_KEYS', 'RENAMED_EXTRA_KEYS', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'UnsafeWrite',
-           'check_write_path', 'atomic_write_bytes', 'json_bytes', 'atomic_write_json', 'atomic_save_image',
-           'atomic_save_tensors', 'load_tensors', 'file_sha256', 'acquire_lock', 'release_lock', 'read_manifest',
-           'RunDir']
-
-# %% ../../nbs/10_io/11_rundir.ipynb #ae67518e
-class UnsafeWrite(InputError, OSError):
-    "A write msvid refuses (bad input, exit 2): through a symlink, or over something that is not a regular file."
-
-
-def check_write_path(
-    path: str | Path,  # a file about to be written
-    root: str | Path | None = None,  # the run or output folder the user named; no folder below it may be a symlink
-) -> Path:
-    "`path`, unless writing it would follow a symlink below `root` or replace a symlink, FIFO, device or socket."
-    path = Path(path)
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:  # missing (or a missing folder on the way): nothing to replace
-        mode = None
-    if mode is not None and stat.S_ISLNK(mode):
-        raise UnsafeWrite(f"{path}: is a symlink; msvid does not write through it")
-    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise UnsafeWrite(f"{path}: exists and is not a regular file; msvid does not replace it")
-    if root is not None:
-        folder = Path(root)
-        for part in path.parent.relative_to(folder).parts:
-            folder = folder / part
-            if folder.is_symlink():
-                raise UnsafeWrite(f"{folder}: is a symlink; msvid does not write through it")
-    return path
-
-
-def _open_below(root: Path, folder: Path) -> int:
-    "A descriptor of `folder`, opened from `root` one folder at a time, never through a symlink (missing ones made)."
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)  # the folder the user named, as named
-    try:
-        for part in folder.relative_to(root).parts:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(part, dir_fd=fd)
-            try:
-                fd, old = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd), fd
-            except OSError as e:
-                if e.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise UnsafeWrite(f"{root / part}: is a symlink or not a folder; msvid does not write through it")
-                raise
-            os.close(old)
-            root = root / part
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _write_in(dir_fd: int, name: str, data: bytes):
-    "Write `data` to the entry `name` of the open folder `dir_fd` through a temporary file and a rename."
-    try:
-        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        raise UnsafeWrite(f"{name}: exists and is not a regular file; msvid does not replace it")
-    tmp = f'.{name}.{os.urandom(4).hex()}.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=dir_fd)  # umask applies
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=dir_fd)
-        raise
-
-
-def atomic_write_bytes(
-    path: str | Path,  # destination
-    data: bytes,  # full contents
-    root: str | Path | None = None,  # the run or output folder the user named (None: the file's own folder)
-) -> Path:
-    "Write `data` to `path` atomically, through no symlink below `root`, readable as the umask allows."
-    path = check_write_path(path, root)
-    root = Path(root) if root is not None else path.parent
-    root.mkdir(parents=True, exist_ok=True)
-    dir_fd = _open_below(root, path.parent)
-    try:
-        _write_in(dir_fd, path.name, data)
-    finally:
-        os.close(dir_fd)
-    return path
-
-# %% ../../nbs/10_io/11_rundir.ipynb #b2d4f6a8
-def _non_finite(obj, where: str = '') -> tuple[str, float] | None:
-    "Where the first NaN or infinity in `obj` (dicts and lists of it) is, e.g. 'scenes[0].score', and its value."
-    import math
-
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return where or 'the value', obj
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
-    for k, v in items:
-        found = _non_finite(v, f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}" if where else str(k))
-        if found:
-            return found
-    return None
-
-
-def json_bytes(obj, path: str | Path = 'JSON') -> bytes:
-    "`obj` as indented UTF-8 JSON; `InputError` naming `path` and the field when a number is NaN or infinite."
-    try:
-        text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # JSON has no NaN: msvid's own reader (`parse_json`) would refuse the file for good
-        found = _non_finite(obj)
-        if found is None:
-            raise
-        raise InputError(f"{path}: {found[0]} is {found[1]}, not a finite number (nothing was written)") from None
-    return (text + '\n').encode()
-
-# %% ../../nbs/10_io/11_rundir.ipynb #ddd1c5fa
-def atomic_write_json(path: str | Path, obj, root: str | Path | None = None) -> Path:
-    "Write `obj` as indented UTF-8 JSON (`json_bytes`), atomically."
-    check_write_path(path, root)
-    return atomic_write_bytes(path, json_bytes(obj, path), root)
-
-
-def atomic_save_image(path: str | Path, image: Image.Image, root: str | Path | None = None) -> Path:
-    "Save `image` as PNG, atomically (PNG encoding is deterministic, so equal images give equal bytes)."
-    buf = io.BytesIO()
-    check_write_path(path, root)
-    image.save(buf, format='PNG')
-    return atomic_write_bytes(path, buf.getvalue(), root)
-
-# %% ../../nbs/10_io/11_rundir.ipynb #6f528a50
-def atomic_save_tensors(
-    path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None, root: str | Path | None = None
-) -> Path:
-    "Save `tensors` as safetensors, atomically."
-    from safetensors.torch import save
-
-    check_write_path(path, root)  # before the bytes are built
-    data = {k: v.detach().to('cpu').contiguous() for k, v in tensors.items()}
-    return atomic_write_bytes(path, save(data, metadata={k: str(v) for k, v in (metadata or {}).items()}), root)
-
-
-def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
-    "Load a safetensors file onto the CPU."
-    from safetensors.torch import load_file
-
-    return load_file(str(path))
+__all__ = ['LOCK_NAME', 'RENAMED_SCENE_KEYS', 'RENAMED_EXTRA_KEYS', 'MAX_MANIFEST_BYTES', 'RUN_LEFTOVERS', 'file_sha256',
+           'acquire_lock', 'release_lock', 'read_manifest', 'RunDir']
 
 # %% ../../nbs/10_io/11_rundir.ipynb #64a0268d
 LOCK_NAME = '.msvid.lock'

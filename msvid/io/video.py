@@ -67,7 +67,7 @@ def write_video(
 ) -> Path:
     "Encode `frames` as H.264/yuv420p MP4 at `path`, atomically; small frames enlarged to `min_side` first."
     import imageio.v2 as iio
-    from msvid.io.rundir import atomic_write_bytes, check_write_path
+    from msvid.io.writes import atomic_write_bytes, check_write_path
 
     path = check_write_path(path, root)
     with tempfile.TemporaryDirectory(prefix='msvid-video-') as work:  # ffmpeg writes here, in a folder of our own
@@ -184,7 +184,7 @@ def video_preview(
     buf = io.BytesIO()
     ims[0].save(buf, format=fmt.upper(), save_all=True, append_images=ims[1:], duration=round(1000 / fps), loop=0)
     if path is not None:
-        from msvid.io.rundir import atomic_write_bytes
+        from msvid.io.writes import atomic_write_bytes
 
         atomic_write_bytes(path, buf.getvalue())
         return Path(path)

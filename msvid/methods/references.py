@@ -232,7 +232,7 @@ def run_references(ctx: RunContext) -> list[Reference]:
     "The run's references, made once and saved as `references/NN_<kind>.png`."
 
     def _make():
-        from msvid.io.rundir import atomic_save_image
+        from msvid.io.writes import atomic_save_image
 
         refs = make_references(ctx)
         for k, r in enumerate(refs):

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 from ..core.records import InputError, SceneRecord, SceneScript, Task
 from ..core.config import RunConfig
 from ..models.presets import resolve_config
-from ..io.rundir import RunDir, atomic_save_image, atomic_save_tensors
+from ..io.rundir import RunDir
+from ..io.writes import atomic_save_image, atomic_save_tensors
 from ..io.video import shots_video, keyframe_video, read_video
 from ..models.memory import free_accelerator
 from ..models.pipelines import EvalCounter, denoiser, pipeline_for

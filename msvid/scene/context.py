@@ -13,7 +13,8 @@ from PIL import Image
 
 from ..core.records import Candidate, InputError, SceneScript, Task
 from ..core.config import RunConfig
-from ..io.rundir import RunDir, load_tensors
+from ..io.rundir import RunDir
+from ..io.writes import load_tensors
 from ..models.families.base import Family
 from ..models.families.registry import family_of
 from ..models.loading import read_header

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..core.records import InputError
 from ..io.assets import shipped
-from ..io.rundir import atomic_save_tensors
+from ..io.writes import atomic_save_tensors
 from ..models.loading import LOAD_ERRORS, load_strict, loading, read_header
 
 # %% auto #0

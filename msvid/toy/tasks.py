@@ -357,7 +357,7 @@ def write_toy_tasks(
     **gen_kwargs,  # passed to `make_task` (n_steps, domain, nonlinear)
 ) -> list[Path]:
     "Write `n` tasks as `OUT/NNNN_<slug>.json` with keyframes `OUT/NNNN_<slug>/stepNN.png`; returns the json paths."
-    from msvid.io.rundir import atomic_save_image, atomic_write_json, check_write_path
+    from msvid.io.writes import atomic_save_image, atomic_write_json, check_write_path
     from msvid.io.taskfile import slugify
 
     out = Path(out)

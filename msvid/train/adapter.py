@@ -173,7 +173,7 @@ def save_ip_adapter(
     record: dict | None = None,  # written as history.json (recipe, time, hardware, results)
 ) -> Path:
     "Write `ip-adapter.safetensors` (published layout), `adapter.json` and the record."
-    from msvid.io.rundir import atomic_save_tensors, atomic_write_bytes
+    from msvid.io.writes import atomic_save_tensors, atomic_write_bytes
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

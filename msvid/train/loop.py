@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from ..core.records import InputError
-from ..io.rundir import atomic_save_tensors
+from ..io.writes import atomic_save_tensors
 from ..models.loading import first_line, load_strict, read_header
 
 # %% auto #0

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..models.encoders import ClipEncoder
 from ..core.records import InputError, Task
-from ..io.rundir import atomic_save_tensors, atomic_write_bytes, atomic_write_json, check_write_path, load_tensors
+from ..io.writes import atomic_save_tensors, atomic_write_bytes, atomic_write_json, check_write_path, load_tensors
 from ..methods.selector import ContrastiveSelector
 from ..io.taskfile import load_task
 from .loop import train_loop
@@ -219,9 +219,10 @@ def train_selector(
 
 # %% ../../nbs/90_train/93_selector.ipynb #1726a28b
 def save_selector(sel: ContrastiveSelector, folder: Path, root: Path) -> Path:
-    "Write `sel` as the folder `ContrastiveSelector.from_pretrained` reads, atomically and through no link below `root`."
+    "Write `sel` as the folder `ContrastiveSelector.from_pretrained` reads, atomically, through no link below `root`."
+    config = {'bias': sel.W_OT.bias is not None, 'clip_dim': sel.W_OT.in_features}
     atomic_save_tensors(folder / 'model.safetensors', sel.state_dict(), root=root)
-    atomic_write_json(folder / 'config.json', {'bias': sel.W_OT.bias is not None, 'clip_dim': sel.W_OT.in_features}, root)
+    atomic_write_json(folder / 'config.json', config, root)
     return folder
 
 

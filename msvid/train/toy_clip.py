@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ..io.rundir import atomic_save_tensors
+from ..io.writes import atomic_save_tensors
 
 from .loop import train_loop, work_folder
 from ..io.assets import shipped
