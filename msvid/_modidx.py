@@ -317,6 +317,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'msvid.io.video._round16': ('10_io/video.html#_round16', 'msvid/io/video.py'),
                                 'msvid.io.video.caption_strip': ('10_io/video.html#caption_strip', 'msvid/io/video.py'),
                                 'msvid.io.video.captioned_frame': ('10_io/video.html#captioned_frame', 'msvid/io/video.py'),
+                                'msvid.io.video.check_encoder': ('10_io/video.html#check_encoder', 'msvid/io/video.py'),
                                 'msvid.io.video.fit_shot': ('10_io/video.html#fit_shot', 'msvid/io/video.py'),
                                 'msvid.io.video.keyframe_video': ('10_io/video.html#keyframe_video', 'msvid/io/video.py'),
                                 'msvid.io.video.read_video': ('10_io/video.html#read_video', 'msvid/io/video.py'),

@@ -1,5 +1,5 @@
 """Issue #33: one `error:` line really means one. Library warnings and reports raised on the way down stay off
-stderr, a torchvision that does not match torch is named as such (exit 2), and nothing non-finite reaches
+stderr, a torchvision that does not match torch and an ffmpeg without libx264 are named as such (exit 2), and nothing non-finite reaches
 `manifest.json` (an old manifest holding NaN is refused in one line)."""
 
 import json, sys
@@ -78,3 +78,23 @@ def test_old_nan_manifest_is_one_line(capfd, task, tmp_path):
     text = json.dumps({'task': {}, 'config': {'guidance_scale': float('nan')}, 'scenes': [None, None]})
     (run / 'manifest.json').write_text(text)  # as an msvid before #33 could write it
     refused(capfd, 'generate', task, '--out', run, *FAST, '--resume', message='NaN is not a JSON number')
+
+
+@pytest.mark.parametrize('ffmpeg, message', [
+    ('missing', 'no working ffmpeg to write videos'),
+    ('no-x264', 'has no libx264 encoder: pip install --force-reinstall imageio-ffmpeg'),
+])
+def test_a_missing_video_encoder_is_named_before_any_scene(capfd, monkeypatch, task, tmp_path, ffmpeg, message):
+    from msvid.io.video import check_encoder
+
+    exe = tmp_path / 'ffmpeg'
+    if ffmpeg == 'no-x264':  # a system ffmpeg built without libx264; encoding with it would fail after every scene
+        exe.write_text("#!/bin/sh\necho ' V....D mpeg4  MPEG-4 part 2'\necho \"Unknown encoder 'libx264'\" >&2\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv('IMAGEIO_FFMPEG_EXE', str(exe))
+    check_encoder.cache_clear()
+    try:
+        refused(capfd, 'generate', task, '--out', tmp_path / 'run', *FAST, message=message)
+    finally:
+        check_encoder.cache_clear()
+    assert not (tmp_path / 'run').exists()

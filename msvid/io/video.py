@@ -5,16 +5,19 @@ with the step text as a caption strip, encoded as H.264 / yuv420p so it plays in
 
 # %% ../../nbs/10_io/12_video.ipynb #c75bad7d
 from __future__ import annotations
-import os, tempfile, textwrap
+import functools, os, re, subprocess, tempfile, textwrap
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..core.records import InputError
+from .report import cut_words
+
 # %% auto #0
-__all__ = ['caption_strip', 'captioned_frame', 'write_video', 'read_video', 'keyframe_video', 'fit_shot', 'shots_video',
-           'video_preview']
+__all__ = ['CODEC', 'caption_strip', 'captioned_frame', 'check_encoder', 'write_video', 'read_video', 'keyframe_video',
+           'fit_shot', 'shots_video', 'video_preview']
 
 # %% ../../nbs/10_io/12_video.ipynb #f5eec987
 def _round16(x: int) -> int:
@@ -56,6 +59,25 @@ def captioned_frame(
     frame.paste(strip, (0, h))
     return frame
 
+# %% ../../nbs/10_io/12_video.ipynb #4bf430fa
+CODEC = 'libx264'  # H.264, what every browser plays
+
+
+@functools.cache
+def check_encoder(codec: str = CODEC) -> str:
+    "The ffmpeg that will encode videos, once it is known to have `codec`; else an `InputError` naming what to install."
+    import imageio_ffmpeg
+
+    fix = f"pip install --force-reinstall imageio-ffmpeg (its ffmpeg has {codec}), or set IMAGEIO_FFMPEG_EXE to one that has"
+    try:
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+        listing = subprocess.run([exe, '-hide_banner', '-encoders'], capture_output=True, text=True, timeout=60).stdout
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        raise InputError(f"no working ffmpeg to write videos ({cut_words(str(e), 160)}): {fix}") from None
+    if not re.search(rf'^\s*V\S*\s+{re.escape(codec)}\s', listing, re.M):
+        raise InputError(f"the ffmpeg at {exe} has no {codec} encoder: {fix}")
+    return exe
+
 # %% ../../nbs/10_io/12_video.ipynb #e134f1a1
 def write_video(
     path: str | Path,  # destination .mp4
@@ -70,6 +92,7 @@ def write_video(
     from msvid.io.writes import atomic_write_bytes, check_write_path
 
     path = check_write_path(path, root)
+    check_encoder()
     with tempfile.TemporaryDirectory(prefix='msvid-video-') as work:  # ffmpeg writes here, in a folder of our own
         tmp = os.path.join(work, 'video.mp4')
         with iio.get_writer(

@@ -19,7 +19,7 @@ from ..core.config import RunConfig
 from ..models.presets import resolve_config
 from ..io.rundir import RunDir
 from ..io.writes import atomic_save_image, atomic_save_tensors
-from ..io.video import shots_video, keyframe_video, read_video
+from ..io.video import check_encoder, keyframe_video, read_video, shots_video
 from ..models.memory import free_accelerator
 from ..models.pipelines import EvalCounter, denoiser, pipeline_for
 from ..scene.context import RunContext, SceneOutput, run_scripts
@@ -161,6 +161,7 @@ def generate(
     config = config or resolve_config()
     get_method(config.method)
     check_video_length(len(task.steps), config)
+    check_encoder()  # before any scene: the video needs it at the end
     run = RunDir(out).open(task, config, resume)
     try:
         with library_bars(config.verbose and not config.quiet):
