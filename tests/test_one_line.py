@@ -1,6 +1,6 @@
 """Issue #33: one `error:` line really means one. Library warnings and reports raised on the way down stay off
-stderr, a torchvision that does not match torch and an ffmpeg without libx264 are named as such (exit 2), and nothing non-finite reaches
-`manifest.json` (an old manifest holding NaN is refused in one line)."""
+stderr, a torchvision that does not match torch and an ffmpeg without libx264 are named as such (exit 2), and
+nothing non-finite reaches `manifest.json` (an old manifest holding NaN is refused in one line)."""
 
 import json, sys
 
