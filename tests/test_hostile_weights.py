@@ -201,3 +201,26 @@ def test_two_toy_director_runs_are_identical(capsys, tmp_path):
         assert frames
         hashes.append([hashlib.sha256(f.read_bytes()).hexdigest() for f in frames])
     assert hashes[0] == hashes[1]
+
+
+# --- a --model folder whose weights were cut, poisoned or cast ---
+
+
+@pytest.mark.parametrize(
+    'change,message',
+    [
+        (lambda t, k: t.pop(k), 'its unet lacks 1 weight (conv_in.weight); msvid does not run a model with missing'),
+        (lambda t, k: t.__setitem__(k, t[k] * float('nan')), 'its unet tensor conv_in.weight has NaN or infinite'),
+        (lambda t, k: t.__setitem__(k, t[k].long()), 'tensor conv_in.weight is int64, expected a float'),
+    ],
+    ids=['missing', 'nan', 'int'],
+)
+def test_model_folder_weights_refused(capsys, tiny_model_dir, tmp_path, change, message):
+    d = shutil.copytree(tiny_model_dir, tmp_path / 'model')
+    f = d / 'unet' / 'diffusion_pytorch_model.safetensors'
+    t = load_file(str(f))
+    change(t, 'conv_in.weight')
+    save_file(t, str(f))
+    (tmp_path / 't.json').write_text(json.dumps(TASK))
+    refused(capsys, 'generate', tmp_path / 't.json', '--model', d, '--out', tmp_path / 'run', *FAST, message=message)
+    assert not (tmp_path / 'run').exists()

@@ -14,9 +14,9 @@ from ..core.records import InputError
 from ..io.report import cut_words
 
 # %% auto #0
-__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'hub_host', 'quoted',
-           'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
-           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully']
+__all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'FLOAT_DTYPES', 'hub_host',
+           'quoted', 'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
+           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully', 'loaded_weights']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -289,3 +289,37 @@ def loaded_fully(
         raise InputError(f"{what}: its weights lack {len(bad)} tensor{'s' * (len(bad) > 1)} of its config "
                          f"({_names(bad)}); msvid does not run a model with random weights")  # fmt: skip
     return model
+
+# %% ../../nbs/20_models/25_loading.ipynb #7b65bb20
+FLOAT_DTYPES = {'float16', 'bfloat16', 'float32', 'float64'}
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    "The safetensors files diffusers and transformers load from a component folder (variants such as .fp16 skipped)."
+    return [f for f in sorted(folder.glob('*.safetensors')) if '.' not in f.stem]
+
+
+def loaded_weights(
+    pipe,  # a diffusers pipeline just loaded
+    folder: Path | None,  # its local folder, whose files are checked too (None: from the hub)
+    what: str,  # the setting and the model, e.g. "model '/m'"
+):
+    "`pipe`, unless a weight did not load or, from a local folder, a file holds an integer for a float weight or a NaN."
+    import torch
+
+    for name, module in pipe.components.items():
+        if not isinstance(module, torch.nn.Module):
+            continue
+        weights = module.state_dict()
+        empty = [k for k, v in weights.items() if v.is_meta]
+        if empty:
+            raise InputError(f"{what}: its {name} lacks {len(empty)} weight{'s' * (len(empty) > 1)} ({_names(empty)}); "
+                             "msvid does not run a model with missing weights")  # fmt: skip
+        if folder is None or not (folder / name).is_dir():
+            continue
+        for f in _weight_files(folder / name):
+            for k, (_, dtype) in read_header(f, f"{what}: {name}").items():
+                if k in weights and weights[k].is_floating_point() and dtype not in FLOAT_DTYPES:
+                    raise InputError(f"{what}: {name}/{f.name} tensor {k} is {dtype}, expected a float")
+        _check_finite(weights, lambda why: InputError(f"{what}: its {name} {why}"))
+    return pipe

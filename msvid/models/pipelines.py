@@ -5,11 +5,12 @@
 # %% ../../nbs/20_models/21_pipelines.ipynb #f40438f5
 from __future__ import annotations
 import inspect
+from pathlib import Path
 
 import torch
 
 from ..io.assets import asset_path
-from .loading import loading
+from .loading import loaded_weights, loading
 from .memory import place_pipeline, quantization_config
 from ..core.records import InputError
 from .families.base import set_call_defaults
@@ -86,11 +87,13 @@ def load_pipeline(
 
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
-    with loading(f"{PIPELINE_TASKS[task][1]} {model!r}"):
+    what = f"{PIPELINE_TASKS[task][1]} {model!r}"
+    with loading(what):
         index = diffusers.DiffusionPipeline.load_config(path)  # model_index.json, read once
         quant = quantization_config(index, quantize, device, dtype)
         kw = _saved_without(index) | dtype_kwargs(dtype) | _quantized(quant)
         pipe = _pipeline_class(model, index, task).from_pretrained(path, use_safetensors=True, **kw)
+    loaded_weights(pipe, Path(path) if Path(path).is_dir() else None, what)
     pipe.set_progress_bar_config(disable=quiet, leave=False)
     if scheduler:
         use_scheduler(pipe, scheduler)
