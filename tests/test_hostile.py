@@ -12,6 +12,7 @@ from PIL import Image
 import msvid.cli as cli
 from conftest import refused, run_cli as run
 import msvid.io.rundir as rundir
+import msvid.io.writes as writes
 
 FAST = ['--size', '16', '--steps', '2', '--quiet', '--device', 'cpu', '--scene-seconds', '0.25']
 COSED = ['--method', 'cosed', '--window', '1', '--select-at', '2']  # stores latents that later scenes read
@@ -319,7 +320,7 @@ def test_full_disk_is_one_line(capsys, tmp_path, monkeypatch):
     def full(*a, **kw):
         raise OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'run' / 'manifest.json'))
 
-    monkeypatch.setattr(rundir.tempfile, 'mkstemp', full)
+    monkeypatch.setattr(writes, '_write_in', full)  # the temporary file cannot be made
     refused(capsys, 'generate', tmp_path / 't.txt', '--out', tmp_path / 'run', *FAST, message='no space left on the device writing')
 
 

@@ -1,4 +1,4 @@
-"""Hostile weights (issue #33): a director or state adapter whose weights are empty, partial, extra, integer, NaN,
+"""Hostile weights (issue #33): a --model folder, director or state adapter whose weights are empty, partial, extra, integer, NaN,
 a pickle, or whose header claims terabytes; configs that would allocate without end; a resumed run whose stored
 states were replaced (checksums updated, as a tamperer would). Each exits 2 with exactly one `error:` line within
 10 s, and the manifest never holds a NaN. Two identical runs give identical keyframes."""
