@@ -771,6 +771,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'msvid.models.loading._kinds': ('20_models/loading.html#_kinds', 'msvid/models/loading.py'),
                                       'msvid.models.loading._names': ('20_models/loading.html#_names', 'msvid/models/loading.py'),
                                       'msvid.models.loading._reachable': ('20_models/loading.html#_reachable', 'msvid/models/loading.py'),
+                                      'msvid.models.loading._unsaved': ('20_models/loading.html#_unsaved', 'msvid/models/loading.py'),
                                       'msvid.models.loading._weight_files': ( '20_models/loading.html#_weight_files',
                                                                               'msvid/models/loading.py'),
                                       'msvid.models.loading.check_tensors': ( '20_models/loading.html#check_tensors',

@@ -224,3 +224,13 @@ def test_model_folder_weights_refused(capsys, tiny_model_dir, tmp_path, change, 
     (tmp_path / 't.json').write_text(json.dumps(TASK))
     refused(capsys, 'generate', tmp_path / 't.json', '--model', d, '--out', tmp_path / 'run', *FAST, message=message)
     assert not (tmp_path / 'run').exists()
+
+
+def test_model_folder_text_encoder_with_a_missing_weight_refused(capsys, tiny_model_dir, tmp_path):
+    "transformers would start the missing weight at random (a report on the terminal, exit 0, other pictures)."
+    d = shutil.copytree(tiny_model_dir, tmp_path / 'model')
+    f = d / 'text_encoder' / 'model.safetensors'
+    save_file({k: v for k, v in load_file(str(f)).items() if 'final_layer_norm.weight' not in k}, str(f))
+    (tmp_path / 't.json').write_text(json.dumps(TASK))
+    refused(capsys, 'generate', tmp_path / 't.json', '--model', d, '--out', tmp_path / 'run', *FAST,
+            message="its text_encoder's files lack 1 weight (final_layer_norm.weight)")  # fmt: skip

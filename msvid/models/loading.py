@@ -315,11 +315,29 @@ def loaded_weights(
         if empty:
             raise InputError(f"{what}: its {name} lacks {len(empty)} weight{'s' * (len(empty) > 1)} ({_names(empty)}); "
                              "msvid does not run a model with missing weights")  # fmt: skip
-        if folder is None or not (folder / name).is_dir():
+        files = _weight_files(folder / name) if folder is not None and (folder / name).is_dir() else []
+        if not files:
             continue
-        for f in _weight_files(folder / name):
+        saved = {}
+        for f in files:
             for k, (_, dtype) in read_header(f, f"{what}: {name}").items():
                 if k in weights and weights[k].is_floating_point() and dtype not in FLOAT_DTYPES:
                     raise InputError(f"{what}: {name}/{f.name} tensor {k} is {dtype}, expected a float")
+                saved[k] = f
+        if unsaved := _unsaved(module, set(saved)):
+            raise InputError(f"{what}: its {name}'s files lack {len(unsaved)} weight{'s' * (len(unsaved) > 1)} "
+                             f"({_names(unsaved)}); msvid does not run a model with random weights")  # fmt: skip
         _check_finite(weights, lambda why: InputError(f"{what}: its {name} {why}"))
     return pipe
+
+
+def _unsaved(module, saved: set[str]) -> list[str]:
+    "Weights of a transformers `module` (which starts a missing one at random) that no name in `saved` holds."
+    prefix = getattr(module, 'base_model_prefix', None)
+    if prefix is None:  # a diffusers model: a missing weight stays empty on the meta device (checked above)
+        return []
+    have = {k.removeprefix(prefix + '.') for k in saved}
+    tied = {}  # one group per tensor: tied weights (T5's shared embedding) are saved under one of their names
+    for k, v in module.state_dict(keep_vars=True).items():
+        tied.setdefault(id(v), []).append(k.removeprefix(prefix + '.'))
+    return sorted(g[0] for g in tied.values() if not any(k in have for k in g))
