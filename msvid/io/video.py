@@ -68,7 +68,7 @@ def check_encoder(codec: str = CODEC) -> str:
     "The ffmpeg that will encode videos, once it is known to have `codec`; else an `InputError` naming what to install."
     import imageio_ffmpeg
 
-    fix = f"pip install --force-reinstall imageio-ffmpeg (its ffmpeg has {codec}), or set IMAGEIO_FFMPEG_EXE to one that has"
+    fix = f"pip install --force-reinstall imageio-ffmpeg (its ffmpeg has {codec}), or point IMAGEIO_FFMPEG_EXE to one"
     try:
         exe = imageio_ffmpeg.get_ffmpeg_exe()
         listing = subprocess.run([exe, '-hide_banner', '-encoders'], capture_output=True, text=True, timeout=60).stdout

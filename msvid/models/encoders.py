@@ -43,8 +43,11 @@ class ClipEncoder:
     def _batched(self, f: Callable, items: list) -> torch.Tensor:
         if not items:
             return torch.zeros(0, self.dim)
-        out = [f(items[i : i + self.batch_size]).float().cpu() for i in range(0, len(items), self.batch_size)]
-        return F.normalize(torch.cat(out), dim=-1)
+        batches = range(0, len(items), self.batch_size)
+        out = torch.cat([f(items[i : i + self.batch_size]).float().cpu() for i in batches])
+        if not torch.isfinite(out).all():  # NaN weights: every score and the manifest would hold NaN
+            raise InputError(f"CLIP {self.name!r} gives NaN or infinite embeddings: its weights are not finite")
+        return F.normalize(out, dim=-1)
 
 # %% ../../nbs/20_models/22_encoders.ipynb #0f4b367a
 def safetensors_checkpoint(
