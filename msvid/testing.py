@@ -15,7 +15,7 @@ from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline',
            'tiny_sana_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_wan_pipeline',
-           'tiny_ltx_pipeline', 'tiny_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
+           'tiny_ltx_pipeline', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -347,6 +347,38 @@ def tiny_ip_adapter(
     )
     enc.save_pretrained(folder / 'models' / 'image_encoder', safe_serialization=True)
     return f'{folder}:models/ip.safetensors'
+
+# %% ../nbs/95_testing/95_testing.ipynb #278bc528
+def tiny_flux_ip_adapter(
+    transformer,  # the `FluxTransformer2DModel` it is for
+    folder: str | Path,  # written: ip_adapter.safetensors (XLabs' tensor names) and image_encoder/
+    seed: int = 0,
+) -> tuple[str, str]:
+    "Write a random-weight FLUX IP-Adapter in XLabs' layout; returns its spec and its image encoder's folder."
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    c, dim, tokens = transformer.config, 8, 4  # diffusers reads 4 image tokens from `proj`
+    joint, hidden = c.joint_attention_dim, c.num_attention_heads * c.attention_head_dim
+    sd = {
+        'ip_adapter_proj_model.proj.weight': torch.randn(joint * tokens, dim) * 0.1,
+        'ip_adapter_proj_model.proj.bias': torch.zeros(joint * tokens),
+        'ip_adapter_proj_model.norm.weight': torch.ones(joint),
+        'ip_adapter_proj_model.norm.bias': torch.zeros(joint),
+    }
+    for n in range(c.num_layers):  # one per double-stream block, as XLabs names them
+        for kv in ('k', 'v'):
+            name = f'double_blocks.{n}.processor.ip_adapter_double_stream_{kv}_proj'
+            sd[f'{name}.weight'], sd[f'{name}.bias'] = torch.randn(hidden, joint) * 0.1, torch.zeros(hidden)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'ip_adapter.safetensors'))
+    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=8, intermediate_size=16, num_attention_heads=2,
+                                                         num_hidden_layers=1, image_size=32, patch_size=8,
+                                                         projection_dim=dim))  # fmt: skip
+    enc.save_pretrained(folder / 'image_encoder', safe_serialization=True)
+    return f'{folder}:ip_adapter.safetensors', str(folder / 'image_encoder')
 
 # %% ../nbs/95_testing/95_testing.ipynb #2444b808
 def tiny_open_clip(

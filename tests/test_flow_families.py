@@ -191,3 +191,22 @@ def test_flux_schnell_preset_runs_on_tiny_flux(tmp_path):
     run = generate(TASK, tmp_path / 'run', cfg, pipe=pipe)
     assert (cfg.num_inference_steps, cfg.guidance_scale, cfg.window) == (4, 0.0, [3])
     assert set(seen) == {256} and all(run.scene(i).unet_evals > 0 for i in range(3))
+
+
+def test_ip_refs_on_flux_reads_an_xlabs_ip_adapter(tmp_path):
+    "ip-refs on FLUX: an IP-Adapter in XLabs' layout and its CLIP vision model; the references change the keyframes."
+    from msvid.methods.references import has_ip_adapter
+    from msvid.testing import tiny_flux_ip_adapter
+
+    pipe = _quiet(tiny_flux_pipeline(seed=0))  # its own: loading an adapter changes the transformer
+    spec, encoder = tiny_flux_ip_adapter(pipe.transformer, tmp_path / 'ip')
+    runs = {}
+    for scale in (0.6, 0.0):
+        cfg = resolve_config('toy', 'cpu', method='ip-refs', quiet=True, guidance_scale=0.0, ip_adapter=spec,
+                             ip_image_encoder=encoder, ip_adapter_scale=scale, **SIZE)  # fmt: skip
+        runs[scale] = generate(TASK, tmp_path / f'r{scale}', cfg, pipe=pipe)
+    assert has_ip_adapter(pipe) and type(pipe.image_encoder).__name__ == 'CLIPVisionModelWithProjection'
+    scenes = [runs[0.6].scene(i) for i in range(3)]
+    assert all(s.extra['references'] and s.extra['ip_adapter_scale'] == 0.6 for s in scenes)
+    keyframes = lambda run: [(run.path / run.scene(i).keyframe).read_bytes() for i in range(3)]
+    assert keyframes(runs[0.6]) != keyframes(runs[0.0])

@@ -17,7 +17,7 @@ from ..core.config import ADAPTER_SCALE, Settings, register_part
 from ..core.records import InputError, SceneScript
 from ..scene.context import RunContext, SceneOutput, register_method
 from ..core.seeds import derive_seed
-from ..models.loading import loading
+from ..models.families.registry import family_of
 
 # %% auto #0
 __all__ = ['BACKGROUND_LABELS', 'IP_ADAPTER_EXAMPLE', 'SharedEntity', 'common_entities', 'toy_mask', 'saliency_mask',
@@ -181,8 +181,9 @@ def user_references(meta: dict, entities: list[SharedEntity]) -> dict[str, Image
 
 # %% ../../nbs/60_methods/65_references.ipynb #e82ee5d3
 def has_ip_adapter(pipe) -> bool:
-    "Whether an IP-Adapter is loaded into `pipe`'s denoiser."
-    return getattr(getattr(pipe, 'unet', None), 'encoder_hid_proj', None) is not None
+    "Whether an IP-Adapter is loaded into `pipe`'s denoiser (a UNet, or FLUX's transformer)."
+    net = getattr(pipe, 'unet', None) or getattr(pipe, 'transformer', None)
+    return getattr(net, 'encoder_hid_proj', None) is not None
 
 
 def _render_plain(ctx: RunContext, prompt: str, latents: torch.Tensor) -> Image.Image:
@@ -276,6 +277,7 @@ class ReferenceSettings(Settings):
 
     ip_adapter: str = ''  # ip-refs: IP-Adapter REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors
     ip_adapter_scale: float = 0.6  # ip-refs: how strongly the reference images condition a scene
+    ip_image_encoder: str = ''  # ip-refs: the CLIP vision model it reads ('' = beside it; FLUX: CLIP ViT-L/14)
 
     ranges: ClassVar[dict] = {'ip_adapter_scale': ADAPTER_SCALE}
 
@@ -286,14 +288,14 @@ class ReferenceSettings(Settings):
 
 # %% ../../nbs/60_methods/65_references.ipynb #e676d056
 def load_ip_adapter(
-    pipe,  # an SD-family pipeline
+    pipe,  # a pipeline whose family takes IP-Adapters (`Family.ip_adapters`)
     spec: str,  # 'REPO_OR_FOLDER:SUBFOLDER/WEIGHT_NAME'
     scale: float = 0.6,  # adapter strength
+    image_encoder: str = '',  # the CLIP vision model it reads ('' = the family's way)
 ):
-    "Load an IP-Adapter (safetensors) into `pipe` and set its scale; returns `pipe`."
+    "Load an IP-Adapter (safetensors) into `pipe` in its family's layout and set its scale; returns `pipe`."
     repo, sub, weight = parse_ip_adapter(spec)
-    with loading(f"ip_adapter {spec!r}"):
-        pipe.load_ip_adapter(repo, subfolder=sub, weight_name=weight, use_safetensors=True)
+    family_of(pipe).load_ip_adapter(repo, sub, weight, image_encoder, f"ip_adapter {spec!r}")
     pipe.set_ip_adapter_scale(scale)
     return pipe
 
@@ -302,11 +304,11 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
     "Scene `i` rendered from its own seeded noise, conditioned on its references through the loaded IP-Adapter."
     from msvid.core.records import Candidate
 
-    if not ctx.family.unet_ip_adapters:
-        raise InputError(f"method 'ip-refs' on {ctx.family.name}: msvid loads UNet IP-Adapters only; use rolling-refs")
+    if not ctx.family.ip_adapters:
+        raise InputError(f"method 'ip-refs' on {ctx.family.name}: it takes no IP-Adapter msvid loads; use rolling-refs")
     if not has_ip_adapter(ctx.pipe) and ctx.config.ip_adapter:
-        spec = ctx.config.ip_adapter
-        ctx.shared(f'ip_adapter:{spec}', lambda: load_ip_adapter(ctx.pipe, spec, scale))
+        spec, enc = ctx.config.ip_adapter, ctx.config.ip_image_encoder
+        ctx.shared(f'ip_adapter:{spec}:{enc}', lambda: load_ip_adapter(ctx.pipe, spec, scale, enc))
     if not has_ip_adapter(ctx.pipe):
         raise InputError(f"method 'ip-refs' needs an IP-Adapter: give --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
     panels = scene_references(run_references(ctx), ctx.scripts[i])

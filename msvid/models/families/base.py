@@ -15,8 +15,8 @@ from fastcore.basics import patch
 from ...core.records import InputError
 
 # %% auto #0
-__all__ = ['FAMILIES', 'Family', 'latent_shift_scale', 'noised', 'X0Tracker', 'set_call_defaults', 'take_rows', 'register_family',
-           'FlowFamily']
+__all__ = ['FAMILIES', 'Family', 'latent_shift_scale', 'noised', 'X0Tracker', 'set_call_defaults', 'take_rows',
+           'ip_image_encoder', 'register_family', 'FlowFamily']
 
 # %% ../../../nbs/20_models/24_family.ipynb #c330577b
 class Family:
@@ -28,6 +28,7 @@ class Family:
     spatial: bool = True  # latents are grids (C, h, w) a canvas can be cut from (False: packed tokens, as FLUX's)
     cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
     unet_ip_adapters: bool = True  # takes the UNet IP-Adapters msvid loads (h94/IP-Adapter's layout)
+    ip_adapters: bool = True  # takes an IP-Adapter for `ip-refs` (`load_ip_adapter`)
     single_step_scheduler: str = 'DDIMScheduler'  # the scheduler to suggest where a method needs a single-step one
 
     def __init__(self, pipe):
@@ -370,6 +371,41 @@ def temporal_stride(self: Family) -> int:
         r = getattr(getattr(getattr(pipe, 'vae', None), 'config', None), 'temporal_compression_ratio', None)
     return int(r or 1)
 
+# %% ../../../nbs/20_models/24_family.ipynb #1e54d71e
+def ip_image_encoder(
+    model_id: str,  # hub id or folder of a transformers `CLIPVisionModelWithProjection`
+    pipe,  # the pipeline it will serve: its device and dtype
+):
+    "The CLIP vision model an IP-Adapter reads, from safetensors, every weight present, no folder code."
+    from transformers import CLIPVisionModelWithProjection
+    from msvid.models.loading import LOAD_ERRORS, loaded_fully, loading, quiet_transformers
+
+    what = f"ip_image_encoder {model_id!r}"
+    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
+        loaded = CLIPVisionModelWithProjection.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
+                                                               output_loading_info=True)  # fmt: skip
+    return loaded_fully(loaded, what).to(pipe.device, pipe.dtype).eval()
+
+
+@patch
+def load_ip_adapter(
+    self: Family,
+    repo: str,  # hub id or folder
+    subfolder: str | None,  # where in it the weights are
+    weight: str,  # the `.safetensors` file
+    image_encoder: str = '',  # the CLIP vision model it reads ('' = the one beside the weights)
+    what: str = 'ip_adapter',  # the setting and the adapter, for messages
+):
+    "Load an IP-Adapter into the pipeline in the family's layout (h94/IP-Adapter's for the UNet families)."
+    from msvid.models.loading import loading
+
+    if not self.ip_adapters:
+        raise InputError(f"{what}: {self.name} takes no IP-Adapter msvid can load")
+    if image_encoder:
+        self.pipe.register_modules(image_encoder=ip_image_encoder(image_encoder, self.pipe))
+    with loading(what):
+        self.pipe.load_ip_adapter(repo, subfolder=subfolder, weight_name=weight, use_safetensors=True)
+
 # %% ../../../nbs/20_models/24_family.ipynb #d8a6a68a
 FAMILIES: dict[str, type[Family]] = {}  # pipeline class name -> family
 
@@ -385,6 +421,7 @@ class FlowFamily(Family):
     "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
 
     unet_ip_adapters = False  # their IP-Adapters (FLUX's, SD3.5 Large's) have other layouts and image encoders
+    ip_adapters = False  # FLUX's is loaded by its family; SD3.5 Large's (SigLIP) and Sana (none) are not
     single_step_scheduler = 'FlowMatchEulerDiscreteScheduler'
 
     def x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 
-from .base import FlowFamily, register_family
+from .base import FlowFamily, ip_image_encoder, register_family
+from ..loading import loading
 
 # %% auto #0
 __all__ = ['Flux']
@@ -23,6 +25,8 @@ class Flux(FlowFamily):
     row_tensors = ()
     spatial = False
     cuts_rows = False
+    ip_adapters = True  # XLabs' layout (e.g. XLabs-AI/flux-ip-adapter:ip_adapter.safetensors), read by diffusers
+    ip_image_encoder = 'openai/clip-vit-large-patch14'  # the CLIP vision model XLabs' FLUX IP-Adapters read
 
     def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
         "Shape (tokens, 4C) of one packed starting latent for an image of `height` x `width`."
@@ -40,3 +44,15 @@ class Flux(FlowFamily):
     def rest_of_schedule(self, steps: int, done: int) -> dict:
         "Call arguments that run the steps after the first `done` of FluxPipeline's `steps`-step schedule."
         return {'sigmas': np.linspace(1.0, 1 / steps, steps)[done:].tolist()}  # unshifted, as FluxPipeline makes them
+
+# %% ../../../nbs/20_models/27_flux_families.ipynb #ee458185
+@patch
+def load_ip_adapter(self: Flux, repo: str, subfolder: str | None, weight: str, image_encoder: str = '',
+                    what: str = 'ip_adapter'):  # fmt: skip
+    "Load an XLabs-layout FLUX IP-Adapter and the CLIP vision model it reads (`image_encoder`, default CLIP ViT-L/14)."
+    if image_encoder or self.pipe.image_encoder is None:
+        encoder = ip_image_encoder(image_encoder or self.ip_image_encoder, self.pipe)
+        self.pipe.register_modules(image_encoder=encoder)
+    with loading(what):
+        self.pipe.load_ip_adapter(repo, weight_name=weight, subfolder=subfolder or '',
+                                  image_encoder_pretrained_model_name_or_path=None)  # fmt: skip
