@@ -15,7 +15,8 @@ from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline',
            'tiny_sana_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_wan_pipeline',
-           'tiny_ltx_pipeline', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_open_clip', 'tiny_chat_lm']
+           'tiny_ltx_pipeline', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_hf_clip', 'tiny_open_clip',
+           'tiny_chat_lm']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -379,6 +380,22 @@ def tiny_flux_ip_adapter(
                                                          projection_dim=dim))  # fmt: skip
     enc.save_pretrained(folder / 'image_encoder', safe_serialization=True)
     return f'{folder}:ip_adapter.safetensors', str(folder / 'image_encoder')
+
+# %% ../nbs/95_testing/95_testing.ipynb #d4efd7cd
+def tiny_hf_clip(
+    folder: str | Path,  # written: a transformers `CLIPModel` and its processor (the offline tokenizer)
+    seed: int = 0,
+) -> str:
+    "Write a random-weight Hugging Face CLIP (8-d embeddings, 32 px images) and return its folder, as `--clip` takes it."
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    from msvid.models.components import offline_clip_tokenizer
+
+    torch.manual_seed(seed)
+    tiny = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    CLIPModel(CLIPConfig(text_config=tiny, vision_config={**tiny, 'image_size': 32, 'patch_size': 8},
+                         projection_dim=8)).save_pretrained(folder)  # fmt: skip
+    CLIPProcessor(CLIPImageProcessor(size=32, crop_size=32), offline_clip_tokenizer()).save_pretrained(folder)
+    return str(folder)
 
 # %% ../nbs/95_testing/95_testing.ipynb #2444b808
 def tiny_open_clip(

@@ -198,3 +198,24 @@ def test_early_selection_on_sdxl(tmp_path, tiny_clip_and_selector):
     assert [(c['source_step'], c['latent_index']) for c in last['candidates'][1:]] == [(1, 1), (0, 1), (0, 2), (0, 3)]
     assert last['candidates'][0]['mode'] == 'task-seed'
     assert last['unet_evals'] == 2 * (sum(4 - k for k in starts) + (6 - 4))
+
+
+def test_train_selector_on_task_folders_with_a_hugging_face_clip(tmp_path, capsys):
+    "A real CLIP's path: task folders (steps.txt + pictures) and a transformers CLIP folder, no hard negatives."
+    from PIL import Image
+    from msvid.io.taskfile import load_task
+    from msvid.testing import tiny_hf_clip
+
+    assert main(['toy-tasks', '--n', '6', '--seed', '3', '--out', str(tmp_path / 'toy')]) == 0
+    for k, f in enumerate(sorted((tmp_path / 'toy').glob('*.json'))):
+        task, folder = load_task(f), tmp_path / 'howtos' / f'{k:02d}-task'
+        folder.mkdir(parents=True)
+        (folder / 'steps.txt').write_text('\n'.join(task.texts) + '\n')
+        for i, s in enumerate(task.steps):
+            Image.open(s.image).save(folder / f'{i:02d}.jpg')
+    clip = tiny_hf_clip(tmp_path / 'clip')
+    code = main(['train-selector', '--data', str(tmp_path / 'howtos'), '--out', str(tmp_path / 'sel'), '--clip', clip,
+                 '--epochs', '2', '--batch-tasks', '3', '--quiet', '--device', 'cpu'])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert '6 tasks, 2 epochs' in capsys.readouterr().out
+    assert ContrastiveSelector.from_pretrained(tmp_path / 'sel' / 'selector').W_OV.in_features == 8  # the CLIP's width

@@ -24,7 +24,7 @@ from msvid.io.limits import (
 )
 
 # %% auto #0
-__all__ = ['task_from_data', 'parse_list_text', 'load_task', 'slugify']
+__all__ = ['IMAGE_SUFFIXES', 'STEPS_FILE', 'task_from_data', 'parse_list_text', 'load_task', 'load_task_folder', 'slugify']
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #c4e38530
 def _kind(x) -> str:
@@ -212,6 +212,30 @@ def load_task(
     refs = task.meta.get('references') or {}
     for name in refs:
         refs[name] = _local_image(refs[name], path.parent, f"meta.references.{show_value(name)[1:-1]}", limits)
+    return task
+
+# %% ../../nbs/10_io/10_taskfile.ipynb #040141ae
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.webp')
+STEPS_FILE = 'steps.txt'
+
+
+def load_task_folder(
+    folder: str | Path,  # holds `steps.txt` and one image per step
+    limits: TaskLimits = TaskLimits(),
+) -> Task:
+    "The task in `folder`: the steps of its `steps.txt`, each with the folder's image of the same rank (name order)."
+    folder = Path(folder)
+    text = _read_text(folder / STEPS_FILE, limits)
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    numbered = [m.group(1) for l in lines if (m := _ITEM.fullmatch(l))]
+    steps = numbered or lines
+    images = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(images) != len(steps):
+        raise InputError(f"{folder}: {len(steps)} steps in {STEPS_FILE} but {len(images)} images; expected one per step")
+    title = re.sub(r'[-_]+', ' ', folder.name).strip() or 'task'
+    task = task_from_data({'title': title, 'steps': [{'text': s, 'image': im} for s, im in zip(steps, images)]}, limits)
+    for i, s in enumerate(task.steps):
+        s.image = _local_image(s.image, folder, f"{folder.name}/steps[{i}].image", limits)
     return task
 
 # %% ../../nbs/10_io/10_taskfile.ipynb #19dfe63f

@@ -19,7 +19,7 @@ from ..models.encoders import ClipEncoder
 from ..core.records import InputError, Task
 from ..io.writes import atomic_save_tensors, atomic_write_bytes, atomic_write_json, check_write_path, load_tensors
 from ..methods.selector import ContrastiveSelector
-from ..io.taskfile import load_task
+from ..io.taskfile import STEPS_FILE, load_task, load_task_folder
 from .loop import train_loop
 
 # %% auto #0
@@ -50,11 +50,12 @@ def scene_texts(task: Task) -> list[str]:
 
 # %% ../../nbs/90_train/93_selector.ipynb #0c19810a
 def load_image_tasks(
-    folder: str | Path,  # a folder of task files (.json/.yaml/.txt) whose steps have images
+    folder: str | Path,  # task files (.json/.yaml) whose steps have images, and task folders (`load_task_folder`)
 ) -> list[Task]:
-    "Every task file in `folder` whose steps all have existing images, sorted by name."
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in ('.json', '.yaml', '.yml'))
-    tasks = [load_task(p) for p in files]
+    "Every task in `folder` whose steps all have existing images: its task files, then its task folders, by name."
+    entries = sorted(Path(folder).iterdir())
+    files = [p for p in entries if p.suffix.lower() in ('.json', '.yaml', '.yml') and p.is_file()]
+    tasks = [load_task(p) for p in files] + [load_task_folder(p) for p in entries if (p / STEPS_FILE).is_file()]
     tasks = [t for t in tasks if len(t.steps) >= 2 and all(s.image and Path(s.image).exists() for s in t.steps)]
     if len(tasks) < 4:
         raise InputError(f"{folder}: found {len(tasks)} task files with an image for every step; need at least 4")
