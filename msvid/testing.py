@@ -4,19 +4,14 @@
 
 # %% ../nbs/95_testing/95_testing.ipynb #92127d30
 from __future__ import annotations
-import json
-from pathlib import Path
 
 import torch
 
-from .models.components import clip_text_config, cross_attention_layers, offline_clip_tokenizer, tiny_sd_components
-from .script.llm import FEW_SHOT, SYSTEM_PROMPT
+from .models.components import clip_text_config, offline_clip_tokenizer, tiny_sd_components
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline',
-           'tiny_sana_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_wan_pipeline',
-           'tiny_ltx_pipeline', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_hf_clip', 'tiny_open_clip',
-           'tiny_chat_lm']
+__all__ = ['tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline', 'tiny_sana_pipeline',
+           'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_wan_pipeline', 'tiny_ltx_pipeline']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -308,157 +303,3 @@ def tiny_ltx_pipeline(seed: int = 0):  # seeds each model's random init
                                 text_encoder=t5, tokenizer=offline_clip_tokenizer())  # fmt: skip
     set_call_defaults(pipe, max_sequence_length=16)
     return pipe
-
-# %% ../nbs/95_testing/95_testing.ipynb #c2dddc66
-def tiny_ip_adapter(
-    unet,  # the `UNet2DConditionModel` it is for
-    folder: str | Path,  # written: models/ip.safetensors and models/image_encoder/
-    seed: int = 0,
-) -> str:
-    "Write a random-weight IP-Adapter for `unet` and return its spec for `load_ip_adapter`."
-    from safetensors.torch import save_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    folder = Path(folder)
-    torch.manual_seed(seed)
-    cross, dim, tokens = unet.config.cross_attention_dim, 8, 4  # diffusers reads 4 image tokens from `proj`
-    sd = {
-        'image_proj.proj.weight': torch.randn(cross * tokens, dim) * 0.1,
-        'image_proj.proj.bias': torch.zeros(cross * tokens),
-        'image_proj.norm.weight': torch.ones(cross),
-        'image_proj.norm.bias': torch.zeros(cross),
-    }
-    mods = dict(unet.named_modules())
-    for n, name in enumerate(cross_attention_layers(unet)):
-        hidden = mods[name].to_k.out_features
-        for kv in ('k', 'v'):
-            sd[f'ip_adapter.{1 + 2 * n}.to_{kv}_ip.weight'] = torch.randn(hidden, cross) * 0.1
-    (folder / 'models').mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'models' / 'ip.safetensors'))
-    enc = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=8,
-            intermediate_size=16,
-            num_attention_heads=2,
-            num_hidden_layers=1,
-            image_size=32,
-            patch_size=8,
-            projection_dim=dim,
-        )
-    )
-    enc.save_pretrained(folder / 'models' / 'image_encoder', safe_serialization=True)
-    return f'{folder}:models/ip.safetensors'
-
-# %% ../nbs/95_testing/95_testing.ipynb #278bc528
-def tiny_flux_ip_adapter(
-    transformer,  # the `FluxTransformer2DModel` it is for
-    folder: str | Path,  # written: ip_adapter.safetensors (XLabs' tensor names) and image_encoder/
-    seed: int = 0,
-) -> tuple[str, str]:
-    "Write a random-weight FLUX IP-Adapter in XLabs' layout; returns its spec and its image encoder's folder."
-    from safetensors.torch import save_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    folder = Path(folder)
-    torch.manual_seed(seed)
-    c, dim, tokens = transformer.config, 8, 4  # diffusers reads 4 image tokens from `proj`
-    joint, hidden = c.joint_attention_dim, c.num_attention_heads * c.attention_head_dim
-    sd = {
-        'ip_adapter_proj_model.proj.weight': torch.randn(joint * tokens, dim) * 0.1,
-        'ip_adapter_proj_model.proj.bias': torch.zeros(joint * tokens),
-        'ip_adapter_proj_model.norm.weight': torch.ones(joint),
-        'ip_adapter_proj_model.norm.bias': torch.zeros(joint),
-    }
-    for n in range(c.num_layers):  # one per double-stream block, as XLabs names them
-        for kv in ('k', 'v'):
-            name = f'double_blocks.{n}.processor.ip_adapter_double_stream_{kv}_proj'
-            sd[f'{name}.weight'], sd[f'{name}.bias'] = torch.randn(hidden, joint) * 0.1, torch.zeros(hidden)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'ip_adapter.safetensors'))
-    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=8, intermediate_size=16, num_attention_heads=2,
-                                                         num_hidden_layers=1, image_size=32, patch_size=8,
-                                                         projection_dim=dim))  # fmt: skip
-    enc.save_pretrained(folder / 'image_encoder', safe_serialization=True)
-    return f'{folder}:ip_adapter.safetensors', str(folder / 'image_encoder')
-
-# %% ../nbs/95_testing/95_testing.ipynb #d4efd7cd
-def tiny_hf_clip(
-    folder: str | Path,  # written: a transformers `CLIPModel` and its processor (the offline tokenizer)
-    seed: int = 0,
-) -> str:
-    "Write a random-weight Hugging Face CLIP (8-d embeddings, 32 px images) and return its folder, as `--clip` takes it."
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
-    from msvid.models.components import offline_clip_tokenizer
-
-    torch.manual_seed(seed)
-    tiny = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
-    CLIPModel(CLIPConfig(text_config=tiny, vision_config={**tiny, 'image_size': 32, 'patch_size': 8},
-                         projection_dim=8)).save_pretrained(folder)  # fmt: skip
-    CLIPProcessor(CLIPImageProcessor(size=32, crop_size=32), offline_clip_tokenizer()).save_pretrained(folder)
-    return str(folder)
-
-# %% ../nbs/95_testing/95_testing.ipynb #2444b808
-def tiny_open_clip(
-    folder: str | Path,  # where the config json and weights are written
-    name: str = 'msvid-tiny-clip',
-    embed_dim: int = 16,
-    seed: int = 0,
-) -> str:
-    "Write, register and save a tiny random open_clip model; returns its spec `open_clip:NAME:WEIGHTS`."
-    import open_clip
-    from safetensors.torch import save_file
-
-    cfg = {
-        'embed_dim': embed_dim,
-        'vision_cfg': {'image_size': 32, 'layers': 2, 'width': 32, 'patch_size': 8, 'head_width': 16},
-        'text_cfg': {'context_length': 77, 'vocab_size': 49408, 'width': 32, 'heads': 2, 'layers': 2},
-    }
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f'{name}.json').write_text(json.dumps(cfg))
-    open_clip.add_model_config(folder / f'{name}.json')
-    torch.manual_seed(seed)
-    model = open_clip.create_model(name, pretrained=None)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / f'{name}.safetensors'))
-    return f'open_clip:{name}:{folder / name}.safetensors'
-
-# %% ../nbs/95_testing/95_testing.ipynb #ce600130
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }} </s>{% endfor %}"
-    "{% if add_generation_prompt %}<assistant>{% endif %}"
-)
-
-
-def tiny_chat_lm(
-    seed: int = 0,  # seeds the random weights
-):
-    "A tiny random `LlamaForCausalLM` and a word-level chat tokenizer built offline: `(model, tokenizer)`."
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordLevel(unk_token='<unk>'))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    corpus = [SYSTEM_PROMPT, json.dumps(FEW_SHOT[1]), 'crack an egg into a bowl whisk it pour stir heat the pan']
-    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=['<unk>', '<pad>', '</s>', '<s>']))
-    tk = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token='<unk>',
-        pad_token='<pad>',
-        eos_token='</s>',
-        bos_token='<s>',
-        chat_template=CHAT_TEMPLATE,
-    )
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(
-        vocab_size=len(tk),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        pad_token_id=tk.pad_token_id,
-        eos_token_id=tk.eos_token_id,
-        bos_token_id=tk.bos_token_id,
-    )
-    return LlamaForCausalLM(cfg).eval(), tk

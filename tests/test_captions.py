@@ -10,7 +10,7 @@ from msvid.script.tracker import find_mentions
 from msvid.script.offline import fit_caption
 from msvid.core.records import CameraMove, InputError, Step, Task
 from msvid.script.llm import first_json, llm_scripts, validate_script
-from msvid.testing import tiny_chat_lm
+from msvid.testing_parts import tiny_chat_lm
 
 
 def _task(*steps, **kw):

@@ -8,7 +8,7 @@ import torch
 import msvid.methods.registry  # noqa: F401  every method registered
 from msvid.cli import main
 from conftest import PAPER_FLAGS, crashing_at
-from msvid.testing import tiny_open_clip
+from msvid.testing_parts import tiny_open_clip
 from msvid.methods.selector import ContrastiveSelector
 
 
@@ -204,7 +204,7 @@ def test_train_selector_on_task_folders_with_a_hugging_face_clip(tmp_path, capsy
     "A real CLIP's path: task folders (steps.txt + pictures) and a transformers CLIP folder, no hard negatives."
     from PIL import Image
     from msvid.io.taskfile import load_task
-    from msvid.testing import tiny_hf_clip
+    from msvid.testing_parts import tiny_hf_clip
 
     assert main(['toy-tasks', '--n', '6', '--seed', '3', '--out', str(tmp_path / 'toy')]) == 0
     for k, f in enumerate(sorted((tmp_path / 'toy').glob('*.json'))):

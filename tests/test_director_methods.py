@@ -22,7 +22,7 @@ TASK = {'title': 'Pan', 'steps': ['Heat the red pan.', 'Chop an onion.', 'Fry th
 def real_parts(tiny_model_dir, tmp_path_factory):
     "(IP-Adapter spec, director folder of 8-wide states, director folder of 16-wide states) for the tiny SD."
     from diffusers import UNet2DConditionModel
-    from msvid.testing import tiny_ip_adapter
+    from msvid.testing_parts import tiny_ip_adapter
 
     tmp = tmp_path_factory.mktemp('director-real')
     unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / 'unet', dtype=torch.float32)

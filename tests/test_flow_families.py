@@ -196,7 +196,7 @@ def test_flux_schnell_preset_runs_on_tiny_flux(tmp_path):
 def test_ip_refs_on_flux_reads_an_xlabs_ip_adapter(tmp_path):
     "ip-refs on FLUX: an IP-Adapter in XLabs' layout and its CLIP vision model; the references change the keyframes."
     from msvid.methods.references import has_ip_adapter
-    from msvid.testing import tiny_flux_ip_adapter
+    from msvid.testing_parts import tiny_flux_ip_adapter
 
     pipe = _quiet(tiny_flux_pipeline(seed=0))  # its own: loading an adapter changes the transformer
     spec, encoder = tiny_flux_ip_adapter(pipe.transformer, tmp_path / 'ip')

@@ -293,7 +293,7 @@ def test_pickle_checkpoints_are_refused(capsys, tmp_path, tiny_model_dir):
     import torch
 
     from msvid.methods.selector import ContrastiveSelector
-    from msvid.testing import tiny_open_clip
+    from msvid.testing_parts import tiny_open_clip
 
     spec = tiny_open_clip(tmp_path / 'clip')
     torch.save({'x': torch.zeros(1)}, tmp_path / 'evil.pt')

@@ -207,7 +207,7 @@ def test_director_data_out_is_not_written_through_a_symlink(capsys, videos, outs
 
 @pytest.mark.parametrize('planted', ['selector', 'checkpoint'])
 def test_train_selector_does_not_write_through_a_planted_folder(capsys, tmp_path, outside, planted):
-    from msvid.testing import tiny_open_clip
+    from msvid.testing_parts import tiny_open_clip
 
     assert cli.main(['toy-tasks', '--n', '4', '--out', str(tmp_path / 'data')]) == 0
     out = tmp_path / 'sel'

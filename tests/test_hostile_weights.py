@@ -25,7 +25,7 @@ TASK = {'title': 'Pan', 'steps': ['Heat the red pan.', 'Chop an onion.', 'Fry th
 def parts(tiny_model_dir, tmp_path_factory):
     "(a folder holding the tiny IP-Adapter `ip/` and an 8-wide director `d/`, the task file)."
     from diffusers import UNet2DConditionModel
-    from msvid.testing import tiny_ip_adapter
+    from msvid.testing_parts import tiny_ip_adapter
 
     tmp = tmp_path_factory.mktemp('weights')
     unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / 'unet', dtype=torch.float32)

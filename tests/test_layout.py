@@ -17,7 +17,7 @@ LAYERS = [
     ('pipeline',),
     ('eval',),
     ('train',),
-    ('testing',),
+    ('testing', 'testing_parts'),
     ('commands',),
     ('cli',),
     ('__main__',),

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from msvid.models.encoders import load_clip
-from msvid.testing import tiny_open_clip
+from msvid.testing_parts import tiny_open_clip
 from msvid.core.records import InputError
 import msvid.eval.metrics as M
 

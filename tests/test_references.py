@@ -75,7 +75,7 @@ def test_ip_refs_from_the_command_line(tmp_path, tiny_model_dir):
     "`--method ip-refs --ip-adapter SPEC`: the adapter is loaded like any model, safetensors only (tiny random one)."
     import torch
     from diffusers import UNet2DConditionModel
-    from msvid.testing import tiny_ip_adapter
+    from msvid.testing_parts import tiny_ip_adapter
 
     unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / 'unet', dtype=torch.float32)
     spec = tiny_ip_adapter(unet, tmp_path / 'ip')

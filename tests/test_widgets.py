@@ -14,7 +14,7 @@ from conftest import PAPER
 def bench(tmp_path_factory, tiny_model_dir):
     "OUT/runs/METHOD/NNNN for cosed, linear and independent on 2 toy tasks of 4 steps."
     from msvid.eval.bench import run_bench, toy_suite
-    from msvid.testing import tiny_open_clip
+    from msvid.testing_parts import tiny_open_clip
     from msvid.models.presets import resolve_config
     from msvid.methods.selector import ContrastiveSelector
 

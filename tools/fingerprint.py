@@ -40,7 +40,8 @@ def run_hashes(run_dir: Path) -> dict:
 
 def _tiny_ip_config(tmp: Path) -> dict:
     "Overrides that run `ip-refs` on a tiny random SD pipeline with a tiny IP-Adapter."
-    from msvid.testing import tiny_ip_adapter, tiny_sd_pipeline
+    from msvid.testing import tiny_sd_pipeline
+    from msvid.testing_parts import tiny_ip_adapter
 
     pipe = tiny_sd_pipeline(seed=0)
     pipe.save_pretrained(tmp / 'sd')

@@ -231,7 +231,7 @@ def load_task_folder(
     steps = numbered or lines
     images = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(images) != len(steps):
-        raise InputError(f"{folder}: {len(steps)} steps in {STEPS_FILE} but {len(images)} images; expected one per step")
+        raise InputError(f"{folder}: {len(steps)} steps in {STEPS_FILE} but {len(images)} images (one per step)")
     title = re.sub(r'[-_]+', ' ', folder.name).strip() or 'task'
     task = task_from_data({'title': title, 'steps': [{'text': s, 'image': im} for s, im in zip(steps, images)]}, limits)
     for i, s in enumerate(task.steps):
