@@ -13,7 +13,7 @@ TASK = Task('Omelette', [Step('Crack two eggs into a glass bowl.'), Step('Whisk 
                          Step('Pour the eggs into a black frying pan.')])  # fmt: skip
 FAST = dict(num_inference_steps=4, window=[1, 2], select_at=2, scene_seconds=0.25, quiet=True)
 REFUSED = {  # method -> what its one line says
-    'ip-refs': 'UNet IP-Adapters',
+    'ip-refs': 'it takes no IP-Adapter msvid loads; use rolling-refs',
     'director': 'state adapter is a UNet IP-Adapter',
     'director-rolling': 'state adapter is a UNet IP-Adapter',
 }
