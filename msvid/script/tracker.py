@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .places import PLACES_BY_NOUN
-from .references import NOT_OBJECT_PREPS, SUBORDINATORS, Entity, World, pronoun_referent, resolve
+from .references import NOT_OBJECT_PREPS, SUBORDINATORS, Entity, World, part_mentions, pronoun_referent
+from .references import resolve
 from .words import COLOURS, COUNTS, DEST_PREPS, DETERMINERS, SOURCE_PREPS, STUFF_KEYS, VERBS
-from .words import Mention, find_mentions, tokens
+from .words import POSSESSIVES, PRONOUNS, Mention, find_mentions, tokens
 
 # %% auto #0
 __all__ = ['MADE_STUFF', 'VERB_GIVES', 'StepReading', 'verb_kind', 'add_content', 'full_name', 'read_step']
@@ -55,7 +56,7 @@ def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tupl
         if m.kind == 'place':
             continue
         e, n = resolve(m, w, i)
-        if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF:
+        if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF and m.prep != 'for':
             e.holder = _last_full(w)  # 'pour the batter into the tin': the batter made in the bowl
         if m.kind == 'pronoun':
             e = pronoun_referent(text, m, ms, res, e, verb_kind(text))
@@ -126,7 +127,8 @@ def _product_dest(res: list[tuple], w: World) -> Entity | None:
 def _focus_of(res: list[tuple], w: World, ms: list[Mention] = ()):
     "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go, else a source."
     at = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'} - {w.home, 'stove', 'oven', 'counter'}
-    focus = _product_dest(res, w) or _pick_focus(res, w, bool(at))
+    own = bool(at) or any(m.code and m.noun for m in ms)  # a place, or a part named by its code ('panel P')
+    focus = _product_dest(res, w) or _pick_focus(res, w, own)
     if focus is None and any(m.kind == 'stuff' for m, e, n in res):
         focus = next(e for m, e, n in res if m.kind == 'stuff')
     sources = [e for m, e, n in res if e is not None and e.kind == 'vessel' and m.prep in SOURCE_PREPS]
@@ -148,6 +150,14 @@ def _sources(res: list[tuple], focus, vk: str) -> list:
         and e.kind == 'vessel'
         and (m.prep in SOURCE_PREPS or vk == 'transfer' or m.kind == 'pronoun' and m.prep in DEST_PREPS)
     ]
+
+# %% ../../nbs/40_script/41_tracker.ipynb #d06fce60
+def _served_from(text: str, focus, w: World) -> list:
+    "Serving into a new vessel with no source named ('serve it in two bowls') serves what the previous focus holds."
+    prev, words = w.focus, {x for x, *_ in tokens(text)}
+    if 'serve' not in words or focus is None or focus.last is not None or focus.kind != 'vessel':
+        return []
+    return [prev] if prev is not None and prev is not focus and prev.kind == 'vessel' and prev.contents else []
 
 # %% ../../nbs/40_script/41_tracker.ipynb #232effcf
 def _holders(res: list[tuple], focus) -> list:
@@ -252,7 +262,7 @@ def full_name(
             break
         lead.append(x)
     extra = [a for a in m.adjs if a not in e.adjs and a != 'same' and not (a in COLOURS and set(e.adjs) & COLOURS)]
-    rest = extra + e.adjs + [e.noun]
+    rest = extra + e.name.split()  # its adjectives, noun and code ('panel D')
     if lead and lead[-1].lower() in ('a', 'an'):
         lead[-1] = ('An' if lead[-1][0] == 'A' else 'an') if rest[0][:1] in 'aeiou' else lead[-1][0] + ''
     return ' '.join(lead + rest)
@@ -299,6 +309,15 @@ def _place_deps(ms: list[Mention], place: str, w: World) -> set[int]:
         return set()
     return {w.places[place]} if place in w.places else set()
 
+# %% ../../nbs/40_script/41_tracker.ipynb #74528006
+def _terse_deps(text: str, shown: list, i: int) -> set[int]:
+    """A terse step with no determiner, possessive or pronoun and nothing known in it ('Cut back by two-thirds.',
+    'Pin out. Wrap shank 3x.') goes on with what the step before worked on."""
+    words = {w for w, *_ in tokens(text)}
+    if i == 0 or words & (set(DETERMINERS) | POSSESSIVES | PRONOUNS) or any(e.last is not None for e in shown):
+        return set()
+    return {i - 1}
+
 # %% ../../nbs/40_script/41_tracker.ipynb #5282d2f3
 def read_step(
     text: str,  # the step
@@ -306,16 +325,17 @@ def read_step(
     i: int,  # index of the step
 ) -> StepReading:
     "Apply step `i` to `w` and return what its scene shows and depends on."
-    ms = find_mentions(text)
+    ms = part_mentions(text, find_mentions(text))
     res, said = _resolved(text, ms, w, i)
     focus, vk = _focus_of(res, w, ms), verb_kind(text)
-    sources, held = _sources(res, focus, vk), _holders(res, focus)
+    sources, held = _sources(res, focus, vk) or _served_from(text, focus, w), _holders(res, focus)
     shown = _shown(res, focus, sources, held, vk, w)
     deps = {e.last for e in shown if e.last is not None and e.last < i}
     _change_state(text, res, focus, sources, held, vk, w)
     rewrites = _rewrites(text, res, said)  # names as the scene shows them: 'paint the bucket black', a black bucket
     scene_place, transient = _move(text, ms, vk, focus, w)
     deps = deps or _place_deps(ms, scene_place, w)  # a new object brought to a place worked on before
+    deps = deps or _terse_deps(text, shown, i)
     for e in shown:
         if e.last is None or e.kind == 'thing':
             e.last = i

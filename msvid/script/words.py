@@ -226,12 +226,29 @@ class Mention:
     plural: bool = False  # the noun is plural ('brackets', 'eggs')
     head_end: int = -1  # character end of the noun itself (before any back reference)
     own: bool = False  # opened by a possessive ('its tin', 'your bucket')
+    code: str = ''  # a part's name in a manual: 'B' of 'panel B', 'F1' of 'housing F1'
+
+# %% ../../nbs/40_script/40_words.ipynb #f4406963
+def is_plural(word: str) -> bool:
+    "Whether an English noun is plural, by its ending ('brackets', 'tomatoes'; not 'glass', 'asparagus')."
+    return len(word) > 3 and word.endswith('s') and not word.endswith(('ss', 'us', 'is', 'as', "'s"))
+
+
+def singular(word: str) -> str:
+    "The singular of a plural noun (or the noun itself): 'shelves' -> 'shelf', 'boxes' -> 'box'."
+    if not is_plural(word):
+        return word
+    for end, sub in (('ies', 'y'), ('ives', 'ife'), ('ves', 'f'), ('oes', 'o'), ('ches', 'ch'), ('shes', 'sh')):
+        if word.endswith(end):
+            return word[: -len(end)] + sub
+    return word[:-2] if word.endswith(('xes', 'sses')) else word[:-1]
 
 # %% ../../nbs/40_script/40_words.ipynb #b737be85
 def _match_noun(toks: list, k: int) -> tuple | None:
-    "The longest table noun starting at token `k`, as `(n_words, kind, key)`."
+    "The longest table noun at token `k` (its last word may be plural: 'baking trays'), as `(n_words, kind, key)`."
     for words, kind, key in _noun_table():
-        if tuple(t[0] for t in toks[k : k + len(words)]) == words:
+        got = tuple(t[0] for t in toks[k : k + len(words)])
+        if got == words or kind == 'vessel' and got[:-1] + tuple(singular(x) for x in got[-1:]) == words:
             return len(words), kind, key
     return None
 
@@ -311,21 +328,6 @@ NON_OBJECTS = set(
     'sections bit amount size place position level spot lot few couple number thing things one ones kind sort '
     'other others same first last next temperature direction angle colour color shape pattern mix'.split()
 )
-
-# %% ../../nbs/40_script/40_words.ipynb #f4406963
-def is_plural(word: str) -> bool:
-    "Whether an English noun is plural, by its ending ('brackets', 'tomatoes'; not 'glass', 'asparagus')."
-    return len(word) > 3 and word.endswith('s') and not word.endswith(('ss', 'us', 'is', 'as', "'s"))
-
-
-def singular(word: str) -> str:
-    "The singular of a plural noun (or the noun itself): 'shelves' -> 'shelf', 'boxes' -> 'box'."
-    if not is_plural(word):
-        return word
-    for end, sub in (('ies', 'y'), ('ives', 'ife'), ('ves', 'f'), ('oes', 'o'), ('ches', 'ch'), ('shes', 'sh')):
-        if word.endswith(end):
-            return word[: -len(end)] + sub
-    return word[:-2] if word.endswith(('xes', 'sses')) else word[:-1]
 
 # %% ../../nbs/40_script/40_words.ipynb #98c13b8e
 def _modifier_word(w: str) -> bool:
@@ -423,11 +425,10 @@ def find_mentions(
     while k < len(toks):
         w = toks[k][0]
         hit = _match_noun(toks, k)
-        if hit and _is_verb(toks, k):
-            hit = None
-        if hit and hit[1] == 'stuff' and k + 1 < len(toks) and (_match_noun(toks, k + 1) or (0, ''))[1] == 'stuff':
+        hit = None if hit and _is_verb(toks, k) else hit
+        if hit and hit[1] != 'place' and (_match_noun(toks, k + hit[0]) or (0, ''))[1] in ('stuff', hit[1]):
             k += 1
-            continue  # 'lemon juice', 'chicken stock': the first noun is a modifier
+            continue  # 'lemon juice', 'glass jar', 'glass paint': the first noun is a modifier
         if hit:
             m = _table_mention(toks, k, hit, text)
             out.append(_compound(toks, k + hit[0], m, text) or m)
