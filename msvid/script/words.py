@@ -15,8 +15,8 @@ from .places import PLACES
 # %% auto #0
 __all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS', 'PRONOUNS',
            'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE', 'COUNTS',
-           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'POSSESSIVES', 'VERB_NOUNS', 'tokens', 'Mention', 'is_plural',
-           'singular', 'find_mentions']
+           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'AUXILIARIES', 'POSSESSIVES', 'VERB_NOUNS', 'tokens',
+           'Mention', 'is_plural', 'singular', 'find_mentions']
 
 # %% ../../nbs/40_script/40_words.ipynb #dbc40726
 VESSELS = {  # key: nouns that name it (first is the key's display noun)
@@ -316,7 +316,7 @@ STOP_WORDS = (
         'is are was were be been will can should must may has have do does it them they you your their its '
         'each every any more most less very too just well not no all also again together here there where which '
         'what who that this these those once after before around through along near below above beside behind '
-        'upright halfway gently thinly lightly firmly evenly little'.split()
+        'upright halfway gently thinly lightly firmly evenly little fully slowly properly thoroughly tightly'.split()
     )
 )
 
@@ -349,27 +349,27 @@ def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     nxt = toks[j][0] if j < len(toks) else ''
     if not run or (nxt and _match_noun(toks, j) and _modifier_word(nxt)) or nxt == 'of':
         return None  # a table noun owns these words, or an amount ('a stick of celery')
+    prep = toks[k - 1][0] if k > 0 else ''
+    if len(run) > 1 and _subject_verb(run, prep, nxt):
+        run, j = run[:-1], j - 1  # 'until the descale symbol flashes': the noun is 'descale symbol'
     head = run[-1]
     if head in NON_OBJECTS or head in ADJECTIVES or head.endswith('ly'):
         return None
     end, ref, step = _back_ref(text, toks[j - 1][2])
-    prep = toks[k - 1][0] if k > 0 else ''
-    det = DETERMINERS.get(toks[k][0], 'new')
-    return Mention(
-        'thing',
-        singular(head),
-        ' '.join(run),
-        toks[k][1],
-        end,
-        det,
-        run[:-1],
-        prep,
-        ref,
-        step,
-        plural=is_plural(head),
-        head_end=toks[j - 1][2],
-        own=toks[k][0] in POSSESSIVES,
-    )
+    det, own = DETERMINERS.get(toks[k][0], 'new'), toks[k][0] in POSSESSIVES
+    m = Mention('thing', singular(head), ' '.join(run), toks[k][1], end, det, run[:-1], prep, ref, step)
+    m.plural, m.head_end, m.own = is_plural(head), toks[j - 1][2], own
+    return m
+
+
+AUXILIARIES = set("is are was were be have has had will won't can can't should must may do does don't".split())
+
+
+def _subject_verb(run: list[str], prep: str, nxt: str) -> bool:
+    "Whether the last word of a run that opens a clause is its verb: 'once the dripping *stops*', 'the arrow *lines* up'."
+    opens = prep in {'', '.', ';', ':', 'that', 'until', 'once', 'when', 'while', 'so', 'as', 'if', 'before', 'after'}
+    verb = is_plural(run[-1]) and not is_plural(run[-2]) and run[-1] not in AUXILIARIES
+    return opens and verb and (not nxt[:1].isalpha() or nxt in STOP_WORDS and nxt not in AUXILIARIES)
 
 # %% ../../nbs/40_script/40_words.ipynb #73a71e8c
 POSSESSIVES = {'its', 'your', 'their', 'his', 'her', 'my', 'our'}
