@@ -366,7 +366,7 @@ AUXILIARIES = set("is are was were be have has had will won't can can't should m
 
 
 def _subject_verb(run: list[str], prep: str, nxt: str) -> bool:
-    "Whether the last word of a run that opens a clause is its verb: 'once the dripping *stops*', 'the arrow *lines* up'."
+    "Whether the last word of a run that opens a clause is its verb: 'once the dripping *stops*', 'the arrow *lines*'."
     opens = prep in {'', '.', ';', ':', 'that', 'until', 'once', 'when', 'while', 'so', 'as', 'if', 'before', 'after'}
     verb = is_plural(run[-1]) and not is_plural(run[-2]) and run[-1] not in AUXILIARIES
     return opens and verb and (not nxt[:1].isalpha() or nxt in STOP_WORDS and nxt not in AUXILIARIES)
