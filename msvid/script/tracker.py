@@ -70,11 +70,12 @@ def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tupl
 
 # %% ../../nbs/40_script/41_tracker.ipynb #f4f12817
 def _thing_focus(res: list, first: bool = False) -> Entity | None:
-    """In a step with no vessel or stuff acted on, the known thing it puts something into, else the known thing it acts
-    on (or the new one when nothing came before, `first`)."""
-    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res):
-        return None
+    """In a step with no vessel or stuff acted on (or a known thing acted on too), the known thing it puts something
+    into, else the known thing it acts on (or the new one when nothing came before, `first`)."""
     things = [(m, e, n) for m, e, n in res if e is not None and e.kind == 'thing']
+    own = any(not n and m.prep not in NOT_OBJECT_PREPS for m, e, n in things)  # 'the monstera' of 'push a bottle in'
+    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res) and not own:
+        return None
     dest = [e for m, e, n in things if not n and m.prep in DEST_PREPS - {'with'}]
     acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and (not n or first)]
     known = [e for m, e, n in things if not n]  # 'hose the suds off the car'
