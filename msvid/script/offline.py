@@ -144,6 +144,12 @@ def missing_words(
     return [w for w in words if w not in have and not _VESSEL_OF.get(w, set()) & keys]
 
 # %% ../../nbs/40_script/42_offline.ipynb #f1908a44
+def _says_in(clause: str, name: str, skip: int = 0) -> bool:
+    "Whether `clause` puts something 'in the <name>' (or on, into, onto, inside) at or after character `skip`."
+    pat = rf"\b(?:in|on|into|onto|inside) the {re.escape(name)}\b"
+    return any(m.start() >= skip for m in re.finditer(pat, clause))
+
+
 def place_contradictions(
     caption: str,  # a caption
     background: str,  # its scene's background ('oven', 'kitchen counter')
@@ -155,6 +161,7 @@ def place_contradictions(
 def container_contradictions(
     caption: str,  # a caption
     w: World,  # the world after its step
+    written: int = 0,  # characters at the start of `caption` that are the step's own words: not checked
 ) -> list[str]:
     "Each thing the caption puts in (on, into) a vessel, in the clause that names it, while `w` holds it elsewhere."
     low, out = caption.lower(), []
@@ -165,7 +172,7 @@ def container_contradictions(
                 f"'{e.name}' in the {v.name}, but the {e.holder.name} holds it"
                 for v in w.entities
                 if v.kind == 'vessel' and v is not e.holder and not _holds(v, e.key)
-                and re.search(rf"\b(?:in|on|into|onto|inside) the {re.escape(v.name.lower())}\b", clause)
+                and _says_in(clause, v.name.lower(), max(0, written - hit.end()))
             ]
     return out
 
@@ -209,5 +216,6 @@ def caption_contradictions(
     for i, step, r, w in _readings(task):
         cap = compose_caption(step.text, r, w)
         bg = place_name(r.transient or r.place)
-        out += [(i, x) for x in place_contradictions(cap, bg) + container_contradictions(cap, w)]
+        own = len(_named_in_place(step.text, r))  # the step's own words are the author's: only what was added
+        out += [(i, x) for x in place_contradictions(cap, bg) + container_contradictions(cap, w, own)]
     return out

@@ -119,6 +119,8 @@ def resolve(
     old = w.find(m.key, kind, tuple(m.adjs)) or (_by_head(m, w) if kind != 'stuff' else None)
     if kind == 'stuff' and not m.det and not m.same:
         old = None  # a bare 'water', 'salt': a new portion, not the one before
+    if kind == 'vessel' and not m.det and m.plural and not m.same:
+        old = None  # a bare plural: 'ladle the soup into bowls'
     if old is not None and (m.det != 'new' or m.same):
         if m.plural and not old.plural and kind == 'vessel':
             old.plural, old.noun = True, m.noun  # 'a bracket', later 'the two brackets'

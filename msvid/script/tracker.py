@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .places import PLACES_BY_NOUN
-from .references import NOT_OBJECT_PREPS, SUBORDINATORS, Entity, World, part_mentions, pronoun_referent
+from .references import NOT_OBJECT_PREPS, SUBORDINATORS, Entity, World, _fits, part_mentions, pronoun_referent
 from .references import resolve
 from .words import COLOURS, COUNTS, DEST_PREPS, DETERMINERS, SOURCE_PREPS, STUFF_KEYS, VERBS
 from .words import POSSESSIVES, PRONOUNS, Mention, find_mentions, tokens
@@ -47,6 +47,18 @@ def _last_full(w: World, skip: set = frozenset()) -> Entity | None:
     full = [e for e in w.entities if e.kind == 'vessel' and e.contents and id(e) not in skip and e.last is not None]
     return max(full, key=lambda e: e.last) if full else None
 
+# %% ../../nbs/40_script/41_tracker.ipynb #2058446f
+def _group(text: str, m: Mention, w: World) -> list[Entity]:
+    "The objects a plural names together ('the pots', 'all three pots', 'both trays' after a large and a small one)."
+    kind = 'vessel' if m.kind == 'vessel' else m.kind
+    if not m.plural or kind not in ('vessel', 'thing') or m.code or m.same:
+        return []
+    group = [e for e in w.entities if e.key == m.key and e.kind == kind and not e.plural and _fits(e, tuple(m.adjs))]
+    before = [x for x, *_ in tokens(text[: m.start])][-1:]
+    if len(group) < 2 or m.det == 'new' and before not in (['all'], ['both']):
+        return []
+    return group if len({e.name for e in group}) == len(group) else []
+
 # %% ../../nbs/40_script/41_tracker.ipynb #d594a364
 def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tuple], list[tuple]]:
     """Each non-place mention with the entity it refers to and whether that entity is new, `(mention, entity, new)`,
@@ -54,6 +66,10 @@ def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tupl
     res, said = [], []
     for m in ms:
         if m.kind == 'place':
+            continue
+        group = _group(text, m, w)
+        if group:
+            res += [(m, x, False) for x in group]
             continue
         e, n = resolve(m, w, i)
         if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF and m.prep != 'for':
@@ -94,7 +110,8 @@ def _pick_focus(res: list, w: World, at_place: bool = False) -> Entity | None:
         e.holder
         for m, e, n in res
         if e is not None and e.kind == 'stuff' and m.prep in DEST_PREPS - {'with'} and e.holder is not None and not n
-    ]  # 'into the boiling water': the pot that holds it
+        and not any(x is e.holder and mm.prep in SOURCE_PREPS for mm, x, _ in res)
+    ]  # 'into the boiling water': the pot that holds it (not 'pour in the stock from the jug')
     if into:
         return into[-1]
     if vessels:
@@ -103,6 +120,7 @@ def _pick_focus(res: list, w: World, at_place: bool = False) -> Entity | None:
         e.holder
         for m, e, _ in res
         if e is not None and e.kind == 'stuff' and e.holder is not None and m.prep not in SUBORDINATORS
+        and not any(x is e.holder and mm.prep in SOURCE_PREPS for mm, x, _ in res)  # not a source: 'from the bowl'
     ]
     if held:
         return held[0]

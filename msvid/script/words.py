@@ -398,8 +398,7 @@ def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
     if prep == 'of' and j > 1 and toks[j - 2][0] == 'out':
         prep = 'from'  # 'out of the oven'
     measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
-    noun = ' '.join(t[0] for t in toks[k : k + n])
-    plural = is_plural(toks[k + n - 1][0])
+    noun, plural = ' '.join(t[0] for t in toks[k : k + n]), is_plural(toks[k + n - 1][0])
     return Mention(
         kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, toks[k + n - 1][2]
     )
@@ -412,9 +411,7 @@ def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
         return None
     end, ref, step = _back_ref(text, toks[k][2])
     adjs = m.adjs + m.noun.split()
-    return Mention(
-        'thing', singular(w), w, m.start, end, m.det, adjs, m.prep, ref, step, plural=True, head_end=toks[k][2]
-    )
+    return Mention('thing', singular(w), w, m.start, end, m.det, adjs, m.prep, ref, step, False, True, toks[k][2])
 
 # %% ../../nbs/40_script/40_words.ipynb #2b3071bb
 def find_mentions(
@@ -426,7 +423,9 @@ def find_mentions(
         w = toks[k][0]
         hit = _match_noun(toks, k)
         hit = None if hit and _is_verb(toks, k) else hit
-        if hit and hit[1] != 'place' and (_match_noun(toks, k + hit[0]) or (0, ''))[1] in ('stuff', hit[1]):
+        nxt = (_match_noun(toks, k + hit[0]) or (0, '')) if hit and hit[1] != 'place' else (0, '')
+        after = toks[k + hit[0] + nxt[0]][0] if nxt[0] and k + hit[0] + nxt[0] < len(toks) else ''
+        if nxt[0] and nxt[1] in ('stuff', hit[1]) and after not in COLOURS:  # not 'the pot mustard yellow': a colour
             k += 1
             continue  # 'lemon juice', 'glass jar', 'glass paint': the first noun is a modifier
         if hit:
