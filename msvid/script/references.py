@@ -296,6 +296,7 @@ def pronoun_referent(
         return before[-1]
     if any(mm.kind == 'vessel' and mm.prep in SOURCE_PREPS for mm in ms):
         return None
-    if vk != 'transfer' and any(mm.kind == 'vessel' and mm.start > m.start for mm in ms):
-        return None
+    later = [mm for mm in ms if mm.kind == 'vessel' and mm.start > m.start]
+    if vk != 'transfer' and any(not re.search(r'[.;:!?]', text[m.end : mm.start]) for mm in later):
+        return None  # 'pour it into the pan'; not 'Give it light. A shelf near a window is ideal.'
     return prev
