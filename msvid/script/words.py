@@ -326,7 +326,8 @@ NON_OBJECTS = set(
     'inches cm mm centimetre centimetres metre metres way end ends top tops bottom side sides middle centre center '
     'edge edges rest surface inside outside front back half quarter boil heat grain layer layers coat coats section '
     'sections bit amount size place position level spot lot few couple number thing things one ones kind sort '
-    'other others same first last next temperature direction angle colour color shape pattern mix'.split()
+    'other others same first last next temperature direction angle colour color shape pattern mix '
+    'hand hands finger fingers fingertip fingertips palm palms thumb thumbs'.split()  # body parts carry no state
 )
 
 # %% ../../nbs/40_script/40_words.ipynb #98c13b8e
