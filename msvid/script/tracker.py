@@ -39,7 +39,10 @@ def verb_kind(text: str) -> str:
     return next((k for k in kinds if k != 'wait'), kinds[0] if kinds else '')  # 'let it boil' heats
 
 # %% ../../nbs/40_script/41_tracker.ipynb #1b1f99c1
-MADE_STUFF = set('batter dough mixture sauce paste glaze dressing filling topping soup stew custard gravy'.split())
+MADE_STUFF = set(
+    'batter dough mixture sauce paste glaze dressing filling topping soup stew custard gravy ganache icing frosting '
+    'marinade puree'.split()
+)
 
 
 def _last_full(w: World, skip: set = frozenset()) -> Entity | None:

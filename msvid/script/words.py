@@ -75,7 +75,7 @@ STUFF = (
     'dressing filling topping syrup custard gravy vegetables veg fruit apples apple berries banana bananas '
     'nuts almonds yogurt yoghurt mayonnaise mustard spices cumin paprika chilli chili ginger '
     'paint primer varnish stain glue wood filler putty grout mortar cement plaster soil compost seedling plant '
-    'seeds screws nails bolts dowels caulk sealant tape wallpaper paste'
+    'seeds screws nails bolts dowels caulk sealant tape wallpaper paste ganache icing frosting marinade puree'
 ).split()
 STUFF_KEYS = {
     'egg': 'eggs',
@@ -172,21 +172,10 @@ VERB_KINDS = {  # kind: verbs
 VERBS = {v: k for k, vs in VERB_KINDS.items() for v in vs.split()}
 
 # %% ../../nbs/40_script/40_words.ipynb #89abf864
-CAMERA_FOR = {
-    'heat': 'up slow',
-    'transfer': 'down slow',
-    'add': 'down slow',
-    'mix': 'static',
-    'cut': 'forward slow',
-    'bake': 'forward slow',
-    'serve': 'backward slow',
-    'take': 'right slow',
-    'fix': 'forward slow',
-    'paint': 'left slow',
-    'hang': 'up slow',
-    'water': 'down slow',
-    'plant': 'down slow',
-    'wait': 'static',
+CAMERA_FOR = {  # verb kind: camera move
+    'heat': 'up slow', 'transfer': 'down slow', 'add': 'down slow', 'mix': 'static', 'cut': 'forward slow',
+    'bake': 'forward slow', 'serve': 'backward slow', 'take': 'right slow', 'fix': 'forward slow',
+    'paint': 'left slow', 'hang': 'up slow', 'water': 'down slow', 'plant': 'down slow', 'wait': 'static',
 }
 HEAT_PLACE = {'heat': 'stove'}
 
