@@ -200,8 +200,9 @@ def _holders(res: list[tuple], focus) -> list:
 
 # %% ../../nbs/40_script/41_tracker.ipynb #3e8f8db4
 def _implies_focus(m: Mention, new: bool, vk: str) -> bool:
-    "A first mention with 'the' is something already on the scene: 'Paint the birdhouse', 'move the cookies'."
-    if not new or m.det != 'def' or m.prep == 'with':
+    """A first mention with 'the' is something already on the scene: 'Paint the birdhouse', 'move the cookies' (not one
+    with 'your': 'in your biggest bowl' brings it out)."""
+    if not new or m.det != 'def' or m.prep == 'with' or m.own:
         return False
     return m.kind == 'vessel' or vk == 'transfer' and m.prep not in DEST_PREPS
 

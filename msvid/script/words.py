@@ -135,6 +135,7 @@ DETERMINERS = {
     'that': 'def',
     'these': 'def',
     'those': 'def',
+    'both': 'def',
     'its': 'def',
     'their': 'def',
 }
@@ -389,9 +390,10 @@ def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
         prep = 'from'  # 'out of the oven'
     measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
     noun, plural = ' '.join(t[0] for t in toks[k : k + n]), is_plural(toks[k + n - 1][0])
-    return Mention(
-        kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, toks[k + n - 1][2]
-    )
+    head_end = toks[k + n - 1][2]
+    m = Mention(kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, head_end)
+    m.own = toks[j][0] in POSSESSIVES  # 'your biggest bowl'
+    return m
 
 # %% ../../nbs/40_script/40_words.ipynb #87c3a543
 def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
