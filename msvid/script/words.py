@@ -317,7 +317,8 @@ NON_OBJECTS = set(
     'edge edges rest surface inside outside front back half quarter boil heat grain layer layers coat coats section '
     'sections bit amount size place position level spot lot few couple number thing things one ones kind sort '
     'other others same first last next temperature direction angle colour color shape pattern mix '
-    'hand hands finger fingers fingertip fingertips palm palms thumb thumbs'.split()  # body parts carry no state
+    'hand hands finger fingers fingertip fingertips palm palms thumb thumbs '  # body parts carry no state
+    'room rooms bedroom living-room lounge hallway landing'.split()  # a whole room is the place, not an object
 )
 
 # %% ../../nbs/40_script/40_words.ipynb #98c13b8e
