@@ -124,6 +124,7 @@ DETERMINERS = {
     'an': 'new',
     'another': 'new',
     'some': 'new',
+    'any': 'new',
     'one': 'new',
     'two': 'new',
     'three': 'new',
