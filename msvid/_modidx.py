@@ -1154,6 +1154,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'msvid.script.words._modifier_word': ('40_script/words.html#_modifier_word', 'msvid/script/words.py'),
                                     'msvid.script.words._modifiers': ('40_script/words.html#_modifiers', 'msvid/script/words.py'),
                                     'msvid.script.words._noun_table': ('40_script/words.html#_noun_table', 'msvid/script/words.py'),
+                                    'msvid.script.words._size': ('40_script/words.html#_size', 'msvid/script/words.py'),
                                     'msvid.script.words._subject_verb': ('40_script/words.html#_subject_verb', 'msvid/script/words.py'),
                                     'msvid.script.words._table_mention': ('40_script/words.html#_table_mention', 'msvid/script/words.py'),
                                     'msvid.script.words._thing_at': ('40_script/words.html#_thing_at', 'msvid/script/words.py'),

@@ -15,7 +15,7 @@ from .places import PLACES
 # %% auto #0
 __all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS', 'PRONOUNS',
            'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE', 'COUNTS',
-           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'AUXILIARIES', 'POSSESSIVES', 'VERB_NOUNS', 'tokens',
+           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'UNITS', 'AUXILIARIES', 'POSSESSIVES', 'VERB_NOUNS', 'tokens',
            'Mention', 'is_plural', 'singular', 'find_mentions']
 
 # %% ../../nbs/40_script/40_words.ipynb #dbc40726
@@ -333,7 +333,7 @@ VERBS_OPENING = set('add put place pour stir mix fill take set lay fix cut'.spli
 # %% ../../nbs/40_script/40_words.ipynb #ee854026
 def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     "A thing the tables do not know, introduced by the determiner at `k` ('the tap handle'), or None."
-    run, j = [], k + 1
+    run, j = [], k + 1 + _size(toks, k + 1)  # 'a 1.5 l container', 'an 8 mm masonry bit'
     while j < len(toks) and len(run) < 4 and _modifier_word(toks[j][0]) and not _match_noun(toks, j):
         if run and (toks[j][0].endswith(('ed', 'ing')) or toks[j][0] in VERBS):
             break  # 'a rag soaked in degreaser', 'let the loaf cool': the noun came before
@@ -353,6 +353,17 @@ def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     m = Mention('thing', singular(head), ' '.join(run), toks[k][1], end, det, run[:-1], prep, ref, step)
     m.plural, m.head_end, m.own = is_plural(head), toks[j - 1][2], own
     return m
+
+
+UNITS = set('l ml cl cm mm m kg g w v litre litres liter liters inch inches ft'.split())
+
+
+def _size(toks: list, j: int) -> int:
+    "How many tokens a size at `j` takes ('8 mm', '1.5 l'), or 0."
+    n = 0
+    while j + n < len(toks) and (toks[j + n][0].isdigit() or toks[j + n][0] == '.' and n):
+        n += 1
+    return n + 1 if n and j + n < len(toks) and toks[j + n][0] in UNITS else 0
 
 
 AUXILIARIES = set("is are was were be have has had will won't can can't should must may do does don't".split())
