@@ -77,21 +77,10 @@ STUFF = (
     'paint primer varnish stain glue wood filler putty grout mortar cement plaster soil compost seedling plant '
     'seeds screws nails bolts dowels caulk sealant tape wallpaper paste ganache icing frosting marinade puree'
 ).split()
-STUFF_KEYS = {
-    'egg': 'eggs',
-    'onions': 'onion',
-    'tomatoes': 'tomato',
-    'sausages': 'sausage',
-    'potato': 'potatoes',
-    'apple': 'apples',
-    'banana': 'bananas',
-    'carrot': 'carrots',
-    'yoghurt': 'yogurt',
-    'chili': 'chilli',
-    'compost': 'soil',
-    'seedling': 'plant',
-    'veg': 'vegetables',
-    'cheddar': 'cheese',
+STUFF_KEYS = {  # a stuff word: the key of the stuff it names
+    'egg': 'eggs', 'onions': 'onion', 'tomatoes': 'tomato', 'sausages': 'sausage', 'potato': 'potatoes',
+    'apple': 'apples', 'banana': 'bananas', 'carrot': 'carrots', 'yoghurt': 'yogurt', 'chili': 'chilli',
+    'compost': 'soil', 'seedling': 'plant', 'veg': 'vegetables', 'cheddar': 'cheese',
 }
 MEASURES = set(
     (
