@@ -294,10 +294,11 @@ def full_name(
 def _rewrites(text: str, res: list, said: list) -> list[tuple[int, int, str]]:
     """Spans of the step to name in full in its caption: references to a known vessel that open with a determiner
     ("the same pan"), and "it"/"them" where the pronoun's number agrees with what it names."""
+    several = [m for m, e, n in res if sum(x is m for x, *_ in res) > 1]  # 'all three pots': a group stays as written
     out = [
         (m.start, m.end, full_name(text[m.start : m.head_end], m, e))
         for m, e, n in res
-        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n)
+        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n) and m not in several
     ]
     group = {id(e) for m, e in said if m.key not in ('it', 'them')}  # 'toss everything and serve it'
     out += [
