@@ -9,13 +9,15 @@ import json, warnings
 from typing import Callable
 
 from ..core.records import CAMERA_DIRECTIONS, CAMERA_SPEEDS, CameraMove, InputError, SceneScript, Step, Task
-from .offline import fit_caption, offline_scripts
+from .offline import _readings, fit_caption, offline_scripts
+from .references import _fits, identity_words, part_mentions
+from .words import find_mentions
 from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'MAX_REPLY_CHARS', 'MAX_JSON_STARTS', 'MAX_ENTITIES', 'MAX_NAME_CHARS',
-           'MAX_CAPTION_CHARS', 'task_block', 'tracker_hints', 'build_messages', 'first_json', 'validate_script',
-           'chat_generator', 'llm_scripts']
+           'MAX_CAPTION_CHARS', 'task_block', 'tracker_doubts', 'tracker_hints', 'build_messages', 'first_json',
+           'validate_script', 'chat_generator', 'llm_scripts']
 
 # %% ../../nbs/40_script/43_llm.ipynb #c25bacb7
 REPLY_SCHEMA = (
@@ -74,13 +76,41 @@ def task_block(task: Task) -> str:
         + "\n```"
     )
 
+# %% ../../nbs/40_script/43_llm.ipynb #1ea199a1
+def _doubt(text: str, r, w, i: int) -> str:
+    "Why the reading `r` of step `i` (`text`, world `w` after it) is unsure, or ''."
+    for m in part_mentions(text, find_mentions(text)):
+        if m.kind != 'vessel' or m.det == 'new' or m.same or m.step_ref is not None:
+            continue
+        fit = [e for e in w.entities if e.kind == 'vessel' and e.key == m.key and e.first < i and _fits(e, m.adjs)]
+        ids = identity_words(m.adjs)
+        if len(fit) > 1 and len([e for e in fit if ids and all(a in e.adjs for a in ids)]) != 1:
+            return f"'{text[m.start : m.end]}' may be any of: " + ', '.join(e.name for e in fit)
+    if not r.shown:
+        return 'the step names no object the tracker knows'
+    if r.focus is not None and not r.mentioned_focus and r.focus.first < i:
+        return f'the step does not name its object; the tracker assumed the {r.focus.name} of an earlier step'
+    return ''
+
+
+def tracker_doubts(
+    task: Task,  # the task
+) -> list[str]:
+    "For each step, why the offline tracker's reading is unsure ('' where it is sure)."
+    return [_doubt(step.text, r, w, i) for i, step, r, w in _readings(task)]
+
 # %% ../../nbs/40_script/43_llm.ipynb #7656cd69
 def tracker_hints(task: Task) -> str:
-    "What the offline entity tracker read from the steps (entities, places, dependencies), for the model to keep."
-    rows = [dict(entities=s.entities, background=s.background, depends_on=s.depends_on) for s in offline_scripts(task)]
+    """What the offline entity tracker read from the steps (entities, places, dependencies), for the model to keep;
+    where it is unsure (`tracker_doubts`), the entry says why instead of giving its guess of the dependencies."""
+    rows = []
+    for s, doubt in zip(offline_scripts(task), tracker_doubts(task)):
+        row = dict(entities=s.entities, background=s.background)
+        rows.append(row | (dict(unsure=doubt) if doubt else dict(depends_on=s.depends_on)))
     return (
         "An entity tracker read these objects, places and dependencies from the steps (one entry per step). "
-        "Keep them unless the steps clearly say otherwise:\n```json\n" + json.dumps(rows, ensure_ascii=False) + "\n```"
+        "Keep them unless the steps clearly say otherwise. An entry marked unsure gives no dependencies: decide "
+        "those from the steps.\n```json\n" + json.dumps(rows, ensure_ascii=False) + "\n```"
     )
 
 # %% ../../nbs/40_script/43_llm.ipynb #07638107

@@ -8,15 +8,16 @@ import re, warnings
 from functools import lru_cache
 
 from ..core.records import CameraMove, SceneScript, Task
-from .places import home_of, place_name, place_phrase, task_domain
+from .places import PLACES, home_of, place_name, place_phrase, task_domain
 from .references import FLAT, World, join_words
-from .tracker import StepReading, read_step
+from .tracker import StepReading, _holds, read_step
 from .words import ADJECTIVES, BACK_REFS, CAMERA_FOR, COUNTS, DETERMINERS, STOP_WORDS, VESSELS
 from .words import is_plural, singular, tokens
 
 # %% auto #0
 __all__ = ['ARTICLES', 'POSITION_WORDS', 'a_name', 'compose_caption', 'fit_caption', 'caption_defects', 'missing_words',
-           'home_place', 'offline_scripts']
+           'place_contradictions', 'container_contradictions', 'home_place', 'offline_scripts',
+           'caption_contradictions']
 
 # %% ../../nbs/40_script/42_offline.ipynb #76738299
 def _article(name: str) -> str:
@@ -39,23 +40,35 @@ def _named_in_place(text: str, r: StepReading) -> str:
         pos = e
     return (''.join(out) + text[pos:]).strip().rstrip('.!;: ')
 
+# %% ../../nbs/40_script/42_offline.ipynb #f0ff1d58
+def _held_elsewhere(sent: str, focus, w: World | None) -> bool:
+    "Whether `sent` names stuff that the world `w` holds in a vessel other than `focus`."
+    low = sent.lower()
+    return w is not None and any(
+        e.kind == 'stuff' and e.holder is not None and e.holder is not focus and not _holds(focus, e.key)
+        and re.search(r'\b' + re.escape(e.noun.lower()) + r'\b', low)
+        for e in w.entities
+    )
+
 # %% ../../nbs/40_script/42_offline.ipynb #cbcc2cd3
 def compose_caption(
     text: str,  # the step
     r: StepReading,  # what `read_step` found
+    w: World | None = None,  # the world after the step: what holds each thing
 ) -> str:
     "A self-contained caption: the step's own words with references named in full, the focus, what it holds, where."
     sent = _named_in_place(text, r)
     parts = [sent]
     if r.focus is not None and r.focus.kind == 'vessel':
-        if not r.mentioned_focus:
+        if not r.mentioned_focus and not _held_elsewhere(sent, r.focus, w):
             parts[0] += f" {'on' if r.focus.key in FLAT else 'in'} the {r.focus.name}"
         missing = [c for c in r.focus.contents[-3:] if c.lower() not in sent.lower()]
         if missing:
             parts.append(f"{a_name(r.focus)} with {join_words(missing)}")
-    if r.transient and r.transient not in sent.lower():
-        parts.append(place_phrase(r.transient))
-    parts.append(place_phrase(r.place))
+    if r.transient:  # the scene's background is the oven: no other place
+        parts.append('' if r.transient in sent.lower() else place_phrase(r.transient))
+    else:
+        parts.append(place_phrase(r.place))
     return ', '.join(p for p in parts if p)
 
 # %% ../../nbs/40_script/42_offline.ipynb #1bfc2490
@@ -130,10 +143,50 @@ def missing_words(
     words = [w for w, *_ in tokens(_BACK_REF.sub('', step)) if w[:1].isalnum() and w not in STOP_WORDS | {'same'}]
     return [w for w in words if w not in have and not _VESSEL_OF.get(w, set()) & keys]
 
+# %% ../../nbs/40_script/42_offline.ipynb #f1908a44
+def _says_in(clause: str, name: str, skip: int = 0) -> bool:
+    "Whether `clause` puts something 'in the <name>' (or on, into, onto, inside) at or after character `skip`."
+    pat = rf"\b(?:in|on|into|onto|inside) the {re.escape(name)}\b"
+    return any(m.start() >= skip for m in re.finditer(pat, clause))
+
+
+def place_contradictions(
+    caption: str,  # a caption
+    background: str,  # its scene's background ('oven', 'kitchen counter')
+) -> list[str]:
+    "The place phrases of `PLACES` in `caption` that name a place other than `background`."
+    return [ph for p, (_, ph, _) in PLACES.items() if ph in caption and place_name(p) != background]
+
+
+def container_contradictions(
+    caption: str,  # a caption
+    w: World,  # the world after its step
+    written: int = 0,  # characters at the start of `caption` that are the step's own words: not checked
+) -> list[str]:
+    "Each thing the caption puts in (on, into) a vessel, in the clause that names it, while `w` holds it elsewhere."
+    low, out = caption.lower(), []
+    for e in [e for e in w.entities if e.kind == 'stuff' and e.holder is not None]:
+        for hit in re.finditer(r'\b' + re.escape(e.noun.lower()) + r'\b', low):
+            clause = re.split(r'[,;]', low[hit.end() :])[0]
+            out += [
+                f"'{e.name}' in the {v.name}, but the {e.holder.name} holds it"
+                for v in w.entities
+                if v.kind == 'vessel' and v is not e.holder and not _holds(v, e.key)
+                and _says_in(clause, v.name.lower(), max(0, written - hit.end()))
+            ]
+    return out
+
 # %% ../../nbs/40_script/42_offline.ipynb #70188c95
 def home_place(task: Task) -> str:
     "The place every new object of `task` starts on: the home place of the task's domain (`places.task_domain`)."
     return home_of(task_domain(task.title, task.texts))
+
+# %% ../../nbs/40_script/42_offline.ipynb #9716aec5
+def _readings(task: Task):
+    "Each step of `task` read in turn: `(index, step, reading, the world after it)`."
+    w = World(home_place(task), title={singular(x) for x, *_ in tokens(task.title)})
+    for i, step in enumerate(task.steps):
+        yield i, step, read_step(step.text, w, i), w
 
 # %% ../../nbs/40_script/42_offline.ipynb #61bb0093
 def offline_scripts(
@@ -141,10 +194,9 @@ def offline_scripts(
     max_tokens: int = 77,  # caption budget in CLIP tokens (0: no limit)
 ) -> list[SceneScript]:
     "Scene scripts from an entity tracker built on word tables and rules (no model)."
-    w, out = World(home_place(task), title={singular(x) for x, *_ in tokens(task.title)}), []
-    for i, step in enumerate(task.steps):
-        r = read_step(step.text, w, i)
-        cap = step.caption or compose_caption(step.text, r)
+    out = []
+    for i, step, r, w in _readings(task):
+        cap = step.caption or compose_caption(step.text, r, w)
         if max_tokens and not step.caption:
             cap = fit_caption(cap, i, max_tokens)
         cam = CameraMove.parse(step.camera) if step.camera else CameraMove.parse(CAMERA_FOR.get(r.verb_kind, 'static'))
@@ -153,4 +205,17 @@ def offline_scripts(
                 i, step.text, cap, [e.name for e in r.shown], place_name(r.transient or r.place), cam, r.depends_on
             )
         )
+    return out
+
+# %% ../../nbs/40_script/42_offline.ipynb #1ee6cb98
+def caption_contradictions(
+    task: Task,  # the task
+) -> list[tuple[int, str]]:
+    "Each `(step, what is wrong)` where an offline caption of `task` contradicts its own background or world."
+    out = []
+    for i, step, r, w in _readings(task):
+        cap = compose_caption(step.text, r, w)
+        bg = place_name(r.transient or r.place)
+        own = len(_named_in_place(step.text, r))  # the step's own words are the author's: only what was added
+        out += [(i, x) for x in place_contradictions(cap, bg) + container_contradictions(cap, w, own)]
     return out

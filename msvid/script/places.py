@@ -55,7 +55,7 @@ DOMAIN_WORDS = {  # domain: (home place, words that vote for it)
     'garden': (
         'garden',
         'garden seedling seedlings seed seeds sow compost bulbs bulb border lawn weeds weed patio dig trowel '
-        'houseplant repot prune mulch hedge watering',
+        'prune mulch hedge watering',
     ),
     'bathroom': ('bathroom', 'bathroom shower bath bathtub toilet limescale mould'),
     'crafts': (
@@ -64,6 +64,12 @@ DOMAIN_WORDS = {  # domain: (home place, words that vote for it)
         'papier-mache scissors ribbon bead beads',
     ),
     'outdoors': ('driveway', 'car hose chamois bonnet windscreen'),
+    'room': (  # a job in a room of the house: on its floor, not on a workbench
+        'floor',
+        'bedroom bedrooms living-room lounge hallway landing skirting ceiling mattress bedding sofa curtain curtains '
+        'carpet rug radiator',
+    ),
+    'indoors': ('window', 'houseplant houseplants indoor indoors windowsill repot'),  # a houseplant is not in a garden
 }
 _VOTES = {d: set(ws.split()) for d, (_, ws) in DOMAIN_WORDS.items()}
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .words import COLOURS, DEST_PREPS, SOURCE_PREPS, STUFF_ADJ, Mention
+from .words import COLOURS, COUNTS, DEST_PREPS, DETERMINERS, SOURCE_PREPS, STOP_WORDS, STUFF, STUFF_ADJ
+from .words import VERBS, Mention, _match_noun, is_plural, singular, tokens
 
 # %% auto #0
-__all__ = ['FLAT', 'STATE_WORDS', 'DISTINCT_WORDS', 'NOT_OBJECT_PREPS', 'SUBORDINATORS', 'CLAUSE_BREAK', 'Entity', 'join_words',
-           'World', 'identity_words', 'resolve', 'update_adjs', 'pronoun_referent']
+__all__ = ['FLAT', 'STATE_WORDS', 'DISTINCT_WORDS', 'CODE', 'NOT_PARTS', 'LIST_JOINS', 'NOT_OBJECT_PREPS', 'SUBORDINATORS',
+           'CLAUSE_BREAK', 'Entity', 'join_words', 'World', 'identity_words', 'resolve', 'update_adjs', 'part_mentions',
+           'pronoun_referent']
 
 # %% ../../nbs/40_script/47_references.ipynb #98607947
 FLAT = {'plate', 'board', 'tray', 'plank', 'shelf', 'rack', 'lid', 'panel', 'tile', 'table', 'bench', 'tray_paint'}
@@ -31,10 +33,11 @@ class Entity:
     holder: 'Entity|None' = None  # stuff: the vessel holding it
     last: int | None = None  # last step it was the object of
     plural: bool = False  # 'brackets', 'eggs': "them", and no "a" before its name
+    code: str = ''  # a part's name in a manual ('B' of 'panel B')
 
     @property
     def name(self) -> str:
-        return ' '.join(self.adjs + [self.noun])
+        return ' '.join(self.adjs + [self.noun] + [self.code][: bool(self.code)])
 
     def describe(self, with_contents: bool = True) -> str:
         "'large black skillet with orzo and olive oil'."
@@ -106,6 +109,8 @@ def resolve(
     "The entity `m` refers to and whether it is new (a new one is added to `w`)."
     if m.kind == 'pronoun':
         return w.focus, False
+    if m.code:
+        return _by_code(m, w, i)  # a part named by its code ('panel B'), below
     kind = m.kind if m.kind in ('stuff', 'thing') else 'vessel'
     if m.step_ref is not None and 0 <= m.step_ref < len(w.targets):
         t = w.targets[m.step_ref]
@@ -114,6 +119,8 @@ def resolve(
     old = w.find(m.key, kind, tuple(m.adjs)) or (_by_head(m, w) if kind != 'stuff' else None)
     if kind == 'stuff' and not m.det and not m.same:
         old = None  # a bare 'water', 'salt': a new portion, not the one before
+    if kind == 'vessel' and not m.det and m.plural and not m.same:
+        old = None  # a bare plural: 'ladle the soup into bowls'
     if old is not None and (m.det != 'new' or m.same):
         if m.plural and not old.plural and kind == 'vessel':
             old.plural, old.noun = True, m.noun  # 'a bracket', later 'the two brackets'
@@ -134,6 +141,114 @@ def update_adjs(e: Entity, adjs: list[str]) -> Entity:
             e.adjs = [x for x in e.adjs if x not in COLOURS]
         e.adjs.insert(len(e.adjs) if a in COLOURS else 0, a)
     return e
+
+# %% ../../nbs/40_script/47_references.ipynb #c9428166
+CODE = re.compile(r"[A-Z]|[A-Z]{1,3}-?\d+[A-Z]?|\d{1,2}")  # 'B', 'F1', 'WF-22', '3'
+NOT_PARTS = set('step steps part parts fig figure page gas mark size number no type model'.split())
+LIST_JOINS = {'and', ',', '&', 'or'}
+
+
+def _is_code(text: str, toks: list, k: int) -> bool:
+    "Whether token `k` is a part's name ('B', 'F1'); a number only where no unit follows ('canopy 3 up')."
+    t = text[toks[k][1] : toks[k][2]]
+    if not CODE.fullmatch(t):
+        return False
+    nxt = toks[k + 1][0] if k + 1 < len(toks) else ''
+    return not t.isdigit() or not nxt[:1].isalpha() or nxt in STOP_WORDS
+
+# %% ../../nbs/40_script/47_references.ipynb #876cb17f
+def _part_noun(text: str, toks: list, k: int) -> int | None:
+    "The first token of the noun before token `k` that names a part ('filter housing' F1), or None."
+    w = toks[k - 1][0] if k > 0 else ''
+    if not w[:1].isalpha() or w in STOP_WORDS or w in NOT_PARTS or w in VERBS and k - 1 == 0 or w in DETERMINERS:
+        return None
+    j = k - 1
+    while j > 0 and k - j < 3 and toks[j - 1][0][:1].isalpha() and text[toks[j - 1][1]].islower():
+        x = toks[j - 1][0]
+        if x in STOP_WORDS or x in VERBS and x not in STUFF or x in COUNTS or x in DETERMINERS:
+            break
+        if j - 1 == 0 or toks[j - 2][0] in '.;:':
+            break  # the verb that opens the clause
+        j -= 1
+    return j
+
+
+def _annotation(text: str, toks: list, k: int) -> int:
+    "The end token of a part number in brackets at `k` ('(part 3, x8)', '(7)'), or `k` if there is none."
+    if toks[k][0] != '(' or k + 1 >= len(toks):
+        return k
+    if toks[k + 1][0] != 'part' and not (CODE.fullmatch(text[toks[k + 1][1] : toks[k + 1][2]])):
+        return k
+    close = next((j for j in range(k + 1, min(len(toks), k + 8)) if toks[j][0] == ')'), None)
+    return k if close is None else close + 1
+
+# %% ../../nbs/40_script/47_references.ipynb #d301e3e2
+def part_mentions(
+    text: str,  # one step
+    ms: list[Mention],  # its mentions (`find_mentions`)
+) -> list[Mention]:
+    """`ms` with the parts of a manual named by a code ('panel B', 'panels B and C', 'housing F1', bare 'D' after
+    'of' or 'and'), and nouns given a part number in brackets ('mounting bracket (part 1)'), as mentions."""
+    toks, new, skip, k = tokens(text), [], [], 0
+    while k < len(toks):
+        end = _annotation(text, toks, k)
+        if end > k:
+            j = _part_noun(text, toks, k)
+            if j is not None and not any(m.head_end == toks[k - 1][2] for m in ms):
+                new.append(_part(text, toks, j, k, ''))
+            skip.append((toks[k][1], toks[end - 1][2]))
+            k = end
+            continue
+        j = _part_noun(text, toks, k) if _is_code(text, toks, k) else None
+        bare = j is None and k > 0 and toks[k - 1][0] in LIST_JOINS | {'of', 'to', 'from', 'onto', 'into', 'on'}
+        if not _is_code(text, toks, k) or j is None and (not bare or text[toks[k][1] : toks[k][2]].isdigit()):
+            k += 1
+            continue
+        codes = [k]
+        while k + 2 < len(toks) and toks[k + 1][0] in LIST_JOINS and _is_code(text, toks, k + 2):
+            k += 2
+            codes.append(k)
+        new += [_part(text, toks, j, codes[0], text[toks[c][1] : toks[c][2]], c) for c in codes]
+        k += 1
+    spans = [(m.start, m.end) for m in new] + skip
+    keep = [m for m in ms if not any(s < m.end and m.start < e for s, e in spans)]
+    return sorted(keep + new, key=lambda m: m.start)
+
+
+def _part(text: str, toks: list, j: int | None, k: int, code: str, c: int | None = None) -> Mention:
+    """The mention of the part whose noun runs from token `j` (None: a bare code) to before token `k`, and whose
+    code (if any) is at token `c` (`k` when not in a list: 'panels B and C')."""
+    c = k if c is None else c
+    if j is None:
+        prep = toks[c - 1][0]
+        return Mention('thing', '', '', toks[c][1], toks[c][2], 'def', [], prep, head_end=toks[c][2], code=code)
+    run = [t[0] for t in toks[j:k]]
+    head = run[-1]
+    hit = _match_noun(toks, k - 1) if len(run) == 1 else None
+    kind, key = (hit[1], hit[2]) if hit and hit[1] != 'place' and not code else ('thing', singular(head))
+    d = j - 1 if j > 0 and toks[j - 1][0] in DETERMINERS else j
+    det = DETERMINERS.get(toks[d][0], 'def') if d < j else 'def'
+    prep = toks[d - 1][0] if d > 0 else ''
+    start = toks[d][1] if c == k else toks[c][1]
+    noun = ' '.join(run[:-1] + [singular(head) if code else head])
+    end = toks[c][2] if code else toks[k - 1][2]
+    plural = is_plural(head) and not code
+    return Mention(kind, key, noun, start, end, det, run[:-1], prep, head_end=end, plural=plural, code=code)
+
+# %% ../../nbs/40_script/47_references.ipynb #8defc54c
+def _by_code(m: Mention, w: World, i: int) -> tuple[Entity | None, bool]:
+    "The part that mention `m` names by its code (a new one if none has it and `m` names its noun; else None)."
+    hits = [e for e in w.entities if e.code == m.code]
+    if hits:
+        return hits[-1], False
+    if not m.noun:
+        return None, False
+    kind = m.kind if m.kind in ('stuff', 'thing') else 'vessel'
+    e = w.find(m.key, kind, tuple(m.adjs))
+    if e is not None and not e.code:
+        e.code = m.code  # 'canopy (part 3)', then 'canopy 3'
+        return e, False
+    return w.add(Entity(m.key, m.noun.split()[-1], list(m.adjs), i, kind, code=m.code)), True
 
 # %% ../../nbs/40_script/47_references.ipynb #ac8650b3
 NOT_OBJECT_PREPS = DEST_PREPS | SOURCE_PREPS | {'of', 'at', 'against', 'for', 'by', 'around', 'through'}
@@ -181,6 +296,7 @@ def pronoun_referent(
         return before[-1]
     if any(mm.kind == 'vessel' and mm.prep in SOURCE_PREPS for mm in ms):
         return None
-    if vk != 'transfer' and any(mm.kind == 'vessel' and mm.start > m.start for mm in ms):
-        return None
+    later = [mm for mm in ms if mm.kind == 'vessel' and mm.start > m.start]
+    if vk != 'transfer' and any(not re.search(r'[.;:!?]', text[m.end : mm.start]) for mm in later):
+        return None  # 'pour it into the pan'; not 'Give it light. A shelf near a window is ideal.'
     return prev

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .places import PLACES_BY_NOUN
-from .references import NOT_OBJECT_PREPS, SUBORDINATORS, Entity, World, pronoun_referent, resolve
+from .references import NOT_OBJECT_PREPS, SUBORDINATORS, Entity, World, _fits, part_mentions, pronoun_referent
+from .references import resolve
 from .words import COLOURS, COUNTS, DEST_PREPS, DETERMINERS, SOURCE_PREPS, STUFF_KEYS, VERBS
-from .words import Mention, find_mentions, tokens
+from .words import POSSESSIVES, PRONOUNS, Mention, find_mentions, tokens
 
 # %% auto #0
 __all__ = ['MADE_STUFF', 'VERB_GIVES', 'StepReading', 'verb_kind', 'add_content', 'full_name', 'read_step']
@@ -38,13 +39,28 @@ def verb_kind(text: str) -> str:
     return next((k for k in kinds if k != 'wait'), kinds[0] if kinds else '')  # 'let it boil' heats
 
 # %% ../../nbs/40_script/41_tracker.ipynb #1b1f99c1
-MADE_STUFF = set('batter dough mixture sauce paste glaze dressing filling topping soup stew custard gravy'.split())
+MADE_STUFF = set(
+    'batter dough mixture sauce paste glaze dressing filling topping soup stew custard gravy ganache icing frosting '
+    'marinade puree'.split()
+)
 
 
 def _last_full(w: World, skip: set = frozenset()) -> Entity | None:
     "The vessel used last that holds something (none of the ids in `skip`)."
     full = [e for e in w.entities if e.kind == 'vessel' and e.contents and id(e) not in skip and e.last is not None]
     return max(full, key=lambda e: e.last) if full else None
+
+# %% ../../nbs/40_script/41_tracker.ipynb #2058446f
+def _group(text: str, m: Mention, w: World) -> list[Entity]:
+    "The objects a plural names together ('the pots', 'all three pots', 'both trays' after a large and a small one)."
+    kind = 'vessel' if m.kind == 'vessel' else m.kind
+    if not m.plural or kind not in ('vessel', 'thing') or m.code or m.same:
+        return []
+    group = [e for e in w.entities if e.key == m.key and e.kind == kind and not e.plural and _fits(e, tuple(m.adjs))]
+    before = [x for x, *_ in tokens(text[: m.start])][-1:]
+    if len(group) < 2 or m.det == 'new' and before not in (['all'], ['both']):
+        return []
+    return group if len({e.name for e in group}) == len(group) else []
 
 # %% ../../nbs/40_script/41_tracker.ipynb #d594a364
 def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tuple], list[tuple]]:
@@ -54,8 +70,12 @@ def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tupl
     for m in ms:
         if m.kind == 'place':
             continue
+        group = _group(text, m, w)
+        if group:
+            res += [(m, x, False) for x in group]
+            continue
         e, n = resolve(m, w, i)
-        if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF:
+        if n and m.kind == 'stuff' and m.det == 'def' and m.key in MADE_STUFF and m.prep != 'for':
             e.holder = _last_full(w)  # 'pour the batter into the tin': the batter made in the bowl
         if m.kind == 'pronoun':
             e = pronoun_referent(text, m, ms, res, e, verb_kind(text))
@@ -69,11 +89,12 @@ def _resolved(text: str, ms: list[Mention], w: World, i: int) -> tuple[list[tupl
 
 # %% ../../nbs/40_script/41_tracker.ipynb #f4f12817
 def _thing_focus(res: list, first: bool = False) -> Entity | None:
-    """In a step with no vessel or stuff acted on, the known thing it puts something into, else the known thing it acts
-    on (or the new one when nothing came before, `first`)."""
-    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res):
-        return None
+    """In a step with no vessel or stuff acted on (or a known thing acted on too), the known thing it puts something
+    into, else the known thing it acts on (or the new one when nothing came before, `first`)."""
     things = [(m, e, n) for m, e, n in res if e is not None and e.kind == 'thing']
+    own = any(not n and m.prep not in NOT_OBJECT_PREPS for m, e, n in things)  # 'the monstera' of 'push a bottle in'
+    if any(m.kind == 'stuff' and m.prep not in NOT_OBJECT_PREPS for m, e, n in res) and not own:
+        return None
     dest = [e for m, e, n in things if not n and m.prep in DEST_PREPS - {'with'}]
     acted = [e for m, e, n in things if m.prep not in NOT_OBJECT_PREPS and (not n or first)]
     known = [e for m, e, n in things if not n]  # 'hose the suds off the car'
@@ -92,7 +113,8 @@ def _pick_focus(res: list, w: World, at_place: bool = False) -> Entity | None:
         e.holder
         for m, e, n in res
         if e is not None and e.kind == 'stuff' and m.prep in DEST_PREPS - {'with'} and e.holder is not None and not n
-    ]  # 'into the boiling water': the pot that holds it
+        and not any(x is e.holder and mm.prep in SOURCE_PREPS for mm, x, _ in res)
+    ]  # 'into the boiling water': the pot that holds it (not 'pour in the stock from the jug')
     if into:
         return into[-1]
     if vessels:
@@ -101,6 +123,7 @@ def _pick_focus(res: list, w: World, at_place: bool = False) -> Entity | None:
         e.holder
         for m, e, _ in res
         if e is not None and e.kind == 'stuff' and e.holder is not None and m.prep not in SUBORDINATORS
+        and not any(x is e.holder and mm.prep in SOURCE_PREPS for mm, x, _ in res)  # not a source: 'from the bowl'
     ]
     if held:
         return held[0]
@@ -126,7 +149,8 @@ def _product_dest(res: list[tuple], w: World) -> Entity | None:
 def _focus_of(res: list[tuple], w: World, ms: list[Mention] = ()):
     "The entity the step acts on: the chosen vessel, else the first stuff with nowhere to go, else a source."
     at = {PLACES_BY_NOUN[m.noun] for m in ms if m.kind == 'place'} - {w.home, 'stove', 'oven', 'counter'}
-    focus = _product_dest(res, w) or _pick_focus(res, w, bool(at))
+    own = bool(at) or any(m.code and m.noun for m in ms)  # a place, or a part named by its code ('panel P')
+    focus = _product_dest(res, w) or _pick_focus(res, w, own)
     if focus is None and any(m.kind == 'stuff' for m, e, n in res):
         focus = next(e for m, e, n in res if m.kind == 'stuff')
     sources = [e for m, e, n in res if e is not None and e.kind == 'vessel' and m.prep in SOURCE_PREPS]
@@ -149,6 +173,14 @@ def _sources(res: list[tuple], focus, vk: str) -> list:
         and (m.prep in SOURCE_PREPS or vk == 'transfer' or m.kind == 'pronoun' and m.prep in DEST_PREPS)
     ]
 
+# %% ../../nbs/40_script/41_tracker.ipynb #d06fce60
+def _served_from(text: str, focus, w: World) -> list:
+    "Serving into a new vessel with no source named ('serve it in two bowls') serves what the previous focus holds."
+    prev, words = w.focus, {x for x, *_ in tokens(text)}
+    if 'serve' not in words or focus is None or focus.last is not None or focus.kind != 'vessel':
+        return []
+    return [prev] if prev is not None and prev is not focus and prev.kind == 'vessel' and prev.contents else []
+
 # %% ../../nbs/40_script/41_tracker.ipynb #232effcf
 def _holders(res: list[tuple], focus) -> list:
     "Vessels that hold the (already known) stuff the step names, other than the focus."
@@ -168,8 +200,9 @@ def _holders(res: list[tuple], focus) -> list:
 
 # %% ../../nbs/40_script/41_tracker.ipynb #3e8f8db4
 def _implies_focus(m: Mention, new: bool, vk: str) -> bool:
-    "A first mention with 'the' is something already on the scene: 'Paint the birdhouse', 'move the cookies'."
-    if not new or m.det != 'def' or m.prep == 'with':
+    """A first mention with 'the' is something already on the scene: 'Paint the birdhouse', 'move the cookies' (not one
+    with 'your': 'in your biggest bowl' brings it out)."""
+    if not new or m.det != 'def' or m.prep == 'with' or m.own:
         return False
     return m.kind == 'vessel' or vk == 'transfer' and m.prep not in DEST_PREPS
 
@@ -252,7 +285,7 @@ def full_name(
             break
         lead.append(x)
     extra = [a for a in m.adjs if a not in e.adjs and a != 'same' and not (a in COLOURS and set(e.adjs) & COLOURS)]
-    rest = extra + e.adjs + [e.noun]
+    rest = extra + e.name.split()  # its adjectives, noun and code ('panel D')
     if lead and lead[-1].lower() in ('a', 'an'):
         lead[-1] = ('An' if lead[-1][0] == 'A' else 'an') if rest[0][:1] in 'aeiou' else lead[-1][0] + ''
     return ' '.join(lead + rest)
@@ -261,10 +294,11 @@ def full_name(
 def _rewrites(text: str, res: list, said: list) -> list[tuple[int, int, str]]:
     """Spans of the step to name in full in its caption: references to a known vessel that open with a determiner
     ("the same pan"), and "it"/"them" where the pronoun's number agrees with what it names."""
+    several = [m for m, e, n in res if sum(x is m for x, *_ in res) > 1]  # 'all three pots': a group stays as written
     out = [
         (m.start, m.end, full_name(text[m.start : m.head_end], m, e))
         for m, e, n in res
-        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n)
+        if e is not None and e.kind == m.kind == 'vessel' and m.det and (m.det != 'new' or not n) and m not in several
     ]
     group = {id(e) for m, e in said if m.key not in ('it', 'them')}  # 'toss everything and serve it'
     out += [
@@ -299,6 +333,15 @@ def _place_deps(ms: list[Mention], place: str, w: World) -> set[int]:
         return set()
     return {w.places[place]} if place in w.places else set()
 
+# %% ../../nbs/40_script/41_tracker.ipynb #74528006
+def _terse_deps(text: str, shown: list, i: int) -> set[int]:
+    """A terse step with no determiner, possessive or pronoun and nothing known in it ('Cut back by two-thirds.',
+    'Pin out. Wrap shank 3x.') goes on with what the step before worked on."""
+    words = {w for w, *_ in tokens(text)}
+    if i == 0 or words & (set(DETERMINERS) | POSSESSIVES | PRONOUNS) or any(e.last is not None for e in shown):
+        return set()
+    return {i - 1}
+
 # %% ../../nbs/40_script/41_tracker.ipynb #5282d2f3
 def read_step(
     text: str,  # the step
@@ -306,16 +349,17 @@ def read_step(
     i: int,  # index of the step
 ) -> StepReading:
     "Apply step `i` to `w` and return what its scene shows and depends on."
-    ms = find_mentions(text)
+    ms = part_mentions(text, find_mentions(text))
     res, said = _resolved(text, ms, w, i)
     focus, vk = _focus_of(res, w, ms), verb_kind(text)
-    sources, held = _sources(res, focus, vk), _holders(res, focus)
+    sources, held = _sources(res, focus, vk) or _served_from(text, focus, w), _holders(res, focus)
     shown = _shown(res, focus, sources, held, vk, w)
     deps = {e.last for e in shown if e.last is not None and e.last < i}
     _change_state(text, res, focus, sources, held, vk, w)
     rewrites = _rewrites(text, res, said)  # names as the scene shows them: 'paint the bucket black', a black bucket
     scene_place, transient = _move(text, ms, vk, focus, w)
     deps = deps or _place_deps(ms, scene_place, w)  # a new object brought to a place worked on before
+    deps = deps or _terse_deps(text, shown, i)
     for e in shown:
         if e.last is None or e.kind == 'thing':
             e.last = i

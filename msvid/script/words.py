@@ -15,8 +15,8 @@ from .places import PLACES
 # %% auto #0
 __all__ = ['VESSELS', 'STUFF', 'STUFF_KEYS', 'MEASURES', 'COLOURS', 'ADJECTIVES', 'STUFF_ADJ', 'DETERMINERS', 'PRONOUNS',
            'SOURCE_PREPS', 'DEST_PREPS', 'BACK_REFS', 'VERB_KINDS', 'VERBS', 'CAMERA_FOR', 'HEAT_PLACE', 'COUNTS',
-           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'POSSESSIVES', 'VERB_NOUNS', 'tokens', 'Mention', 'is_plural',
-           'singular', 'find_mentions']
+           'STOP_WORDS', 'NON_OBJECTS', 'VERBS_OPENING', 'UNITS', 'AUXILIARIES', 'POSSESSIVES', 'VERB_NOUNS', 'tokens',
+           'Mention', 'is_plural', 'singular', 'find_mentions']
 
 # %% ../../nbs/40_script/40_words.ipynb #dbc40726
 VESSELS = {  # key: nouns that name it (first is the key's display noun)
@@ -75,23 +75,12 @@ STUFF = (
     'dressing filling topping syrup custard gravy vegetables veg fruit apples apple berries banana bananas '
     'nuts almonds yogurt yoghurt mayonnaise mustard spices cumin paprika chilli chili ginger '
     'paint primer varnish stain glue wood filler putty grout mortar cement plaster soil compost seedling plant '
-    'seeds screws nails bolts dowels caulk sealant tape wallpaper paste'
+    'seeds screws nails bolts dowels caulk sealant tape wallpaper paste ganache icing frosting marinade puree'
 ).split()
-STUFF_KEYS = {
-    'egg': 'eggs',
-    'onions': 'onion',
-    'tomatoes': 'tomato',
-    'sausages': 'sausage',
-    'potato': 'potatoes',
-    'apple': 'apples',
-    'banana': 'bananas',
-    'carrot': 'carrots',
-    'yoghurt': 'yogurt',
-    'chili': 'chilli',
-    'compost': 'soil',
-    'seedling': 'plant',
-    'veg': 'vegetables',
-    'cheddar': 'cheese',
+STUFF_KEYS = {  # a stuff word: the key of the stuff it names
+    'egg': 'eggs', 'onions': 'onion', 'tomatoes': 'tomato', 'sausages': 'sausage', 'potato': 'potatoes',
+    'apple': 'apples', 'banana': 'bananas', 'carrot': 'carrots', 'yoghurt': 'yogurt', 'chili': 'chilli',
+    'compost': 'soil', 'seedling': 'plant', 'veg': 'vegetables', 'cheddar': 'cheese',
 }
 MEASURES = set(
     (
@@ -124,6 +113,7 @@ DETERMINERS = {
     'an': 'new',
     'another': 'new',
     'some': 'new',
+    'any': 'new',
     'one': 'new',
     'two': 'new',
     'three': 'new',
@@ -135,6 +125,7 @@ DETERMINERS = {
     'that': 'def',
     'these': 'def',
     'those': 'def',
+    'both': 'def',
     'its': 'def',
     'their': 'def',
 }
@@ -172,21 +163,10 @@ VERB_KINDS = {  # kind: verbs
 VERBS = {v: k for k, vs in VERB_KINDS.items() for v in vs.split()}
 
 # %% ../../nbs/40_script/40_words.ipynb #89abf864
-CAMERA_FOR = {
-    'heat': 'up slow',
-    'transfer': 'down slow',
-    'add': 'down slow',
-    'mix': 'static',
-    'cut': 'forward slow',
-    'bake': 'forward slow',
-    'serve': 'backward slow',
-    'take': 'right slow',
-    'fix': 'forward slow',
-    'paint': 'left slow',
-    'hang': 'up slow',
-    'water': 'down slow',
-    'plant': 'down slow',
-    'wait': 'static',
+CAMERA_FOR = {  # verb kind: camera move
+    'heat': 'up slow', 'transfer': 'down slow', 'add': 'down slow', 'mix': 'static', 'cut': 'forward slow',
+    'bake': 'forward slow', 'serve': 'backward slow', 'take': 'right slow', 'fix': 'forward slow',
+    'paint': 'left slow', 'hang': 'up slow', 'water': 'down slow', 'plant': 'down slow', 'wait': 'static',
 }
 HEAT_PLACE = {'heat': 'stove'}
 
@@ -226,12 +206,29 @@ class Mention:
     plural: bool = False  # the noun is plural ('brackets', 'eggs')
     head_end: int = -1  # character end of the noun itself (before any back reference)
     own: bool = False  # opened by a possessive ('its tin', 'your bucket')
+    code: str = ''  # a part's name in a manual: 'B' of 'panel B', 'F1' of 'housing F1'
+
+# %% ../../nbs/40_script/40_words.ipynb #f4406963
+def is_plural(word: str) -> bool:
+    "Whether an English noun is plural, by its ending ('brackets', 'tomatoes'; not 'glass', 'asparagus')."
+    return len(word) > 3 and word.endswith('s') and not word.endswith(('ss', 'us', 'is', 'as', "'s"))
+
+
+def singular(word: str) -> str:
+    "The singular of a plural noun (or the noun itself): 'shelves' -> 'shelf', 'boxes' -> 'box'."
+    if not is_plural(word):
+        return word
+    for end, sub in (('ies', 'y'), ('ives', 'ife'), ('ves', 'f'), ('oes', 'o'), ('ches', 'ch'), ('shes', 'sh')):
+        if word.endswith(end):
+            return word[: -len(end)] + sub
+    return word[:-2] if word.endswith(('xes', 'sses')) else word[:-1]
 
 # %% ../../nbs/40_script/40_words.ipynb #b737be85
 def _match_noun(toks: list, k: int) -> tuple | None:
-    "The longest table noun starting at token `k`, as `(n_words, kind, key)`."
+    "The longest table noun at token `k` (its last word may be plural: 'baking trays'), as `(n_words, kind, key)`."
     for words, kind, key in _noun_table():
-        if tuple(t[0] for t in toks[k : k + len(words)]) == words:
+        got = tuple(t[0] for t in toks[k : k + len(words)])
+        if got == words or kind == 'vessel' and got[:-1] + tuple(singular(x) for x in got[-1:]) == words:
             return len(words), kind, key
     return None
 
@@ -299,7 +296,7 @@ STOP_WORDS = (
         'is are was were be been will can should must may has have do does it them they you your their its '
         'each every any more most less very too just well not no all also again together here there where which '
         'what who that this these those once after before around through along near below above beside behind '
-        'upright halfway gently thinly lightly firmly evenly little'.split()
+        'upright halfway gently thinly lightly firmly evenly little fully slowly properly thoroughly tightly'.split()
     )
 )
 
@@ -309,23 +306,10 @@ NON_OBJECTS = set(
     'inches cm mm centimetre centimetres metre metres way end ends top tops bottom side sides middle centre center '
     'edge edges rest surface inside outside front back half quarter boil heat grain layer layers coat coats section '
     'sections bit amount size place position level spot lot few couple number thing things one ones kind sort '
-    'other others same first last next temperature direction angle colour color shape pattern mix'.split()
+    'other others same first last next temperature direction angle colour color shape pattern mix '
+    'hand hands finger fingers fingertip fingertips palm palms thumb thumbs '  # body parts carry no state
+    'room rooms bedroom living-room lounge hallway landing'.split()  # a whole room is the place, not an object
 )
-
-# %% ../../nbs/40_script/40_words.ipynb #f4406963
-def is_plural(word: str) -> bool:
-    "Whether an English noun is plural, by its ending ('brackets', 'tomatoes'; not 'glass', 'asparagus')."
-    return len(word) > 3 and word.endswith('s') and not word.endswith(('ss', 'us', 'is', 'as', "'s"))
-
-
-def singular(word: str) -> str:
-    "The singular of a plural noun (or the noun itself): 'shelves' -> 'shelf', 'boxes' -> 'box'."
-    if not is_plural(word):
-        return word
-    for end, sub in (('ies', 'y'), ('ives', 'ife'), ('ves', 'f'), ('oes', 'o'), ('ches', 'ch'), ('shes', 'sh')):
-        if word.endswith(end):
-            return word[: -len(end)] + sub
-    return word[:-2] if word.endswith(('xes', 'sses')) else word[:-1]
 
 # %% ../../nbs/40_script/40_words.ipynb #98c13b8e
 def _modifier_word(w: str) -> bool:
@@ -338,7 +322,7 @@ VERBS_OPENING = set('add put place pour stir mix fill take set lay fix cut'.spli
 # %% ../../nbs/40_script/40_words.ipynb #ee854026
 def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     "A thing the tables do not know, introduced by the determiner at `k` ('the tap handle'), or None."
-    run, j = [], k + 1
+    run, j = [], k + 1 + _size(toks, k + 1)  # 'a 1.5 l container', 'an 8 mm masonry bit'
     while j < len(toks) and len(run) < 4 and _modifier_word(toks[j][0]) and not _match_noun(toks, j):
         if run and (toks[j][0].endswith(('ed', 'ing')) or toks[j][0] in VERBS):
             break  # 'a rag soaked in degreaser', 'let the loaf cool': the noun came before
@@ -347,27 +331,38 @@ def _thing_at(toks: list, k: int, text: str) -> Mention | None:
     nxt = toks[j][0] if j < len(toks) else ''
     if not run or (nxt and _match_noun(toks, j) and _modifier_word(nxt)) or nxt == 'of':
         return None  # a table noun owns these words, or an amount ('a stick of celery')
+    prep = toks[k - 1][0] if k > 0 else ''
+    if len(run) > 1 and _subject_verb(run, prep, nxt):
+        run, j = run[:-1], j - 1  # 'until the descale symbol flashes': the noun is 'descale symbol'
     head = run[-1]
     if head in NON_OBJECTS or head in ADJECTIVES or head.endswith('ly'):
         return None
     end, ref, step = _back_ref(text, toks[j - 1][2])
-    prep = toks[k - 1][0] if k > 0 else ''
-    det = DETERMINERS.get(toks[k][0], 'new')
-    return Mention(
-        'thing',
-        singular(head),
-        ' '.join(run),
-        toks[k][1],
-        end,
-        det,
-        run[:-1],
-        prep,
-        ref,
-        step,
-        plural=is_plural(head),
-        head_end=toks[j - 1][2],
-        own=toks[k][0] in POSSESSIVES,
-    )
+    det, own = DETERMINERS.get(toks[k][0], 'new'), toks[k][0] in POSSESSIVES
+    m = Mention('thing', singular(head), ' '.join(run), toks[k][1], end, det, run[:-1], prep, ref, step)
+    m.plural, m.head_end, m.own = is_plural(head), toks[j - 1][2], own
+    return m
+
+
+UNITS = set('l ml cl cm mm m kg g w v litre litres liter liters inch inches ft'.split())
+
+
+def _size(toks: list, j: int) -> int:
+    "How many tokens a size at `j` takes ('8 mm', '1.5 l'), or 0."
+    n = 0
+    while j + n < len(toks) and (toks[j + n][0].isdigit() or toks[j + n][0] == '.' and n):
+        n += 1
+    return n + 1 if n and j + n < len(toks) and toks[j + n][0] in UNITS else 0
+
+
+AUXILIARIES = set("is are was were be have has had will won't can can't should must may do does don't".split())
+
+
+def _subject_verb(run: list[str], prep: str, nxt: str) -> bool:
+    "Whether the last word of a run that opens a clause is its verb: 'once the dripping *stops*', 'the arrow *lines*'."
+    opens = prep in {'', '.', ';', ':', 'that', 'until', 'once', 'when', 'while', 'so', 'as', 'if', 'before', 'after'}
+    verb = is_plural(run[-1]) and not is_plural(run[-2]) and run[-1] not in AUXILIARIES
+    return opens and verb and (not nxt[:1].isalpha() or nxt in STOP_WORDS and nxt not in AUXILIARIES)
 
 # %% ../../nbs/40_script/40_words.ipynb #73a71e8c
 POSSESSIVES = {'its', 'your', 'their', 'his', 'her', 'my', 'our'}
@@ -396,11 +391,11 @@ def _table_mention(toks: list, k: int, hit: tuple, text: str) -> Mention:
     if prep == 'of' and j > 1 and toks[j - 2][0] == 'out':
         prep = 'from'  # 'out of the oven'
     measure = k + n < len(toks) and toks[k + n][0] == 'of' and kind != 'place'
-    noun = ' '.join(t[0] for t in toks[k : k + n])
-    plural = is_plural(toks[k + n - 1][0])
-    return Mention(
-        kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, toks[k + n - 1][2]
-    )
+    noun, plural = ' '.join(t[0] for t in toks[k : k + n]), is_plural(toks[k + n - 1][0])
+    head_end = toks[k + n - 1][2]
+    m = Mention(kind, key, noun, toks[j][1], end, det, adjs, prep, same or ref, step, measure, plural, head_end)
+    m.own = toks[j][0] in POSSESSIVES  # 'your biggest bowl'
+    return m
 
 # %% ../../nbs/40_script/40_words.ipynb #87c3a543
 def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
@@ -410,9 +405,7 @@ def _compound(toks: list, k: int, m: Mention, text: str) -> Mention | None:
         return None
     end, ref, step = _back_ref(text, toks[k][2])
     adjs = m.adjs + m.noun.split()
-    return Mention(
-        'thing', singular(w), w, m.start, end, m.det, adjs, m.prep, ref, step, plural=True, head_end=toks[k][2]
-    )
+    return Mention('thing', singular(w), w, m.start, end, m.det, adjs, m.prep, ref, step, False, True, toks[k][2])
 
 # %% ../../nbs/40_script/40_words.ipynb #2b3071bb
 def find_mentions(
@@ -423,11 +416,12 @@ def find_mentions(
     while k < len(toks):
         w = toks[k][0]
         hit = _match_noun(toks, k)
-        if hit and _is_verb(toks, k):
-            hit = None
-        if hit and hit[1] == 'stuff' and k + 1 < len(toks) and (_match_noun(toks, k + 1) or (0, ''))[1] == 'stuff':
+        hit = None if hit and _is_verb(toks, k) else hit
+        nxt = (_match_noun(toks, k + hit[0]) or (0, '')) if hit and hit[1] != 'place' else (0, '')
+        after = toks[k + hit[0] + nxt[0]][0] if nxt[0] and k + hit[0] + nxt[0] < len(toks) else ''
+        if nxt[0] and nxt[1] in ('stuff', hit[1]) and after not in COLOURS:  # not 'the pot mustard yellow': a colour
             k += 1
-            continue  # 'lemon juice', 'chicken stock': the first noun is a modifier
+            continue  # 'lemon juice', 'glass jar', 'glass paint': the first noun is a modifier
         if hit:
             m = _table_mention(toks, k, hit, text)
             out.append(_compound(toks, k + hit[0], m, text) or m)
