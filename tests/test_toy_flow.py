@@ -48,3 +48,15 @@ def test_every_method_runs_on_toy_flow_or_is_refused_in_one_line(flow, tmp_path,
         return
     run = generate(TASK, tmp_path / method, cfg, pipe=flow)
     assert all(run.scene(i).unet_evals > 0 for i in range(3)) and (tmp_path / method / 'video.mp4').exists()
+
+
+@pytest.mark.parametrize('method', sorted(REFUSED))
+def test_a_method_the_family_cannot_run_is_refused_before_any_weights_load(capsys, tmp_path, monkeypatch, method):
+    "The family comes from model_index.json alone: a real model's gigabytes would not be downloaded first."
+    import msvid.pipeline.generate as gen
+    from conftest import refused
+
+    monkeypatch.setattr(gen, 'pipeline_for', lambda cfg: pytest.fail('the pipeline was loaded'))
+    err = refused(capsys, 'generate', 'example:toy-kitchen', '--preset', 'toy-flow', '--method', method, '--out',
+                  tmp_path / 'r', '--quiet', message=f"method '{method}' on StableDiffusion3: ")  # fmt: skip
+    assert REFUSED[method] in err and not (tmp_path / 'r').exists()

@@ -27,10 +27,10 @@ from .references import IP_ADAPTER_EXAMPLE, has_ip_adapter, parse_ip_adapter
 
 # %% auto #0
 __all__ = ['DIRECTOR_METHODS', 'DIRECTOR_CAPTIONS', 'DIRECTOR_NOISES', 'DIRECTOR_HISTORIES', 'ADAPTER_WEIGHTS', 'MAX_IMAGE_DIM',
-           'MAX_ADAPTER_LAYERS', 'IP_TOKENS', 'FLOATS', 'DirectorSettings', 'adapter_expected', 'load_state_adapter',
-           'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director', 'run_state_adapter',
-           'DirectorState', 'director_history', 'load_state_encoder', 'state_encoder', 'director_scene', 'director',
-           'director_rolling']
+           'MAX_ADAPTER_LAYERS', 'IP_TOKENS', 'FLOATS', 'UNET_STATE_ADAPTER', 'DirectorSettings', 'adapter_expected',
+           'load_state_adapter', 'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director',
+           'run_state_adapter', 'DirectorState', 'director_history', 'load_state_encoder', 'state_encoder',
+           'director_scene', 'director', 'director_rolling']
 
 # %% ../../nbs/60_methods/67_director.ipynb #1d2cd0ba
 DIRECTOR_METHODS = ('director', 'director-rolling')
@@ -347,8 +347,6 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     "Scene `i` conditioned on the director's predicted state: from `director_noise`, or on the rolling canvas."
     from msvid.methods.rolling import rolling_scene
 
-    if not ctx.family.unet_ip_adapters:
-        raise InputError(f"method {ctx.config.method!r} on {ctx.family.name}: its state adapter is a UNet IP-Adapter")
     c, d = ctx.config, run_director(ctx)
     weights, info = run_state_adapter(ctx)
     _check_parts(c, d, info)
@@ -374,13 +372,16 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     return out
 
 # %% ../../nbs/60_methods/67_director.ipynb #13f41bd8
-@register_method('director')
+UNET_STATE_ADAPTER = ('unet_ip_adapters', 'its state adapter is a UNet IP-Adapter')
+
+
+@register_method('director', needs=UNET_STATE_ADAPTER)
 def director(ctx: RunContext, i: int) -> SceneOutput:
     "VideoAuteur: the keyframe conditioned on the director's predicted visual state, from `director_noise`."
     return director_scene(ctx, i)
 
 
-@register_method('director-rolling')
+@register_method('director-rolling', needs=UNET_STATE_ADAPTER)
 def director_rolling(ctx: RunContext, i: int) -> SceneOutput:
     "VideoAuteur's rolling-context canvas of the depended-on scenes, conditioned on the predicted state."
     return director_scene(ctx, i, rolling=True)

@@ -304,8 +304,6 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
     "Scene `i` rendered from its own seeded noise, conditioned on its references through the loaded IP-Adapter."
     from msvid.core.records import Candidate
 
-    if not ctx.family.ip_adapters:
-        raise InputError(f"method 'ip-refs' on {ctx.family.name}: it takes no IP-Adapter msvid loads; use rolling-refs")
     if not has_ip_adapter(ctx.pipe) and ctx.config.ip_adapter:
         spec, enc = ctx.config.ip_adapter, ctx.config.ip_image_encoder
         ctx.shared(f'ip_adapter:{spec}:{enc}', lambda: load_ip_adapter(ctx.pipe, spec, scale, enc))
@@ -323,7 +321,7 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
     )
 
 # %% ../../nbs/60_methods/65_references.ipynb #865e3e47
-@register_method('ip-refs')
+@register_method('ip-refs', needs=('ip_adapters', 'it takes no IP-Adapter msvid loads; use rolling-refs'))
 def ip_refs(ctx: RunContext, i: int) -> SceneOutput:
     "Fresh noise per scene, conditioned on entity references through the IP-Adapter `config.ip_adapter` names."
     return ip_adapter_scene(ctx, i, ctx.config.ip_adapter_scale)

@@ -22,7 +22,8 @@ from ..io.writes import atomic_save_image, atomic_save_tensors
 from ..io.video import check_encoder, keyframe_video, read_video, shots_video
 from ..models.memory import free_accelerator
 from ..models.pipelines import EvalCounter, denoiser, pipeline_for
-from ..scene.context import RunContext, SceneOutput, run_scripts
+from ..models.families.registry import family_of, family_of_model
+from ..scene.context import RunContext, SceneOutput, check_family, run_scripts
 from ..methods.registry import get_method
 from ..motion.shots import check_joins, check_video_length, join_target, make_shot, save_shot, shot_denoiser
 
@@ -160,6 +161,9 @@ def generate(
     "Generate every scene of `task` into `out` with `config.method`, then `video.mp4`; `out` is locked meanwhile."
     config = config or resolve_config()
     get_method(config.method)
+    family = type(family_of(pipe)) if pipe is not None else family_of_model(config.model)
+    if family is not None:
+        check_family(config.method, family)  # before any weights load
     check_video_length(len(task.steps), config)
     check_encoder()  # before any scene: the video needs it at the end
     run = RunDir(out).open(task, config, resume)

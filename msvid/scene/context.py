@@ -21,8 +21,8 @@ from ..models.loading import read_header
 from ..core.seeds import derive_seed, seeded_noise
 
 # %% auto #0
-__all__ = ['STORED_LIMIT', 'METHODS', 'text_to_image', 'run_scripts', 'SceneState', 'stored_tensor', 'SceneOutput',
-           'register_method', 'RunContext']
+__all__ = ['STORED_LIMIT', 'METHODS', 'METHOD_NEEDS', 'text_to_image', 'run_scripts', 'SceneState', 'stored_tensor',
+           'SceneOutput', 'register_method', 'check_family', 'RunContext']
 
 # %% ../../nbs/50_scene/50_context.ipynb #290d19ab
 def text_to_image(
@@ -103,16 +103,32 @@ class SceneOutput:
 
 # %% ../../nbs/50_scene/50_context.ipynb #2d4f9425
 METHODS: dict[str, Callable] = {}
+METHOD_NEEDS: dict[str, tuple[str, str]] = {}  # method -> (a `Family` flag it needs, what it says on a family without)
 
 
-def register_method(name: str):
+def register_method(
+    name: str,
+    needs: tuple[str, str] | None = None,  # (the `Family` flag the method needs true, the refusal's reason)
+):
     "Decorator: register a scene method `f(ctx, i) -> SceneOutput` under `name`."
 
     def _reg(f):
         METHODS[name] = f
+        if needs:
+            METHOD_NEEDS[name] = needs
         return f
 
     return _reg
+
+
+def check_family(
+    method: str,  # a registered method's name
+    family: type[Family],  # the family class of the pipeline it would drive
+) -> None:
+    "Refuse, in one line, a method on a family that lacks what the method needs (an IP-Adapter of its layout...)."
+    flag, why = METHOD_NEEDS.get(method, ('', ''))
+    if flag and not getattr(family, flag):
+        raise InputError(f"method {method!r} on {family.__name__}: {why}")
 
 # %% ../../nbs/50_scene/50_context.ipynb #acb5d61a
 @dataclass

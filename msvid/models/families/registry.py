@@ -11,7 +11,7 @@ import msvid.models.families.flux, msvid.models.families.sana, msvid.models.fami
 import msvid.models.families.video  # noqa: F401
 
 # %% auto #0
-__all__ = ['family_of', 'video_family_of']
+__all__ = ['family_of', 'video_family_of', 'family_of_model']
 
 # %% ../../../nbs/20_models/29_family_registry.ipynb #354cad6d
 def family_of(pipe) -> Family:
@@ -28,3 +28,17 @@ def video_family_of(pipe) -> Family:
     if fam.frame_axis is None:
         raise InputError(f"pipeline {type(pipe).__name__}: unknown latent layout; pass layout='BFCHW' or 'BCFHW'")
     return fam
+
+# %% ../../../nbs/20_models/29_family_registry.ipynb #5c1d1976
+def family_of_model(
+    model: str,  # hub id, local folder, or msvid:NAME, as `load_pipeline` takes it
+) -> type[Family] | None:
+    "The family class of the pipeline `model` names, from its `model_index.json` alone (None when it cannot be read)."
+    import diffusers
+    from msvid.io.assets import asset_path
+
+    try:
+        index = diffusers.DiffusionPipeline.load_config(asset_path(model))
+    except (OSError, ValueError):
+        return None
+    return FAMILIES.get(index.get('_class_name'), Family) if isinstance(index, dict) else None
