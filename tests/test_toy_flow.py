@@ -57,6 +57,7 @@ def test_a_method_the_family_cannot_run_is_refused_before_any_weights_load(capsy
     from conftest import refused
 
     monkeypatch.setattr(gen, 'pipeline_for', lambda cfg: pytest.fail('the pipeline was loaded'))
-    err = refused(capsys, 'generate', 'example:toy-kitchen', '--preset', 'toy-flow', '--method', method, '--out',
-                  tmp_path / 'r', '--quiet', message=f"method '{method}' on StableDiffusion3: ")  # fmt: skip
+    extra = ['--ip-adapter', 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'] if method == 'ip-refs' else []
+    err = refused(capsys, 'generate', 'example:toy-kitchen', '--preset', 'toy-flow', '--method', method, *extra,
+                  '--out', tmp_path / 'r', '--quiet', message=f"method '{method}' on StableDiffusion3: ")  # fmt: skip
     assert REFUSED[method] in err and not (tmp_path / 'r').exists()
