@@ -16,7 +16,6 @@ from msvid.io.limits import (
     check_image,
     check_tree,
     clean_text,
-    inside,
     named_file,
     parse_json,
     parse_yaml,

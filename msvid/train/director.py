@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..core.records import InputError
 from ..io.writes import atomic_save_tensors
 from .loop import checkpoint_meta, hardware, train_loop, work_folder
 from msvid.script.director import (

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from safetensors.torch import load_file
 
 from ..core.records import InputError
 from ..io.writes import atomic_save_tensors
