@@ -66,14 +66,15 @@ def _open_below(root: Path, folder: Path) -> int:
         raise
 
 
-def _write_in(dir_fd: int, name: str, data: bytes):
-    "Write `data` to the entry `name` of the open folder `dir_fd` through a temporary file and a rename."
+def _write_in(dir_fd: int, path: Path, data: bytes):
+    "Write `data` to `path`, whose folder is open as `dir_fd`, through a temporary file and a rename inside it."
+    name = path.name
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise UnsafeWrite(f"{name}: exists and is not a regular file; msvid does not replace it")
+        raise UnsafeWrite(f"{path}: exists and is not a regular file; msvid does not replace it")
     tmp = f'.{name}.{os.urandom(4).hex()}.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=dir_fd)  # umask applies
     try:
@@ -99,7 +100,7 @@ def atomic_write_bytes(
     root.mkdir(parents=True, exist_ok=True)
     dir_fd = _open_below(root, path.parent)
     try:
-        _write_in(dir_fd, path.name, data)
+        _write_in(dir_fd, path, data)
     finally:
         os.close(dir_fd)
     return path

@@ -36,7 +36,10 @@ def family_of_model(
     "The family class of the pipeline `model` names, from its `model_index.json` alone (None when it cannot be read)."
     import diffusers
     from msvid.io.assets import asset_path
+    from msvid.models.loading import hub_name, hub_offline
 
+    if hub_name(f"model {model!r}"):
+        hub_offline()  # an unreachable hub: the cache at once, not a minute of retries
     try:
         index = diffusers.DiffusionPipeline.load_config(asset_path(model))
     except (OSError, ValueError):
