@@ -22,8 +22,8 @@ def cell(preset: str, video: str, gpu: str) -> str:
         stages = plan_run(PRESETS[preset], video, gpu, shape)
     except InputError:
         return 'does not fit'
-    how = ', '.join(f"{s.stage[0]}:{s.quant + ' ' if s.quant else ''}{s.placement}" for s in stages[-2:]
-                    if s.stage != 'script')  # fmt: skip
+    how = ', '.join(f"{s.stage[0]}:{s.quant + ' ' if s.quant else ''}{s.placement}{' tiles' * s.vae_tiling}"
+                    for s in stages[-2:] if s.stage != 'script')  # fmt: skip
     return f"{how} ({max(s.gpu_gib for s in stages):.1f} / {max(s.ram_gib for s in stages):.1f})"
 
 
@@ -34,10 +34,10 @@ def main() -> int:
         '',
         'Computed by `python benchmarks/memory_plans.py` from the vendored configs (`msvid/assets/model-configs`)',
         'and the decode factors the full-size dry run measured on CPU (`dry_run.md`); not measured on a GPU.',
-        'A cell: k = keyframes, v = video; placement (nf4 = the transformer and T5-class encoders quantized); in',
-        "brackets the peak GPU GiB / peak RAM GiB over the run's stages (the script LM stage included). Each run at",
-        "its preset's size and its own batch, shots of 12 frames at the keyframe size, as `msvid generate` runs it",
-        '(`msvid.models.plan.run_shape`).',
+        'A cell: k = keyframes, v = video; placement (nf4 = the transformer and T5-class encoders quantized, tiles =',
+        "the autoencoder decodes in tiles); in brackets the peak GPU GiB / peak RAM GiB over the run's stages (the",
+        "script LM stage included). Each run at its preset's size and its own batch, shots of 12 frames at the",
+        'keyframe size, as `msvid generate` runs it (`msvid.models.plan.run_shape`).',
         'GPU classes: ' + '; '.join(f"{k}: {g.name}, {g.vram_gib:g} GiB, {g.ram_gib:.1f} GiB RAM"
                                     for k, g in GPUS.items()) + '.',  # fmt: skip
         '',

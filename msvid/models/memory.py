@@ -5,7 +5,7 @@ loaded quantized and placed as its stage says."""
 
 # %% ../../nbs/20_models/26_memory.ipynb #cfd2e358
 from __future__ import annotations
-import importlib.util, os, warnings
+import contextlib, importlib.util, os, warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -47,8 +47,8 @@ def cuda_gpu(device: str) -> GPU | None:
 
 # %% ../../nbs/20_models/26_memory.ipynb #5e77688c
 def plan_settings(stages: list[StagePlan]) -> dict:
-    "The `RunConfig` settings a plan's stages give: each pipeline's precision, placement and quantization."
-    out = {}
+    "The `RunConfig` settings a plan's stages give: each pipeline's precision, placement, quantization, VAE tiles."
+    out = {'vae_tiling': any(s.vae_tiling for s in stages)}
     for s in stages:
         if s.stage == 'keyframes':
             out |= dict(dtype=s.dtype, placement=s.placement, quantize=s.quant or 'none')
@@ -59,8 +59,9 @@ def plan_settings(stages: list[StagePlan]) -> dict:
     return out
 
 # %% ../../nbs/20_models/26_memory.ipynb #91a9a067
-FRUGAL = dict(  # what a run that fits no plan tries: every big component in 4 bits, layer by layer on the GPU
-    placement='sequential-offload', quantize='nf4', video_placement='sequential-offload', video_quantize='nf4'
+FRUGAL = dict(  # what a run that fits no plan tries: big components in 4 bits, layer by layer on the GPU, VAE tiles
+    placement='sequential-offload', quantize='nf4', video_placement='sequential-offload', video_quantize='nf4',
+    vae_tiling=True,
 )
 
 
@@ -108,8 +109,8 @@ def place_pipeline(pipe, device: str, placement: str = 'gpu', vae_tiling: bool =
         pipe.to(device)
     vae = getattr(pipe, 'vae', None)
     if vae_tiling and vae is not None and hasattr(vae, 'enable_tiling'):
-        vae.enable_tiling()
-        if hasattr(vae, 'enable_slicing'):
+        with contextlib.suppress(NotImplementedError):  # SVD's temporal decoder has neither (it decodes in chunks)
+            vae.enable_tiling()
             vae.enable_slicing()
     return pipe
 

@@ -13,7 +13,7 @@ GIB = 2**30
 
 # %% auto #0
 __all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES',
-           'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU',
+           'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'TILES', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU',
            'RunShape', 'run_shape', 'denoise_gib', 'decode_gib', 'StagePlan', 'stage_plan', 'gpu_class', 'fits',
            'run_dtype', 'plan_run', 'plan_table']
 
@@ -59,6 +59,12 @@ DECODE_TENSORS = {  # live (pixels x channels) tensors at the autoencoder's full
     'sd15': 8.5, 'sd21': 8.5, 'sdxl': 8.5, 'sd35-medium': 8.5, 'flux-schnell': 8.5, 'sana': 6.5, 'svd': 9.5,
     'cogvideox-i2v': 17.5, 'wan2.1-i2v': 16.0, 'wan2.2-ti2v': 10.5, 'ltx-video': 1.0,
 }  # fmt: skip
+TILES = {  # (height, width) px of the tile an autoencoder decodes at a time once tiling is on (diffusers' defaults);
+    # SVD's temporal decoder has none: it decodes a few frames at a time instead
+    'sd15': (512, 512), 'sd21': (512, 512), 'sdxl': (1024, 1024), 'sd35-medium': (1024, 1024),
+    'flux-schnell': (1024, 1024), 'sana': (512, 512), 'cogvideox-i2v': (240, 360), 'wan2.1-i2v': (256, 256),
+    'wan2.2-ti2v': (256, 256), 'ltx-video': (512, 512),
+}  # fmt: skip
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #9506951f
 @dataclass(frozen=True)
@@ -100,12 +106,14 @@ def denoise_gib(key: str, denoiser: str, height: int, width: int, frames: int, r
     return rows * tokens * width_ * nbytes * ACT_TENSORS / GIB
 
 
-def decode_gib(key: str, height: int, width: int, frames: int, nbytes: int) -> float:
-    "Peak activations (GiB) of the autoencoder decoding the frames it decodes at once, at full resolution."
+def decode_gib(key: str, height: int, width: int, frames: int, nbytes: int, tiled: bool = False) -> float:
+    "Peak activations (GiB) of the autoencoder decoding the frames it decodes at once: the whole image, or one tile."
     at_once = GEOMETRY[key][3]
     vae = _config(key, 'vae')
     ch = (vae.get('decoder_block_out_channels') or vae.get('block_out_channels') or [vae.get('base_dim', 96)])[0]
-    return min(at_once, frames) * height * width * ch * nbytes * DECODE_TENSORS[key] / GIB
+    h, w = (min(height, TILES[key][0]), min(width, TILES[key][1])) if tiled else (height, width)
+    kept = 2 * frames * height * width * 3 * nbytes if tiled else 0  # the decoded tiles kept to blend, and the result
+    return (min(at_once, frames) * h * w * ch * nbytes * DECODE_TENSORS[key] + kept) / GIB
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #b54f607c
 @dataclass(frozen=True)
@@ -118,6 +126,7 @@ class StagePlan:
     quant: str  # weight-only quantization of the big components ('' = none)
     placement: str  # 'gpu', 'model-offload' or 'sequential-offload'
     weights_gib: dict = field(compare=False)  # component -> GiB as held
+    vae_tiling: bool = False  # the autoencoder decodes in tiles
     activations_gib: float = 0.0
     gpu_gib: float = 0.0  # peak GPU memory while the stage runs (with what earlier stages keep there)
     ram_gib: float = 0.0  # peak system RAM while it runs (the same)
@@ -138,7 +147,8 @@ def _weights(key: str, dtype: str, quant: str, bf16: bool) -> dict:
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #97f2c661
 def stage_plan(stage: str, key: str, dtype: str, quant: str, placement: str, gpu: GPU, act: float,
-               gpu_used: float = 0.0, ram_used: float = 0.0, extra: dict | None = None) -> StagePlan:  # fmt: skip
+               gpu_used: float = 0.0, ram_used: float = 0.0, extra: dict | None = None,
+               tiled: bool = False) -> StagePlan:  # fmt: skip
     "The peaks of stage `stage` holding model `key` (and `extra` components, GiB) this way, on top of earlier stages'."
     w = _weights(key, dtype, quant, gpu.bf16) | (extra or {})
     total, largest = sum(w.values()), max(w.values())
@@ -146,12 +156,14 @@ def stage_plan(stage: str, key: str, dtype: str, quant: str, placement: str, gpu
     in_ram = largest if placement == 'gpu' else total  # loading passes one component through RAM at a time
     keeps_gpu = total if placement == 'gpu' else 0.0
     keeps_ram = 0.0 if placement == 'gpu' else total
-    return StagePlan(stage, key, dtype, quant, placement, w, act, gpu_used + CUDA_CONTEXT_GIB + on_gpu + act,
+    return StagePlan(stage, key, dtype, quant, placement, w, tiled, act, gpu_used + CUDA_CONTEXT_GIB + on_gpu + act,
                      ram_used + BASE_RAM_GIB + in_ram, keeps_gpu, keeps_ram)  # fmt: skip
 
-OPTIONS = (  # tried in this order: the first that fits is the plan (fast and exact first)
-    ('', 'gpu'), ('', 'model-offload'), ('nf4', 'gpu'), ('nf4', 'model-offload'),
-    ('', 'sequential-offload'), ('nf4', 'sequential-offload'),
+OPTIONS = tuple(  # tried in this order: the first that fits is the plan (fast and exact first; tiles before offload)
+    (q, pl, tiled)
+    for q, pl in (('', 'gpu'), ('', 'model-offload'), ('nf4', 'gpu'), ('nf4', 'model-offload'),
+                  ('', 'sequential-offload'), ('nf4', 'sequential-offload'))
+    for tiled in (False, True)
 )  # fmt: skip
 SCRIPT_LM_ACT_GIB = 0.25  # the script LM's KV cache and logits for a 1,024-token reply (1.5B parameters)
 
@@ -193,17 +205,19 @@ def plan_run(p, video_model: str = '', gpu: GPU | str = 't4', shape: RunShape = 
     if p.caption_backend == 'llm':  # the script LM runs first and is freed when the script is written
         stages.append(stage_plan('script', 'script-lm', 'float16', '', 'gpu', gpu, SCRIPT_LM_ACT_GIB))
     clip = {'clip': clip_size(p.clip.split(':')[1]).nbytes('float16') / GIB} if p.clip.startswith('open_clip:') else {}
-    keyframes = [stage_plan('keyframes', preset, run_dtype(p.cuda_dtype, gpu), q, pl, gpu, _act(preset, shape, gpu),
-                            extra=clip) for q, pl in OPTIONS]  # fmt: skip
+    keyframes = [stage_plan('keyframes', preset, run_dtype(p.cuda_dtype, gpu), q, pl, gpu, _act(preset, shape, gpu, t),
+                            extra=clip, tiled=t) for q, pl, t in OPTIONS if not t or preset in TILES]  # fmt: skip
     best = None
     for i, k in enumerate(keyframes):
         if not fits(k, gpu):
             continue
         if not video_model:
             return stages + [k]
-        for j, (q, pl) in enumerate(OPTIONS):  # the video pipeline joins what the keyframes keep
+        for j, (q, pl, t) in enumerate(OPTIONS):  # the video pipeline joins what the keyframes keep
+            if t and video_model not in TILES:
+                continue
             v = stage_plan('video', video_model, run_dtype(VIDEO_DTYPES[video_model], gpu), q, pl, gpu,
-                           _act(video_model, shape, gpu), *_kept(k, joined))  # fmt: skip
+                           _act(video_model, shape, gpu, t), *_kept(k, joined), tiled=t)  # fmt: skip
             if fits(v, gpu) and (best is None or (max(i, j), i + j) < best[0]):
                 best = ((max(i, j), i + j), [k, v])
     if best is None:
@@ -219,13 +233,14 @@ def _kept(k: StagePlan, joined: bool) -> tuple[float, float]:
     return (clip, 0.0) if k.placement == 'gpu' else (0.0, clip)
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #d4dc4355
-def _act(key: str, shape: RunShape, gpu: GPU) -> float:
+def _act(key: str, shape: RunShape, gpu: GPU, tiled: bool = False) -> float:
     "Peak activations of model `key` at the run's keyframe or shot size: denoising or decoding, whichever is larger."
     den = 'unet' if 'unet' in _components_names(key) else 'transformer'
     fp32_vae = 'vae' in ALWAYS_FP32.get(key, ()) or (not gpu.bf16 and 'vae' in KEEP_FP32.get(key, ()))
     h, w, frames, rows = ((shape.shot_height, shape.shot_width, shape.shot_frames, shape.shot_rows)
                           if key in VIDEO_DTYPES else (shape.height, shape.width, 1, shape.rows))  # fmt: skip
-    return max(denoise_gib(key, den, h, w, frames, rows, 2), decode_gib(key, h, w, frames, 4 if fp32_vae else 2))
+    dec = decode_gib(key, h, w, frames, 4 if fp32_vae else 2, tiled)
+    return max(denoise_gib(key, den, h, w, frames, rows, 2), dec)
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7b154949
 def _components_names(key: str) -> list[str]:
@@ -253,9 +268,10 @@ def _fits_on(p, video_model: str, gpu: GPU, shape: RunShape) -> bool:
 # %% ../../nbs/20_models/26_memory_plan.ipynb #98142b33
 def plan_table(stages: list[StagePlan]) -> str:
     "The plan as a markdown table: each stage's model, precision, placement and peaks."
-    rows = ['| stage | model | precision | quantized | placement | weights GiB | activations GiB | GPU peak GiB | '
-            'RAM peak GiB |', '|---' * 9 + '|']  # fmt: skip
+    rows = ['| stage | model | precision | quantized | placement | VAE tiles | weights GiB | activations GiB | '
+            'GPU peak GiB | RAM peak GiB |', '|---' * 10 + '|']  # fmt: skip
     for s in stages:
         peaks = f"{sum(s.weights_gib.values()):.2f} | {s.activations_gib:.2f} | {s.gpu_gib:.2f} | {s.ram_gib:.2f}"
-        rows.append(f"| {s.stage} | {s.model} | {s.dtype} | {s.quant or '-'} | {s.placement} | {peaks} |")
+        how = f"{s.dtype} | {s.quant or '-'} | {s.placement} | {'yes' if s.vae_tiling else '-'}"
+        rows.append(f"| {s.stage} | {s.model} | {how} | {peaks} |")
     return '\n'.join(rows)
