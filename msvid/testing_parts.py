@@ -17,6 +17,15 @@ from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 __all__ = ['CHAT_TEMPLATE', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_hf_clip', 'tiny_open_clip', 'tiny_chat_lm']
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #c2dddc66
+def _tiny_image_encoder(folder: Path, dim: int):
+    "Write a random-weight CLIP vision model (32 px images, `dim`-wide image embeddings), as IP-Adapters read."
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    cfg = CLIPVisionConfig(hidden_size=8, intermediate_size=16, num_attention_heads=2, num_hidden_layers=1,
+                           image_size=32, patch_size=8, projection_dim=dim)  # fmt: skip
+    CLIPVisionModelWithProjection(cfg).save_pretrained(folder, safe_serialization=True)
+
+
 def tiny_ip_adapter(
     unet,  # the `UNet2DConditionModel` it is for
     folder: str | Path,  # written: models/ip.safetensors and models/image_encoder/
@@ -24,7 +33,6 @@ def tiny_ip_adapter(
 ) -> str:
     "Write a random-weight IP-Adapter for `unet` and return its spec for `load_ip_adapter`."
     from safetensors.torch import save_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     folder = Path(folder)
     torch.manual_seed(seed)
@@ -42,18 +50,7 @@ def tiny_ip_adapter(
             sd[f'ip_adapter.{1 + 2 * n}.to_{kv}_ip.weight'] = torch.randn(hidden, cross) * 0.1
     (folder / 'models').mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'models' / 'ip.safetensors'))
-    enc = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=8,
-            intermediate_size=16,
-            num_attention_heads=2,
-            num_hidden_layers=1,
-            image_size=32,
-            patch_size=8,
-            projection_dim=dim,
-        )
-    )
-    enc.save_pretrained(folder / 'models' / 'image_encoder', safe_serialization=True)
+    _tiny_image_encoder(folder / 'models' / 'image_encoder', dim)
     return f'{folder}:models/ip.safetensors'
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #278bc528
@@ -64,7 +61,6 @@ def tiny_flux_ip_adapter(
 ) -> tuple[str, str]:
     "Write a random-weight FLUX IP-Adapter in XLabs' layout; returns its spec and its image encoder's folder."
     from safetensors.torch import save_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     folder = Path(folder)
     torch.manual_seed(seed)
@@ -82,10 +78,7 @@ def tiny_flux_ip_adapter(
             sd[f'{name}.weight'], sd[f'{name}.bias'] = torch.randn(hidden, joint) * 0.1, torch.zeros(hidden)
     folder.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'ip_adapter.safetensors'))
-    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=8, intermediate_size=16, num_attention_heads=2,
-                                                         num_hidden_layers=1, image_size=32, patch_size=8,
-                                                         projection_dim=dim))  # fmt: skip
-    enc.save_pretrained(folder / 'image_encoder', safe_serialization=True)
+    _tiny_image_encoder(folder / 'image_encoder', dim)
     return f'{folder}:ip_adapter.safetensors', str(folder / 'image_encoder')
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #d4efd7cd

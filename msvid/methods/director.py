@@ -21,7 +21,7 @@ from ..core.config import ADAPTER_SCALE, Settings, register_part
 from ..core.records import Candidate, InputError
 from ..io.assets import shipped
 from ..models.loading import check_tensors, load_strict, loading, read_header
-from ..scene.context import RunContext, SceneOutput, SceneState, register_method
+from ..scene.context import RunContext, SceneOutput, SceneState, register_method, unit_vector
 from ..script.director import load_director, predict
 from .references import IP_ADAPTER_EXAMPLE, has_ip_adapter, parse_ip_adapter
 
@@ -270,10 +270,7 @@ class DirectorState(SceneState):
         "State `key` ('state' or 'drawn_state'), exactly a finite float32 unit vector of width `dim`."
         t = getattr(self, key)
         z = check_tensors({} if t is None else {key: t}, {key: ((dim,), 'float32')}, where)[key]
-        norm = float(z.double().norm())
-        if abs(norm - 1) > 1e-3:  # states are L2-normalised embeddings
-            raise InputError(f"{where} tensor {key} has norm {norm:.3g}, expected a unit vector")
-        return z
+        return unit_vector(z, f"{where} tensor {key}")
 
 # %% ../../nbs/60_methods/67_director.ipynb #97cd8825
 def director_history(

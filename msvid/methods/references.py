@@ -182,8 +182,7 @@ def user_references(meta: dict, entities: list[SharedEntity]) -> dict[str, Image
 # %% ../../nbs/60_methods/65_references.ipynb #e82ee5d3
 def has_ip_adapter(pipe) -> bool:
     "Whether an IP-Adapter is loaded into `pipe`'s denoiser (a UNet, or FLUX's transformer)."
-    net = getattr(pipe, 'unet', None) or getattr(pipe, 'transformer', None)
-    return getattr(net, 'encoder_hid_proj', None) is not None
+    return getattr(family_of(pipe).denoiser, 'encoder_hid_proj', None) is not None
 
 
 def _render_plain(ctx: RunContext, prompt: str, latents: torch.Tensor) -> Image.Image:

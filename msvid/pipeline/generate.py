@@ -175,7 +175,8 @@ def generate(
             unshot = join and any(i in todo or not run.scene(i).shot for i in range(len(scripts)))
             if todo and pipe is None:
                 pipe = pipeline_for(config)
-                check_family(config.method, type(family_of(pipe)))  # where model_index.json could not be read first
+                if family is None:  # model_index.json could not be read before the load
+                    check_family(config.method, type(family_of(pipe)))
             ctx = RunContext(pipe, config, scripts, run, task, {} if resources is None else resources)
             if unshot:
                 check_joins(ctx)  # before any keyframe: a video model that cannot join stops the run here

@@ -22,7 +22,7 @@ from ..core.seeds import derive_seed, seeded_noise
 
 # %% auto #0
 __all__ = ['STORED_LIMIT', 'METHODS', 'METHOD_NEEDS', 'text_to_image', 'run_scripts', 'SceneState', 'stored_tensor',
-           'SceneOutput', 'register_method', 'check_family', 'RunContext']
+           'unit_vector', 'SceneOutput', 'register_method', 'check_family', 'RunContext']
 
 # %% ../../nbs/50_scene/50_context.ipynb #290d19ab
 def text_to_image(
@@ -87,6 +87,17 @@ def stored_tensor(
         raise InputError(f"{where}: {key} is [{', '.join(map(str, t.shape))}], expected [{want}]")
     if not torch.isfinite(t).all() or (t.numel() and t.abs().max() > STORED_LIMIT):
         raise InputError(f"{where}: {key} holds values that are not finite or above STORED_LIMIT ({STORED_LIMIT:g})")
+    return t
+
+
+def unit_vector(
+    t: torch.Tensor,  # a stored embedding or state
+    what: str,  # the scene and the tensor, the start of the error line
+) -> torch.Tensor:
+    "`t`, if it is an L2-normalised vector (to 1e-3), as CLIP embeddings and director states are stored."
+    norm = float(t.double().norm())
+    if abs(norm - 1) > 1e-3:
+        raise InputError(f"{what} has norm {norm:.3g}, expected a unit vector")
     return t
 
 # %% ../../nbs/50_scene/50_context.ipynb #2e20287d
