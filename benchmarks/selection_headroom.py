@@ -64,7 +64,7 @@ def task_choices(run: Path, task, probe, clip) -> list[dict]:
     out = []
     for n, s in enumerate(m['scenes']):
         deps = gt[n]['depends_on']
-        paths = sorted((run / f'scenes/{n + 1:02d}' / 'candidates').glob('*.png'))
+        paths = sorted((run / f'scenes/{n + 1:02d}' / 'candidates').glob('[0-9][0-9].png'))
         if n == 0 or not deps or len(paths) < 2:
             continue
         ims = [Image.open(p).convert('RGB') for p in paths]

@@ -86,10 +86,11 @@ def task_file(tmp_path):
     return p
 
 
-# CoSeD as published: candidates from every earlier scene at window 1-3, restarted, one fresh candidate, all finished
+# CoSeD as published: candidates from every earlier scene at window 1-3, restarted, one fresh candidate, all finished,
+# chosen by the contrastive selector alone
 PAPER = dict(sources='all', context='all', reuse_mode='restart', window=[1, 2, 3], n_fresh=1,
              task_seed_candidate=False, max_candidates=0, shallow_across_places=False,
-             adherence_weight=0.0)  # fmt: skip
+             adherence_weight=0.0, consistency='selector')  # fmt: skip
 
 
 def as_flags(settings: dict) -> list[str]:

@@ -71,6 +71,33 @@ def test_cosed_records_every_candidate(tmp_path, task_file, tiny_model_dir, tiny
     assert last['unet_evals'] == 2 * 4 * 5
 
 
+def test_cosed_scores_colour_layout_by_default(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector):
+    "The default rule: each candidate's colour layout against its context scenes' keyframes, plus half its adherence."
+    from PIL import Image
+
+    from msvid.methods.cosed import with_adherence
+    from msvid.methods.selector import layout_scores
+    from msvid.models.encoders import load_clip
+
+    out = tmp_path / 'r'
+    args = cosed_args(task_file, out, tiny_model_dir, tiny_clip_and_selector, '--save-candidates', paper=False)
+    assert main(args) == 0
+    m, clip, checked = json.loads((out / 'manifest.json').read_text()), load_clip(tiny_clip_and_selector[0]), 0
+    for i, s in enumerate(m['scenes']):
+        context = sorted(d for d in s['script']['depends_on'] if d < i)
+        if not context or len(s['candidates']) < 2:
+            continue
+        assert s['extra']['scoring'] == 'layout'
+        ims = [Image.open(out / f'scenes/{i + 1:02d}/candidates/{k:02d}.png') for k in range(len(s['candidates']))]
+        past = [Image.open(out / m['scenes'][d]['keyframe']) for d in context]
+        text, emb = clip.texts([s['script']['caption']])[0], clip.images(ims)
+        want = with_adherence(layout_scores(ims, past), emb @ text, 0.5)
+        assert [c['score'] for c in s['candidates']] == pytest.approx(want.tolist(), abs=1e-4)
+        assert s['chosen'] == int(want.argmax())
+        checked += 1
+    assert checked
+
+
 def test_cosed_crash_then_resume_is_identical(tmp_path, task_file, tiny_model_dir, tiny_clip_and_selector, monkeypatch):
     assert main(cosed_args(task_file, tmp_path / 'full', tiny_model_dir, tiny_clip_and_selector)) == 0
     with crashing_at(monkeypatch, 'cosed'):

@@ -156,7 +156,7 @@ JOIN_TASK = Task('Bowl', [Step('Fill the bowl with water.'), Step('Stir the wate
 
 def _join_config(folder, **kw):
     return resolve_config('toy', 'cpu', quiet=True, shots=True, video_model=str(folder), shot_frames=5, camera_tm=1,
-                          num_inference_steps=2, scene_seconds=0.25, method='fixed-seed', shot_join=True, **kw)  # fmt: skip
+                          num_inference_steps=2, scene_seconds=0.25, method='fixed-seed', **({'shot_join': True} | kw))  # fmt: skip
 
 
 @pytest.fixture(scope='module')
@@ -192,6 +192,38 @@ def test_joined_shots_end_on_the_next_keyframe_where_it_shows_this_scene(tmp_pat
         else:
             assert last is None
         assert s['shot'] in s['files'] and s['extra']['shot_unet_evals'] > 0  # checksum and cost of the shot
+
+
+def test_first_last_frame_shots_end_where_the_camera_move_ends(tmp_path, monkeypatch):
+    """Wan FLF2V makes a shot only between two frames: without --shot-join every shot ends on its keyframe moved by the
+    camera; with it, a scene that a later one shows again ends on that keyframe and the others as before."""
+    import msvid.motion.shots as shots
+    from msvid.motion.camera import camera_end_frame
+
+    folder = tmp_path / 'flf2v'
+    _quiet(tiny_wan_pipeline(last_frame=True)).save_pretrained(folder)
+    seen, real = {}, shots.video_shot
+
+    def spy(pipe, keyframe, prompt, move, *a, last_image=None, **kw):
+        seen[prompt] = (keyframe, move, last_image)
+        return real(pipe, keyframe, prompt, move, *a, last_image=last_image, **kw)
+
+    monkeypatch.setattr(shots, 'video_shot', spy)
+    moved = []
+    for join in (False, True):
+        cfg = _join_config(folder, shot_join=join)
+        m = generate(JOIN_TASK, tmp_path / f'run{join}', cfg, pipe=_quiet(tiny_sd_pipeline(seed=0))).read()
+        for i, s in enumerate(m['scenes']):
+            keyframe, move, last = seen[s['script']['caption']]
+            nxt = m['scenes'][i + 1] if i + 1 < len(m['scenes']) else None
+            if join and nxt and i in nxt['script']['depends_on']:
+                want = Image.open(tmp_path / f'run{join}' / nxt['keyframe']).convert('RGB')
+            else:
+                want = camera_end_frame(keyframe, move, cfg.shot_frames, cfg.fps, cfg.camera_gain)
+            assert np.array_equal(np.asarray(last), np.asarray(want)), (join, i)
+            assert s['shot']
+            moved.append(not np.array_equal(np.asarray(last), np.asarray(keyframe.convert('RGB'))))
+    assert any(moved[:4])  # the 'left fast' scene ends away from its keyframe
 
 
 def test_joined_shots_cut_and_resumed_are_identical(tmp_path, monkeypatch, ltx_folder):

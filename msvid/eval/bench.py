@@ -20,9 +20,9 @@ from ..io.rundir import RunDir
 from ..io.writes import atomic_write_bytes, check_write_path
 
 # %% auto #0
-__all__ = ['PERSISTENT', 'MAX_SHARDS', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores', 'run_bench',
-           'parse_shard', 'env_shard', 'save_storyboard', 'shard_path', 'merged_rows', 'bootstrap_ci', 'interval_text',
-           'summarize', 'results_markdown', 'write_results', 'plot_summary']
+__all__ = ['PERSISTENT', 'MAX_SHARDS', 'SCORES', 'COSTS', 'RELATIVE_TO', 'toy_suite', 'suite_tasks', 'probe_scores',
+           'kept_shares', 'run_bench', 'parse_shard', 'env_shard', 'save_storyboard', 'shard_path', 'merged_rows',
+           'bootstrap_ci', 'interval_text', 'summarize', 'results_markdown', 'write_results', 'plot_summary']
 
 # %% ../../nbs/80_eval/83_bench.ipynb #93184ee6
 def toy_suite(
@@ -81,6 +81,21 @@ def probe_scores(
             dep['adjacent' if d == n - 1 else 'nonadjacent'] += same
     mean = lambda xs: float(np.mean(xs)) if xs else math.nan
     return {'adherence': mean(adh), **{f'dep_{k}': mean(v) for k, v in dep.items()}}
+
+# %% ../../nbs/80_eval/83_bench.ipynb #fd376892
+def kept_shares(
+    truth: list[dict],  # the toy answer key's steps (`task.meta['toyworld']['steps']`)
+    n: int,  # the scene
+    candidates: list[dict],  # the probe's reading of each candidate of scene `n`
+    keyframes: list[dict],  # the probe's reading of each scene's keyframe
+) -> np.ndarray | None:
+    "Per candidate (C,): the share of the attributes scene `n` truly shares with its dependencies that it keeps."
+    step = truth[n]
+    shared = lambda d: [k for k in PERSISTENT if step['attributes'][k] == truth[d]['attributes'][k]]
+    pairs = [(d, k) for d in step['depends_on'] for k in shared(d)]
+    if not pairs:
+        return None
+    return np.array([[c[k] == keyframes[d][k] for d, k in pairs] for c in candidates], dtype=float).mean(1)
 
 # %% ../../nbs/80_eval/83_bench.ipynb #1b0a73d8
 def _run_row(task: Task, run: RunDir, method: str, k: int, probe, clip=None) -> dict:

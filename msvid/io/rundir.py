@@ -150,9 +150,10 @@ class RunDir:
         check_write_path(d / 'keyframe.png', self.path)
         return d
 
-    def candidate_path(self, i: int, k: int) -> Path:
-        "Image of candidate `k` of scene `i`, written with `save_candidates`."
-        return check_write_path(self.scene_dir(i) / 'candidates' / f'{k:02d}.png', self.path)
+    def candidate_path(self, i: int, k: int, finished: bool = False) -> Path:
+        "Candidate `k` of scene `i` as scored (`save_candidates`), or `finished` (early selection: `KK-final.png`)."
+        name = f'{k:02d}-final.png' if finished else f'{k:02d}.png'
+        return check_write_path(self.scene_dir(i) / 'candidates' / name, self.path)
 
     def rel(self, p: str | Path) -> str:
         return Path(p).relative_to(self.path).as_posix()

@@ -21,20 +21,21 @@ from ..core.records import Candidate, InputError
 from ..core.seeds import derive_seed
 from ..io.assets import asset_path
 from .early import Start, render_candidates, render_early, render_early_in_two_calls, start_sigma
-from .selector import ContrastiveSelector, clip_similarity_scores, select
+from .selector import ContrastiveSelector, clip_similarity_scores, layout_scores, select
 from ..models.encoders import load_clip
 from ..models.loading import loading
 from ..scene.context import RunContext, SceneOutput, SceneState, register_method, stored_tensor, unit_vector
 
 # %% auto #0
-__all__ = ['REUSE_MODES', 'SCENE_SETS', 'WINDOW', 'CosedSettings', 'earlier_scenes', 'fresh_starts', 'source_window',
-           'CosedState', 'reuse_starts', 'scene_starts', 'run_clip', 'run_selector', 'past_embeddings', 'standardised',
-           'with_adherence', 'score_images', 'cosed_scene', 'cosed', 'cosed_exhaustive', 'linear', 'clip_only',
-           'random_choice']
+__all__ = ['REUSE_MODES', 'SCENE_SETS', 'CONSISTENCY', 'WINDOW', 'CosedSettings', 'earlier_scenes', 'fresh_starts',
+           'source_window', 'CosedState', 'reuse_starts', 'scene_starts', 'run_clip', 'run_selector', 'past_embeddings',
+           'standardised', 'with_adherence', 'past_keyframes', 'score_images', 'cosed_scene', 'cosed',
+           'cosed_exhaustive', 'linear', 'clip_only', 'random_choice']
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #5ea2e8e6
 REUSE_MODES = ('restart', 'resume')  # how a recorded latent is reused
 SCENE_SETS = ('deps', 'all')  # the scenes the script says a scene depends on, or all earlier ones
+CONSISTENCY = ('layout', 'selector', 'clip')  # how `cosed` scores a candidate's consistency with earlier scenes
 WINDOW = (3, 6, 9)  # the default recorded latent indices, cut to those below the number of steps
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #f53cdf4d
@@ -43,6 +44,7 @@ WINDOW = (3, 6, 9)  # the default recorded latent indices, cut to those below th
 class CosedSettings(Settings):
     "CoSeD's settings: recorded latents, candidates, and the choice among them."
 
+    consistency: str = 'layout'  # CoSeD: score consistency by colour layout, the trained `selector`, or raw CLIP
     selector: str = ''  # trained CoSeD selector: folder, hub id or msvid:NAME ('' = none; see train-selector)
     window: list[int] = field(default_factory=lambda: list(WINDOW))  # CoSeD: recorded latent indices (w), 0..steps
     n_fresh: int = 0  # CoSeD: fresh-noise candidates per scene, besides the task-seed candidate
@@ -54,11 +56,13 @@ class CosedSettings(Settings):
     select_at: int = 10  # CoSeD: pick on the predicted x0 after this many steps, finish `keep` (>= steps: exhaustive)
     keep: int = 1  # CoSeD: candidates finished after early selection
     max_candidates: int = 7  # CoSeD: most candidates per scene, fresh ones first (0: no cap)
-    adherence_weight: float = 1.0  # CoSeD: caption adherence beside consistency in the choice (0: consistency only)
+    adherence_weight: float = 0.5  # CoSeD: caption adherence beside consistency in the choice (0: consistency only)
     shallow_across_places: bool = True  # CoSeD: resume a scene set elsewhere only from the first window index
-    save_candidates: bool = False  # also write scenes/NN/candidates/KK.png (every candidate, for the viewer)
+    save_candidates: bool = False  # also write scenes/NN/candidates/KK.png: every candidate as scored (x0 or final)
 
-    choices: ClassVar[dict] = {'reuse_mode': REUSE_MODES, 'sources': SCENE_SETS, 'context': SCENE_SETS}
+    choices: ClassVar[dict] = {
+        'consistency': CONSISTENCY, 'reuse_mode': REUSE_MODES, 'sources': SCENE_SETS, 'context': SCENE_SETS
+    }  # fmt: skip
     ranges: ClassVar[dict] = {
         'window': (lambda v: v and len(set(v)) == len(v) and min(v) >= 0, 'a non-empty list of distinct integers >= 0'),
         'n_fresh': count_range(0),
@@ -233,13 +237,15 @@ def with_adherence(consistency: torch.Tensor, adherence: torch.Tensor, weight: f
     return standardised(consistency) + weight * standardised(adherence)
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #5321298c
-def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, images: torch.Tensor) -> tuple:
-    "Scores (C,) of candidate image embeddings for scene `i`, and how they were computed."
-    scenes = earlier_scenes(ctx, i, ctx.config.context)
-    if not scenes:
-        return images @ text, 'text-adherence'
-    if scoring == 'random':
-        return torch.from_numpy(np.random.default_rng(derive_seed(ctx.config.seed, i, 7)).random(len(images))), 'random'
+def past_keyframes(ctx: RunContext, scenes: list[int]) -> list[Image.Image]:
+    "The keyframes of the earlier `scenes`, read from the run folder."
+    return [Image.open(ctx.run.file(ctx.run.scene(k).keyframe, f"scene {k + 1}")).convert('RGB') for k in scenes]
+
+
+def _consistency(ctx: RunContext, scenes: list[int], scoring: str, text, emb, images: list) -> tuple:
+    "Consistency (C,) of the candidates with the earlier `scenes` by `scoring`, and how it was computed."
+    if scoring == 'layout':
+        return layout_scores(images, past_keyframes(ctx, scenes)), 'layout'
     past_t, past_i = past_embeddings(ctx, scenes)
     sel = run_selector(ctx) if scoring == 'selector' else None
     if scoring == 'selector' and sel is None:
@@ -247,17 +253,26 @@ def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, images: t
             "no trained selector in the config: scoring by raw CLIP similarity (train one with msvid train-selector)"
         )
     if sel is None:
-        consistency, how = clip_similarity_scores(text, images, past_t, past_i), 'clip-similarity'
-    else:
-        consistency, how = select(sel, text, images, past_t, past_i)[1], 'selector'
-    return with_adherence(consistency, images @ text, ctx.config.adherence_weight), how
+        return clip_similarity_scores(text, emb, past_t, past_i), 'clip-similarity'
+    return select(sel, text, emb, past_t, past_i)[1], 'selector'
+
+
+def _scores(ctx: RunContext, i: int, scoring: str, text: torch.Tensor, emb: torch.Tensor, images: list) -> tuple:
+    "Scores (C,) of the candidates (CLIP embeddings `emb`, PIL `images`) for scene `i`, and how they were computed."
+    scenes = earlier_scenes(ctx, i, ctx.config.context)
+    if not scenes:
+        return emb @ text, 'text-adherence'
+    if scoring == 'random':
+        return torch.from_numpy(np.random.default_rng(derive_seed(ctx.config.seed, i, 7)).random(len(emb))), 'random'
+    consistency, how = _consistency(ctx, scenes, scoring, text, emb, images)
+    return with_adherence(consistency, emb @ text, ctx.config.adherence_weight), how
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #f8b19085
 def score_images(ctx: RunContext, i: int, scoring: str, caption: str, images: list[Image.Image]) -> tuple:
     "`(scores (C,), caption embedding, image embeddings (C, D), how)` of candidate images of scene `i`."
     clip = run_clip(ctx)
     text, emb = clip.texts([caption])[0], clip.images(images)
-    scores, how = _scores(ctx, i, scoring, text, emb)
+    scores, how = _scores(ctx, i, scoring, text, emb, images)
     return scores.float(), text, emb, how
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #06546618
@@ -283,14 +298,14 @@ def cosed_scene(
     ctx: RunContext,
     i: int,  # the scene to make
     sources: list[int],  # earlier scenes whose recorded latents seed candidates
-    scoring: str,  # 'selector', 'clip' or 'random'
+    scoring: str,  # a `CONSISTENCY` rule ('layout', 'selector', 'clip') or 'random'
     early: bool = True,  # select early when `select_at` comes before the last step
 ) -> SceneOutput:
     "Generate and score the candidates of scene `i`; keep the best one's latents and embeddings."
     cfg, caption = ctx.config, ctx.scripts[i].caption
     early = early and cfg.select_at < cfg.num_inference_steps
     starts = scene_starts(ctx, i, sources, join=early and ctx.family.cuts_rows)  # FLUX: placeholders, two calls
-    if early and (len(starts) <= cfg.keep or all(s.latent is None for s in starts)):
+    if early and (len(starts) < 2 or all(s.latent is None for s in starts)):
         early, starts = False, scene_starts(ctx, i, sources)  # nothing to select among: finish them all
     if early:
         images, kept, recorded, saved, extra = _early(ctx, i, scoring, caption, starts)
@@ -302,26 +317,28 @@ def cosed_scene(
             s.candidate.score = round(float(sc), 6)
     b = int(scores.argmax())
     tensors = CosedState(recorded[b], text, emb[b]).to_tensors()
+    saves = cfg.save_candidates
     return SceneOutput(images[b], [s.candidate for s in starts], kept[b], tensors, {'scoring': how, **extra},
-                       candidate_images=saved if cfg.save_candidates else [])  # fmt: skip
+                       candidate_images=saved if saves else [],
+                       finished_candidates=dict(zip(kept, images)) if saves and early else {})  # fmt: skip
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #a752090c
 @register_method('cosed')
 def cosed(ctx: RunContext, i: int) -> SceneOutput:
-    "Candidates from the scenes this one depends on (`sources`), selected early by the contrastive selector."
-    return cosed_scene(ctx, i, earlier_scenes(ctx, i, ctx.config.sources), 'selector')
+    "Candidates from the scenes this one depends on (`sources`), selected early by the `consistency` rule."
+    return cosed_scene(ctx, i, earlier_scenes(ctx, i, ctx.config.sources), ctx.config.consistency)
 
 
 @register_method('cosed-exhaustive')
 def cosed_exhaustive(ctx: RunContext, i: int) -> SceneOutput:
-    "`cosed` with every candidate denoised to the end before the selector picks (CoSeD as published)."
-    return cosed_scene(ctx, i, earlier_scenes(ctx, i, ctx.config.sources), 'selector', early=False)
+    "`cosed` with every candidate finished before the pick (CoSeD as published: with `--consistency selector`)."
+    return cosed_scene(ctx, i, earlier_scenes(ctx, i, ctx.config.sources), ctx.config.consistency, early=False)
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #ae361c07
 @register_method('linear')
 def linear(ctx: RunContext, i: int) -> SceneOutput:
-    "Candidates from the previous scene only, chosen by the contrastive selector."
-    return cosed_scene(ctx, i, [i - 1] if i else [], 'selector')
+    "Candidates from the previous scene only, chosen by the `consistency` rule."
+    return cosed_scene(ctx, i, [i - 1] if i else [], ctx.config.consistency)
 
 # %% ../../nbs/60_methods/63_cosed.ipynb #e66b2bf3
 @register_method('clip-only')

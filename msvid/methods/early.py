@@ -108,7 +108,7 @@ class EarlySelector:
 
     def __call__(self, pipe, i: int, t, kwargs: dict) -> dict:
         k = i + 1  # after step i, the latents have had k steps
-        if k == self.select_at and len(self.rows) > self.keep:
+        if k == self.select_at and len(self.rows) > 1:
             self._select(kwargs)  # x0 is of the rows before this step's joins: none join at select_at
         self._join(kwargs, k)
         if k in self.window:

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ..core.records import CameraMove, InputError
 from ..models.families.base import Family, X0Tracker
@@ -17,8 +18,8 @@ from ..models.families.registry import family_of, video_family_of
 
 # %% auto #0
 __all__ = ['CAMERA_SPEED', 'DIRECTION_FLOW', 'RESAMPLE_MODES', 'AREA_SAMPLES', 'LAYOUT_AXES', 'content_velocity',
-           'content_motion', 'camera_grid', 'warp_frames', 'covered', 'CameraWarp', 'phase_shift', 'estimate_motion',
-           'classify_motion', 'motion_speed']
+           'content_motion', 'camera_grid', 'warp_frames', 'covered', 'camera_end_frame', 'CameraWarp', 'phase_shift',
+           'estimate_motion', 'classify_motion', 'motion_speed']
 
 # %% ../../nbs/70_motion/70_camera.ipynb #df682579
 CAMERA_SPEED = {
@@ -127,6 +128,20 @@ def covered(
     "(n_frames, 1, H, W): 1 where frame f shows content of frame 0, 0 where it shows what entered from outside."
     ones = torch.ones(1, n_frames, 1, height, width)
     return warp_frames(ones, move, fps, gain, padding='zeros')[0].clamp(0, 1)
+
+# %% ../../nbs/70_motion/70_camera.ipynb #3e631433
+def camera_end_frame(
+    keyframe: Image.Image,
+    move: CameraMove,  # the scene's camera move
+    n_frames: int,  # frames in the shot
+    fps: float = 8.0,
+    gain: float = 1.0,
+) -> Image.Image:
+    "The keyframe as the camera shows it at the shot's last frame (content that enters: the border's colours)."
+    x = torch.from_numpy(np.asarray(keyframe.convert('RGB'), dtype=np.float32) / 255).permute(2, 0, 1)
+    first_and_last = x[None, None].repeat(1, 2, 1, 1, 1)  # two frames, `n_frames - 1` video frames apart
+    last = warp_frames(first_and_last, move, fps, gain, 'border', stride=max(n_frames - 1, 1), resample='area')[0, 1]
+    return Image.fromarray((last.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy())
 
 # %% ../../nbs/70_motion/70_camera.ipynb #aad55f9a
 LAYOUT_AXES = {'BFCHW': 1, 'BCFHW': 2}  # a latent layout: its frame axis

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .camera import CameraWarp, covered, warp_frames
+from .camera import CameraWarp, camera_end_frame, covered, warp_frames
 from ..core.config import DTYPES, MAX_VIDEO_SECONDS, Settings, count_range, is_finite, register_part
 from ..models.memory import PLACEMENTS, QUANTIZATIONS
 from ..models.plan import VIDEO_SIZES
@@ -25,13 +25,14 @@ from ..models.pipelines import load_pipeline
 __all__ = ['VIDEO_DEFAULTS', 'SHOT_SPACES', 'VIDEO_MODELS', 'SHOT_SEED_KEY', 'video_steps', 'video_guidance', 'ShotSettings',
            'check_video_length', 'keyframe_latent', 'warp_keyframe', 'keep_known', 'warped_latents',
            'warp_denoise_shot', 'load_video_pipeline', 'video_shot', 'run_video_pipeline', 'shot_denoiser',
-           'check_joins', 'join_target', 'make_shot', 'save_shot']
+           'check_joins', 'join_target', 'shot_end', 'make_shot', 'save_shot']
 
 # %% ../../nbs/70_motion/71_shots.ipynb #4d3979c2
 VIDEO_DEFAULTS = {  # a video model's own steps and guidance (model cards, diffusers' docs)
     'svd': dict(steps=25),  # guidance: the pipeline's own ramp (1 to 3 across the frames)
     'cogvideox-i2v': dict(steps=50, guidance=6.0),
     'wan2.1-i2v': dict(steps=40, guidance=5.0),  # the Wan 2.1 code's image-to-video default
+    'wan2.1-flf2v': dict(steps=50, guidance=5.0),  # diffusers' WanImageToVideoPipeline defaults
     'wan2.2-ti2v': dict(steps=50, guidance=5.0),
     'ltx-video': dict(steps=8, guidance=1.0),  # the distilled 0.9.7: 4 to 10 steps, no guidance
 }
@@ -235,6 +236,7 @@ VIDEO_MODELS = {  # short names for `RunConfig.video_model`
     'svd': 'stabilityai/stable-video-diffusion-img2vid-xt',
     'cogvideox-i2v': 'THUDM/CogVideoX-5b-I2V',
     'wan2.1-i2v': 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers',
+    'wan2.1-flf2v': 'Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers',  # first and last frame: every shot needs an end
     'wan2.2-ti2v': 'Wan-AI/Wan2.2-TI2V-5B-Diffusers',
     'ltx-video': 'Lightricks/LTX-Video-0.9.7-distilled',
 }
@@ -320,13 +322,21 @@ def join_target(ctx, i: int) -> Image.Image | None:
     return Image.open(ctx.run.file(ctx.run.scene(j).keyframe)).convert('RGB')
 
 
+def shot_end(ctx, i: int, keyframe: Image.Image, last_image: Image.Image | None) -> Image.Image | None:
+    "The frame scene `i`'s shot ends on: `last_image`, or where the camera move ends for a first-last-frame model."
+    if last_image is None and video_family_of(run_video_pipeline(ctx)).needs_last_image:
+        cfg = ctx.config
+        return camera_end_frame(keyframe, ctx.scripts[i].camera, cfg.shot_frames, cfg.fps, cfg.camera_gain)
+    return last_image
+
+
 def make_shot(
     ctx,  # the run's `msvid.scene.context.RunContext`
     i: int,  # scene index (0-based)
     keyframe: Image.Image,  # the scene's chosen keyframe
     last_image: Image.Image | None = None,  # the frame the shot must end on (`shot_join`), or None
 ) -> list[Image.Image]:
-    "The frames of scene `i`'s shot, moving as its script's camera says."
+    "The frames of scene `i`'s shot, moving as its script's camera says (to its end, for a first-last-frame model)."
     from msvid.core.seeds import derive_seed
 
     cfg, script, shot = ctx.config, ctx.scripts[i], ShotSettings.of(ctx.config)
@@ -350,7 +360,7 @@ def make_shot(
             guidance_scale=video_guidance(shot),
             height=size[0],
             width=size[1],
-            last_image=last_image,
+            last_image=shot_end(ctx, i, keyframe, last_image),
         )
     return warp_denoise_shot(
         ctx.pipe,

@@ -47,6 +47,8 @@ def _save_scene(
     files = [key]
     for k, im in enumerate(out.candidate_images):
         atomic_save_image(run.candidate_path(i, k), im, root=run.path)
+    for k, im in out.finished_candidates.items():
+        atomic_save_image(run.candidate_path(i, k, finished=True), im, root=run.path)
     if out.tensors:
         files.append(atomic_save_tensors(d / 'latents.safetensors', out.tensors, root=run.path))
     shot = save_shot(run, i, frames, fps) if frames else None

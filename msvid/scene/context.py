@@ -110,7 +110,8 @@ class SceneOutput:
     chosen: int = 0
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)  # stored in scenes/NN/latents.safetensors
     extra: dict = field(default_factory=dict)
-    candidate_images: list = field(default_factory=list)  # every candidate's image, saved with `save_candidates`
+    candidate_images: list = field(default_factory=list)  # every candidate's image as scored (`save_candidates`)
+    finished_candidates: dict = field(default_factory=dict)  # early selection: kept candidate -> its finished image
 
 # %% ../../nbs/50_scene/50_context.ipynb #2d4f9425
 METHODS: dict[str, Callable] = {}

@@ -18,6 +18,8 @@ from tqdm.auto import tqdm
 from ..models.encoders import ClipEncoder
 from ..core.records import InputError, Task
 from ..io.writes import atomic_save_tensors, atomic_write_bytes, atomic_write_json, check_write_path, load_tensors
+from ..eval.probe import predict_attributes
+from ..eval.bench import kept_shares
 from ..methods.selector import ContrastiveSelector
 from ..io.taskfile import STEPS_FILE, load_task, load_task_folder
 from .loop import train_loop
@@ -258,37 +260,65 @@ def plot_history(history: list[dict], path: str | Path, root: str | Path | None 
 # %% ../../nbs/90_train/93_selector.ipynb #d0478fc9
 @dataclass
 class CandidateSet:
-    "One scene's generated candidates, its context, and which candidates are positives."
+    "One scene's candidates as the selector saw them, its context, and how much each kept once finished."
 
-    past_text: torch.Tensor  # (P, D) chosen earlier scenes
+    past_text: torch.Tensor  # (P, D) chosen earlier scenes in the run's context
     past_image: torch.Tensor  # (P, D)
     text: torch.Tensor  # (D,) this scene's caption
-    images: torch.Tensor  # (C, D) candidate images
-    positive: torch.Tensor  # (C,) bool
+    images: torch.Tensor  # (C, D) candidate images as scored (x0 previews under early selection)
+    kept: torch.Tensor  # (C,) the answer key's share of depended-on attributes each finished candidate keeps
+
+    @property
+    def positive(self) -> torch.Tensor:
+        "(C,) bool: the candidates that keep the most."
+        return self.kept == self.kept.max()
 
 # %% ../../nbs/90_train/93_selector.ipynb #f022dbff
+def _candidate_images(run_dir: Path, i: int, scene: dict) -> tuple[list[Image.Image], list[Image.Image]]:
+    "Scene `i`'s candidates as scored and finished (the same images when every candidate was finished)."
+    folder = run_dir / 'scenes' / f'{i + 1:02d}' / 'candidates'
+    scored = [folder / f'{k:02d}.png' for k in range(len(scene['candidates']))]
+    early = 'select_at' in scene['extra']
+    finished = [p.with_name(f'{p.stem}-final.png') for p in scored] if early else scored
+    missing = next((p for p in scored + finished if not p.is_file()), None)
+    if missing:
+        raise InputError(
+            f"{missing}: not found; candidate sets need runs of cosed made with --save-candidates and --keep at "
+            "least --max-candidates (every candidate saved as scored and finished)"
+        )
+    read = lambda ps: [Image.open(p).convert('RGB') for p in ps]
+    return read(scored), read(finished)
+
+
 def candidate_sets(
-    run_dir: str | Path,  # a finished run made with `save_candidates=True` on a toy task
+    run_dir: str | Path,  # a finished `cosed` run on a toy task (`save_candidates`, `keep` >= its candidates)
     clip: ClipEncoder,
+    probe,  # the attribute probe that reads the finished candidates (`msvid.eval.probe.load_probe`)
 ) -> list[CandidateSet]:
-    "Candidate sets of scenes >= 2 that depend on an earlier scene and have both positives and negatives."
+    "Candidate sets of scenes with a context and a dependency, whose candidates do not all keep as much."
     run_dir = Path(run_dir)
     m = json.loads((run_dir / 'manifest.json').read_text())
-    gt = m['task']['meta']['toyworld']['steps']
-    stored = [load_tensors(run_dir / 'scenes' / f'{i + 1:02d}' / 'latents.safetensors') for i in range(len(gt))]
+    truth = m['task']['meta']['toyworld']['steps']
+    stored = [load_tensors(run_dir / 'scenes' / f'{i + 1:02d}' / 'latents.safetensors') for i in range(len(truth))]
+    keyframes = predict_attributes(probe, [Image.open(run_dir / s['keyframe']).convert('RGB') for s in m['scenes']])
     sets = []
     for i, s in enumerate(m['scenes'][1:], 1):
-        pos = torch.tensor([c['source_step'] in gt[i]['depends_on'] for c in s['candidates']])
-        if not gt[i]['depends_on'] or pos.all() or not pos.any():
+        deps = s['script']['depends_on'] if m['config']['context'] == 'deps' else range(i)
+        context = sorted(d for d in deps if 0 <= d < i)
+        if not context or len(s['candidates']) < 2:
             continue
-        ims = [Image.open(run_dir / 'scenes' / f'{i + 1:02d}' / 'candidates' / f'{k:02d}.png') for k in range(len(pos))]
+        scored, finished = _candidate_images(run_dir, i, s)
+        kept = kept_shares(truth, i, predict_attributes(probe, finished), keyframes)
+        if kept is None or kept.min() == kept.max():
+            continue
+        past = [stored[k] for k in context]
         sets.append(
             CandidateSet(
-                torch.stack([stored[k]['clip_text'] for k in range(i)]),
-                torch.stack([stored[k]['clip_image'] for k in range(i)]),
+                torch.stack([p['clip_text'] for p in past]),
+                torch.stack([p['clip_image'] for p in past]),
                 stored[i]['clip_text'],
-                clip.images(ims),
-                pos,
+                clip.images(scored),
+                torch.from_numpy(kept).float(),
             )
         )
     return sets

@@ -23,6 +23,7 @@ class VideoFamily(Family):
     frame_axis = 2
     option_names: dict[str, str] = {}  # msvid's name of a call option -> the pipeline's (LTX: fps -> frame_rate)
     joins_shots = False  # takes a last frame the shot must end on
+    needs_last_image = False  # makes a shot only between two frames (a first-last-frame model)
 
     @property
     def size_multiple(self) -> int:
@@ -106,13 +107,18 @@ class Wan(VideoFamily, FlowFamily):
         if not self.takes('last_image') or self.pipe.config.expand_timesteps:
             return False
         c = self.denoiser.config
-        return c.image_dim is None or c.pos_embed_seq_len is not None
+        return c.image_dim is None or self.needs_last_image
+
+    @property
+    def needs_last_image(self) -> bool:
+        "The first-last-frame model (Wan 2.1 FLF2V: position embeddings for two images' CLIP tokens)."
+        return self.denoiser.config.pos_embed_seq_len is not None
 
     def keyframe_inputs(self, image, last_image, num_frames: int) -> dict:
         "`image` and `last_image`; the first-last-frame model refuses to go without the last."
-        if last_image is None and self.denoiser.config.pos_embed_seq_len is not None:
+        if last_image is None and self.needs_last_image:
             raise InputError(f"{self.name}: this first-last-frame model makes a shot between two frames: "
-                             "turn on --shot-join")  # fmt: skip
+                             "pass last_image (msvid generate ends each shot where its camera move ends)")  # fmt: skip
         return super().keyframe_inputs(image, last_image, num_frames)
 
 # %% ../../../nbs/20_models/28_video_families.ipynb #0e794243
