@@ -203,9 +203,10 @@ def child_step(key: str, name: str, size: str = 'reduced') -> dict:
 
 # --- the camera warp on each video family --------------------------------------------------------------------------
 WARP_SIZE = {'svd': (256, 256, 8), 'cogvideox-i2v': (480, 720, 5), 'wan2.1-i2v': (256, 256, 9),
-             'wan2.2-ti2v': (256, 256, 9), 'ltx-video': (256, 256, 9)}  # fmt: skip (CogVideoX-I2V: its only size)
+             'wan2.1-flf2v': (256, 256, 9), 'wan2.2-ti2v': (256, 256, 9), 'ltx-video': (256, 256, 9)}  # fmt: skip (CogVideoX-I2V: its only size)
 FIRST_BLOCKS = 4  # blocks kept where the whole denoiser does not fit
 TEXT = {'cogvideox-i2v': (226, 'text_embed_dim', False), 'wan2.1-i2v': (512, 'text_dim', False),
+        'wan2.1-flf2v': (512, 'text_dim', False),
         'wan2.2-ti2v': (512, 'text_dim', False), 'ltx-video': (128, 'caption_channels', True)}  # fmt: skip
 
 
@@ -305,11 +306,13 @@ def child_warp(key: str) -> dict:
     h, w, n = WARP_SIZE[key]
     key_image = Image.fromarray((np.random.default_rng(0).random((h, w, 3)) * 255).astype('uint8'))
     warp = Watch(CameraMove('right', 'fast'), t_m=2)  # x0 tracked from step 1 on
+    fam = video_family_of(pipe)
+    last = key_image if fam.needs_last_image else None  # the first-last-frame model: a shot that returns
     reset_peak()
     t0 = time.time()
     with torch.inference_mode():
-        frames = video_family_of(pipe).image_to_video(key_image, 'a red bowl on a kitchen counter', 0, 3, warp, 5.0,
-                                                       num_frames=n, height=h, width=w)  # fmt: skip
+        frames = fam.image_to_video(key_image, 'a red bowl on a kitchen counter', 0, 3, warp, 5.0, num_frames=n,
+                                    height=h, width=w, last_image=last)  # fmt: skip
     return {'blocks': blocks, 'size': f"{w}x{h}, {len(frames)} frames", 'applied': warp.applied,
             'moved': warp.moved, 'weights': weights, 'measured': rss_gib('VmHWM') - base,
             'seconds': time.time() - t0}  # fmt: skip

@@ -13,9 +13,9 @@ GIB = 2**30
 
 # %% auto #0
 __all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES',
-           'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'TILES', 'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU',
-           'RunShape', 'run_shape', 'denoise_gib', 'decode_gib', 'StagePlan', 'stage_plan', 'gpu_class', 'fits',
-           'run_dtype', 'plan_run', 'plan_table']
+           'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'DECODE_CACHE', 'TILES', 'OPTIONS',
+           'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'run_shape', 'denoise_gib', 'decode_gib', 'StagePlan', 'stage_plan',
+           'gpu_class', 'fits', 'run_dtype', 'plan_run', 'plan_table']
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7f79a70e
 @dataclass(frozen=True)
@@ -58,6 +58,11 @@ DECODE_TENSORS = {  # live (pixels x channels) tensors at the autoencoder's full
     # once: measured by benchmarks/dry_run.py (float32, CPU; 512 px keyframes, 256 px x 9-frame shots), rounded up
     'sd15': 8.5, 'sd21': 8.5, 'sdxl': 8.5, 'sd35-medium': 8.5, 'flux-schnell': 8.5, 'sana': 6.5, 'svd': 9.5,
     'cogvideox-i2v': 17.5, 'wan2.1-i2v': 16.0, 'wan2.1-flf2v': 16.0, 'wan2.2-ti2v': 10.5, 'ltx-video': 1.0,
+}  # fmt: skip
+DECODE_CACHE = {  # more live (pixels x channels) tensors when a decode runs in more than one batch of frames: the
+    # causal convolutions' cache of the frames before. CogVideoX decodes 3 latent frames (9 video frames), then 2 at a
+    # time; benchmarks/decode_frames.py at 256 px: 9 frames 4.36 GiB, 13 frames 5.70, 17 frames 5.73
+    'cogvideox-i2v': 43.0,
 }  # fmt: skip
 TILES = {  # (height, width) px of the tile an autoencoder decodes at a time once tiling is on (diffusers' defaults);
     # SVD's temporal decoder has none: it decodes a few frames at a time instead
@@ -113,7 +118,8 @@ def decode_gib(key: str, height: int, width: int, frames: int, nbytes: int, tile
     ch = (vae.get('decoder_block_out_channels') or vae.get('block_out_channels') or [vae.get('base_dim', 96)])[0]
     h, w = (min(height, TILES[key][0]), min(width, TILES[key][1])) if tiled else (height, width)
     kept = 2 * frames * height * width * 3 * nbytes if tiled else 0  # the decoded tiles kept to blend, and the result
-    return (min(at_once, frames) * h * w * ch * nbytes * DECODE_TENSORS[key] + kept) / GIB
+    live = min(at_once, frames) * DECODE_TENSORS[key] + (DECODE_CACHE.get(key, 0) if frames > at_once + 1 else 0)
+    return (h * w * ch * nbytes * live + kept) / GIB
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #b54f607c
 @dataclass(frozen=True)
