@@ -22,37 +22,14 @@ from ..core.records import InputError
 from ..models.loading import load_strict
 
 # %% auto #0
-__all__ = ['MAX_CLIP_DIM', 'LAYOUT_SIDE', 'SafeHubModel', 'ContrastiveSelector', 'select', 'clip_similarity_scores', 'thumbnails',
+__all__ = ['MAX_CLIP_DIM', 'LAYOUT_SIDE', 'ContrastiveSelector', 'select', 'clip_similarity_scores', 'thumbnails',
            'layout_scores']
 
 # %% ../../nbs/60_methods/61_selector.ipynb #46becd27
 MAX_CLIP_DIM = 16_384  # widest CLIP embedding a selector may read (its config is checked before anything is made)
 
 
-class SafeHubModel(PyTorchModelHubMixin):
-    "The hub mixin for msvid's selection models: quiet, safetensors only, loaded strictly."
-
-    @classmethod
-    def _from_pretrained(cls, **kwargs):
-        "The hub mixin's loader, without the note it prints on stdout for a local folder."
-        with contextlib.redirect_stdout(io.StringIO()):
-            return super()._from_pretrained(**kwargs)
-
-    @classmethod
-    def _load_as_pickle(cls, model, model_file: str, map_location: str, strict: bool):
-        "Refuse the mixin's fallback to a pickled `pytorch_model.bin`: weights load from safetensors only."
-        raise InputError(
-            f"selector {model_file!r}: not a safetensors file (model.safetensors); pickled weights are refused"
-        )
-
-    @classmethod
-    def _load_as_safetensor(cls, model, model_file: str, map_location: str, strict: bool):
-        "Load `model.safetensors` strictly (the mixin's default is not): every tensor, none extra, shapes, finite."
-        model.load_state_dict(load_strict(model_file, model, f"selector {str(Path(model_file).parent)!r}"))
-        return model.to(map_location).eval()
-
-
-class ContrastiveSelector(nn.Module, SafeHubModel):
+class ContrastiveSelector(nn.Module, PyTorchModelHubMixin):
     "CoSeD's selector: scores candidate scenes against all past scenes of a task."
 
     def __init__(
@@ -86,6 +63,25 @@ class ContrastiveSelector(nn.Module, SafeHubModel):
         cand_text = cand_text.expand_as(cand_image)
         context = self.past(past_text, past_image).sum(0)
         return self.current(cand_text, cand_image) @ context
+
+    @classmethod
+    def _from_pretrained(cls, **kwargs):
+        "The hub mixin's loader, without the note it prints on stdout for a local folder."
+        with contextlib.redirect_stdout(io.StringIO()):
+            return super()._from_pretrained(**kwargs)
+
+    @classmethod
+    def _load_as_pickle(cls, model, model_file: str, map_location: str, strict: bool):
+        "Refuse the mixin's fallback to a pickled `pytorch_model.bin`: weights load from safetensors only."
+        raise InputError(
+            f"selector {model_file!r}: not a safetensors file (model.safetensors); pickled weights are refused"
+        )
+
+    @classmethod
+    def _load_as_safetensor(cls, model, model_file: str, map_location: str, strict: bool):
+        "Load `model.safetensors` strictly (the mixin's default is not): every tensor, none extra, shapes, finite."
+        model.load_state_dict(load_strict(model_file, model, f"selector {str(Path(model_file).parent)!r}"))
+        return model.to(map_location).eval()
 
 # %% ../../nbs/60_methods/61_selector.ipynb #e3b43332
 @torch.no_grad()

@@ -324,9 +324,10 @@ def join_target(ctx, i: int) -> Image.Image | None:
 
 def shot_end(ctx, i: int, keyframe: Image.Image, last_image: Image.Image | None) -> Image.Image | None:
     "The frame scene `i`'s shot ends on: `last_image`, or where the camera move ends for a first-last-frame model."
-    if last_image is None and video_family_of(run_video_pipeline(ctx)).needs_last_image:
-        cfg = ctx.config
-        return camera_end_frame(keyframe, ctx.scripts[i].camera, cfg.shot_frames, cfg.fps, cfg.camera_gain)
+    fam, cfg = video_family_of(run_video_pipeline(ctx)), ctx.config
+    if last_image is None and fam.needs_last_image:  # the shot is made at the family's frame count, ending there
+        n = fam.frame_count(cfg.shot_frames)
+        return camera_end_frame(keyframe, ctx.scripts[i].camera, n, cfg.fps, cfg.camera_gain)
     return last_image
 
 
