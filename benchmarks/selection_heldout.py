@@ -5,7 +5,10 @@ pick and the job-trained selector on the same candidates, and against `fixed-see
     msvid bench --suite toy --tasks 40 --seed $S --methods cosed,clip-only,random,fixed-seed,independent \\
         --out runs/held$S
     msvid bench --suite toy --tasks 40 --seed $S --methods cosed --consistency selector --out runs/held${S}_selector
-    python benchmarks/selection_heldout.py runs/held$S runs/held${S}_selector
+    python benchmarks/selection_heldout.py runs/held$S runs/held${S}_selector [--pool runs/OTHER ...]
+
+`--pool` adds the bars of `cosed` against `clip-only`, `fixed-seed` and `independent` over the tasks of this suite and
+of other held-out bench folders together (each run once, after the choice).
 
 Differences are paired by task (same task, same seeds, so the same candidates until the choices differ), 95%
 percentile-bootstrap intervals over tasks; work is relative to `independent` in the same run.
@@ -44,10 +47,20 @@ def picks(folder: Path, method: str, n: int) -> dict:
     return choice_accuracy([read_manifest(folder / 'runs' / method / f'{k:04d}') for k in range(n)])
 
 
+def pooled(folders: list[Path]) -> dict:
+    "method -> (folder, task) -> row, over the tasks of every folder."
+    out = {}
+    for f in folders:
+        for m, rows in by_method(f).items():
+            out.setdefault(m, {}).update({(str(f), t): r for t, r in rows.items()})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('main', type=Path, help='bench folder with cosed, clip-only, random, fixed-seed, independent')
     ap.add_argument('selector', type=Path, help='bench folder with cosed run with --consistency selector')
+    ap.add_argument('--pool', type=Path, nargs='*', default=[], help='more held-out bench folders to pool with main')
     a = ap.parse_args()
     rows = by_method(a.main)
     rows[SELECTOR] = by_method(a.selector)['cosed']
@@ -65,6 +78,14 @@ def main():
                             ('clip-only', a.main, 'clip-only'), ('random', a.main, 'random')]:  # fmt: skip
         acc = picks(folder, m, n)
         print(f"| {name} | {acc['scenes']} | {100 * acc['picked']:.1f}% | {100 * acc['random']:.1f}% |")
+    if a.pool:
+        rows = pooled([a.main, *a.pool])
+        print(f"\nPooled over {len(rows['cosed'])} tasks ({', '.join(str(f) for f in [a.main, *a.pool])}):\n")
+        print('| bar | value |\n|---|---|')
+        for what, m, col in [('cosed - clip-only', 'clip-only', 'dep_all'), ('cosed - fixed-seed', 'fixed-seed', 'dep_all'),
+                             ('adherence: cosed - independent', 'independent', 'adherence'),
+                             ('adherence: cosed - clip-only', 'clip-only', 'adherence')]:  # fmt: skip
+            print(f"| {what} | {paired(rows, 'cosed', m, col)} |")
 
 
 if __name__ == '__main__':

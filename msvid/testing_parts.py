@@ -14,7 +14,8 @@ from .models.components import cross_attention_layers
 from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_hf_clip', 'tiny_open_clip', 'tiny_chat_lm']
+__all__ = ['CHAT_TEMPLATE', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_sd3_ip_adapter', 'tiny_hf_clip', 'tiny_open_clip',
+           'tiny_chat_lm']
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #c2dddc66
 def _tiny_image_encoder(folder: Path, dim: int):
@@ -80,6 +81,34 @@ def tiny_flux_ip_adapter(
     save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'ip_adapter.safetensors'))
     _tiny_image_encoder(folder / 'image_encoder', dim)
     return f'{folder}:ip_adapter.safetensors', str(folder / 'image_encoder')
+
+# %% ../nbs/95_testing/96_testing_parts.ipynb #14071505
+def tiny_sd3_ip_adapter(
+    transformer,  # the `SD3Transformer2DModel` it is for
+    folder: str | Path,  # written: ip-adapter.safetensors (diffusers' layout) and image_encoder/ (SigLIP)
+    seed: int = 0,
+) -> tuple[str, str]:
+    "Write a random-weight SD3.5 IP-Adapter and a tiny SigLIP vision model; returns its spec and the encoder's folder."
+    from diffusers.models.attention_processor import SD3IPAdapterJointAttnProcessor2_0
+    from diffusers.models.embeddings import IPAdapterTimeImageProjection
+    from safetensors.torch import save_file
+    from transformers import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
+
+    folder, c, width, temb = Path(folder), transformer.config, 16, 64
+    hidden = c.num_attention_heads * c.attention_head_dim
+    torch.manual_seed(seed)
+    vision = SiglipVisionConfig(hidden_size=width, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                image_size=32, patch_size=8)  # fmt: skip
+    SiglipVisionModel(vision).save_pretrained(folder / 'image_encoder', safe_serialization=True)
+    SiglipImageProcessor(size={'height': 32, 'width': 32}).save_pretrained(folder / 'image_encoder')
+    proj = IPAdapterTimeImageProjection(embed_dim=width, output_dim=hidden, hidden_dim=temb, heads=1, num_queries=4,
+                                        timestep_in_dim=32)  # fmt: skip
+    sd = {f'image_proj.{k}': v for k, v in proj.state_dict().items()}
+    for n in range(c.num_layers):  # one attention processor per block, numbered as diffusers reads them
+        p = SD3IPAdapterJointAttnProcessor2_0(hidden, hidden, c.attention_head_dim, timesteps_emb_dim=temb)
+        sd |= {f'ip_adapter.{n}.{k}': v for k, v in p.state_dict().items()}
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(folder / 'ip-adapter.safetensors'))
+    return f'{folder}:ip-adapter.safetensors', str(folder / 'image_encoder')
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #d4efd7cd
 def tiny_hf_clip(

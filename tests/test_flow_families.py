@@ -121,12 +121,38 @@ def test_rolling_on_flux_asks_for_an_inpainting_filler(flux, tmp_path):
         generate(TASK, tmp_path / 'r', cfg, pipe=flux)
 
 
-@pytest.mark.parametrize('method', ['ip-refs', 'director'])
-def test_ip_adapter_methods_refuse_flow_families(sd3, tmp_path, method):
-    "The methods that condition through a UNet IP-Adapter stop in one line on a flow-matching transformer."
-    cfg = resolve_config('toy', 'cpu', method=method, quiet=True, **SIZE)
+def test_director_refuses_flow_families(sd3, tmp_path):
+    "The director conditions through a UNet IP-Adapter: it stops in one line on a flow-matching transformer."
+    cfg = resolve_config('toy', 'cpu', method='director', quiet=True, **SIZE)
     with pytest.raises(InputError, match='on StableDiffusion3: '):
-        generate(TASK, tmp_path / method, cfg, pipe=sd3)
+        generate(TASK, tmp_path / 'director', cfg, pipe=sd3)
+
+
+def test_ip_refs_on_sd3_without_an_adapter_says_which_flag(sd3, tmp_path):
+    cfg = resolve_config('toy', 'cpu', method='ip-refs', quiet=True, **SIZE)
+    with pytest.raises(InputError, match="method 'ip-refs' needs an IP-Adapter: give --ip-adapter") as e:
+        generate(TASK, tmp_path / 'ip', cfg, pipe=sd3)
+    assert '\n' not in str(e.value)
+
+
+def test_ip_refs_on_sd3_reads_an_sd35_ip_adapter(tmp_path):
+    """ip-refs on SD3.5: an IP-Adapter in diffusers' layout and its SigLIP vision model; the references change the
+    keyframes, one reference image per scene (what the adapter reads)."""
+    from msvid.methods.references import has_ip_adapter
+    from msvid.testing_parts import tiny_sd3_ip_adapter
+
+    pipe = _quiet(tiny_sd3_pipeline(seed=0))  # its own: loading an adapter changes the transformer
+    spec, encoder = tiny_sd3_ip_adapter(pipe.transformer, tmp_path / 'ip')
+    runs = {}
+    for scale in (0.6, 0.0):
+        cfg = resolve_config('toy', 'cpu', method='ip-refs', quiet=True, ip_adapter=spec, ip_image_encoder=encoder,
+                             ip_adapter_scale=scale, **SIZE)  # fmt: skip
+        runs[scale] = generate(TASK, tmp_path / f'r{scale}', cfg, pipe=pipe)
+    assert has_ip_adapter(pipe) and type(pipe.image_encoder).__name__ == 'SiglipVisionModel'
+    scenes = [runs[0.6].scene(i) for i in range(3)]
+    assert all(len(s.extra['references']) == 1 and s.extra['ip_adapter_scale'] == 0.6 for s in scenes)
+    keyframes = lambda run: [(run.path / run.scene(i).keyframe).read_bytes() for i in range(3)]
+    assert keyframes(runs[0.6]) != keyframes(runs[0.0])
 
 
 @pytest.fixture(scope='module')

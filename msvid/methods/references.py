@@ -181,8 +181,9 @@ def user_references(meta: dict, entities: list[SharedEntity]) -> dict[str, Image
 
 # %% ../../nbs/60_methods/65_references.ipynb #e82ee5d3
 def has_ip_adapter(pipe) -> bool:
-    "Whether an IP-Adapter is loaded into `pipe`'s denoiser (a UNet, or FLUX's transformer)."
-    return getattr(family_of(pipe).denoiser, 'encoder_hid_proj', None) is not None
+    "Whether an IP-Adapter is loaded into `pipe`'s denoiser (a UNet or FLUX's transformer; SD3's image projection)."
+    den = family_of(pipe).denoiser
+    return getattr(den, 'encoder_hid_proj', None) is not None or getattr(den, 'image_proj', None) is not None
 
 
 def _render_plain(ctx: RunContext, prompt: str, latents: torch.Tensor) -> Image.Image:
@@ -276,7 +277,7 @@ class ReferenceSettings(Settings):
 
     ip_adapter: str = ''  # ip-refs: IP-Adapter REPO_OR_FOLDER:SUBFOLDER/WEIGHT.safetensors
     ip_adapter_scale: float = 0.6  # ip-refs: how strongly the reference images condition a scene
-    ip_image_encoder: str = ''  # ip-refs: the CLIP vision model it reads ('' = beside it; FLUX: CLIP ViT-L/14)
+    ip_image_encoder: str = ''  # ip-refs: its image encoder ('' = beside it; FLUX: CLIP ViT-L/14; SD3.5: SigLIP)
 
     ranges: ClassVar[dict] = {'ip_adapter_scale': ADAPTER_SCALE}
 
@@ -308,7 +309,7 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
         ctx.shared(f'ip_adapter:{spec}:{enc}', lambda: load_ip_adapter(ctx.pipe, spec, scale, enc))
     if not has_ip_adapter(ctx.pipe):
         raise InputError(f"method 'ip-refs' needs an IP-Adapter: give --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
-    panels = scene_references(run_references(ctx), ctx.scripts[i])
+    panels = scene_references(run_references(ctx), ctx.scripts[i])[: ctx.family.ip_images]  # SD3.5's reads one
     imgs = [im for im, _ in panels] or [Image.new('RGB', (ctx.config.width, ctx.config.height))]
     ctx.pipe.set_ip_adapter_scale(scale if panels else 0.0)
     seed = ctx.scene_seed(i)

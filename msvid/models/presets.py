@@ -128,6 +128,20 @@ PRESETS = {
             cuda_dtype='bfloat16',  # the model card's precision
         ),
         Preset(
+            'sd35-large',
+            'stabilityai/stable-diffusion-3.5-large',  # gated: accept its licence on the hub and log in
+            'open_clip:ViT-B-32:laion2b_s34b_b79k',
+            '',
+            1024,
+            1024,
+            28,
+            3.5,  # the model card's steps and guidance
+            'Stable Diffusion 3.5 Large (flow matching, 8.1B; gated; IP-Adapter for ip-refs) + open_clip; GPU >= 24 GB',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
+            cuda_dtype='bfloat16',
+        ),
+        Preset(
             'flux-schnell',
             'black-forest-labs/FLUX.1-schnell',  # Apache-2.0, gated: accept its terms on the hub and log in
             'open_clip:ViT-B-32:laion2b_s34b_b79k',

@@ -29,6 +29,7 @@ class Family:
     cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
     unet_ip_adapters: bool = True  # takes the UNet IP-Adapters msvid loads (h94/IP-Adapter's layout)
     ip_adapters: bool = True  # takes an IP-Adapter for `ip-refs` (`load_ip_adapter`)
+    ip_images: int | None = None  # reference images its IP-Adapter reads per prompt (None: any number)
     single_step_scheduler: str = 'DDIMScheduler'  # the scheduler to suggest where a method needs a single-step one
 
     def __init__(self, pipe):
@@ -421,7 +422,7 @@ class FlowFamily(Family):
     "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
 
     unet_ip_adapters = False  # their IP-Adapters (FLUX's, SD3.5 Large's) have other layouts and image encoders
-    ip_adapters = False  # FLUX's is loaded by its family; SD3.5 Large's (SigLIP) and Sana (none) are not
+    ip_adapters = False  # FLUX's and SD3.5's are loaded by their families; Sana has none
     single_step_scheduler = 'FlowMatchEulerDiscreteScheduler'
 
     def x0_of(self, out, args: tuple, kwargs: dict) -> torch.Tensor:

@@ -6,10 +6,13 @@ carry per row, what an inpainting UNet takes in, and SD3's flow matching."""
 # %% ../../../nbs/20_models/27_sd_families.ipynb #860ce736
 from __future__ import annotations
 
+from fastcore.basics import patch
+
 from .base import FlowFamily, Family, register_family
+from ..loading import loading
 
 # %% auto #0
-__all__ = ['StableDiffusion', 'StableDiffusionXL', 'Inpainting', 'StableDiffusion3']
+__all__ = ['StableDiffusion', 'StableDiffusionXL', 'Inpainting', 'StableDiffusion3', 'siglip_image_encoder']
 
 # %% ../../../nbs/20_models/27_sd_families.ipynb #9d7f14f8
 @register_family
@@ -44,3 +47,33 @@ class StableDiffusion3(FlowFamily):
 
     pipelines = ('StableDiffusion3Pipeline', 'StableDiffusion3Img2ImgPipeline')
     row_tensors = ('prompt_embeds', 'pooled_prompt_embeds')
+    ip_adapters = True  # SD3.5 Large's (InstantX's, in diffusers' layout), read by diffusers' SD3IPAdapterMixin
+    ip_images = 1  # it reads one image per prompt
+    ip_image_encoder = 'google/siglip-so400m-patch14-384'  # the SigLIP vision model it reads
+
+# %% ../../../nbs/20_models/27_sd_families.ipynb #59bf47aa
+def siglip_image_encoder(
+    model_id: str,  # hub id or folder of a transformers `SiglipVisionModel` and its image processor
+    pipe,  # the pipeline it will serve: its device and dtype
+) -> tuple:
+    "The SigLIP vision model and image processor an SD3.5 IP-Adapter reads, as `ip_image_encoder` loads CLIP's."
+    from transformers import SiglipImageProcessor, SiglipVisionModel
+    from msvid.models.loading import LOAD_ERRORS, loaded_fully, quiet_transformers
+
+    what = f"ip_image_encoder {model_id!r}"
+    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
+        loaded = SiglipVisionModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
+                                                   output_loading_info=True)  # fmt: skip
+        processor = SiglipImageProcessor.from_pretrained(model_id, trust_remote_code=False)
+    return loaded_fully(loaded, what).to(pipe.device, pipe.dtype).eval(), processor
+
+
+@patch
+def load_ip_adapter(self: StableDiffusion3, repo: str, subfolder: str | None, weight: str, image_encoder: str = '',
+                    what: str = 'ip_adapter'):  # fmt: skip
+    "Load an SD3.5 IP-Adapter and the SigLIP vision model it reads (`image_encoder`, default SigLIP so400m)."
+    if image_encoder or self.pipe.image_encoder is None:
+        encoder, processor = siglip_image_encoder(image_encoder or self.ip_image_encoder, self.pipe)
+        self.pipe.register_modules(image_encoder=encoder, feature_extractor=processor)
+    with loading(what):
+        self.pipe.load_ip_adapter(repo, weight_name=weight, subfolder=subfolder, image_encoder_folder=None)
