@@ -236,3 +236,19 @@ def test_ip_refs_on_flux_reads_an_xlabs_ip_adapter(tmp_path):
     assert all(s.extra['references'] and s.extra['ip_adapter_scale'] == 0.6 for s in scenes)
     keyframes = lambda run: [(run.path / run.scene(i).keyframe).read_bytes() for i in range(3)]
     assert keyframes(runs[0.6]) != keyframes(runs[0.0])
+
+
+def test_an_ip_adapter_for_another_transformer_is_one_line(tmp_path):
+    "SD3.5 Large's adapter on another SD3 transformer (Medium, say) says so, instead of a KeyError."
+    from diffusers import SD3Transformer2DModel
+    from msvid.methods.references import load_ip_adapter
+    from msvid.testing_parts import tiny_sd3_ip_adapter
+
+    other = SD3Transformer2DModel(sample_size=8, patch_size=1, in_channels=4, out_channels=4, num_layers=2,
+                                  attention_head_dim=8, num_attention_heads=2, joint_attention_dim=32,
+                                  caption_projection_dim=16, pooled_projection_dim=32)  # fmt: skip
+    spec, encoder = tiny_sd3_ip_adapter(other, tmp_path / 'ip')
+    with pytest.raises(InputError, match=r'does not fit this transformer \(1 blocks of width 32\)') as e:
+        load_ip_adapter(_quiet(tiny_sd3_pipeline(seed=0)), spec, 0.6, encoder)
+    assert '\n' not in str(e.value)
+

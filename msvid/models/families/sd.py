@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastcore.basics import patch
 
 from .base import FlowFamily, Family, register_family
+from ...core.records import InputError
 from ..loading import loading
 
 # %% auto #0
@@ -75,5 +76,14 @@ def load_ip_adapter(self: StableDiffusion3, repo: str, subfolder: str | None, we
     if image_encoder or self.pipe.image_encoder is None:
         encoder, processor = siglip_image_encoder(image_encoder or self.ip_image_encoder, self.pipe)
         self.pipe.register_modules(image_encoder=encoder, feature_extractor=processor)
+    mismatch = None
     with loading(what):
-        self.pipe.load_ip_adapter(repo, weight_name=weight, subfolder=subfolder, image_encoder_folder=None)
+        try:
+            self.pipe.load_ip_adapter(repo, weight_name=weight, subfolder=subfolder, image_encoder_folder=None)
+        except (KeyError, RuntimeError) as e:  # its layers do not match this transformer's
+            mismatch = e
+    if mismatch is not None:
+        c = self.denoiser.config
+        blocks, width = c.num_layers, c.num_attention_heads * c.attention_head_dim
+        raise InputError(f"{what}: does not fit this transformer ({blocks} blocks of width {width}); "
+                         "SD3.5 Large's fits SD3.5 Large") from mismatch
