@@ -129,10 +129,17 @@ def test_director_refuses_flow_families(sd3, tmp_path):
 
 
 def test_ip_refs_on_sd3_without_an_adapter_says_which_flag(sd3, tmp_path):
+    "The line names an adapter for SD3.5 (not a UNet's), here and from the command line before any weights load."
+    from msvid.pipeline.generate import check_weights
+
     cfg = resolve_config('toy', 'cpu', method='ip-refs', quiet=True, **SIZE)
-    with pytest.raises(InputError, match="method 'ip-refs' needs an IP-Adapter: give --ip-adapter") as e:
+    with pytest.raises(InputError, match="needs an IP-Adapter: give --ip-adapter, e.g. guiyrt/InstantX-SD3.5") as e:
         generate(TASK, tmp_path / 'ip', cfg, pipe=sd3)
     assert '\n' not in str(e.value)
+    with pytest.raises(InputError, match="e.g. guiyrt/InstantX-SD3.5-Large-IP-Adapter-diffusers:ip-adapter"):
+        check_weights(resolve_config('toy-flow', 'cpu', method='ip-refs'))
+    with pytest.raises(InputError, match="e.g. h94/IP-Adapter:models/ip-adapter_sd15"):
+        check_weights(resolve_config('toy', 'cpu', method='ip-refs'))
 
 
 def test_ip_refs_on_sd3_reads_an_sd35_ip_adapter(tmp_path):

@@ -308,7 +308,8 @@ def ip_adapter_scene(ctx: RunContext, i: int, scale: float = 0.6) -> SceneOutput
         spec, enc = ctx.config.ip_adapter, ctx.config.ip_image_encoder
         ctx.shared(f'ip_adapter:{spec}:{enc}', lambda: load_ip_adapter(ctx.pipe, spec, scale, enc))
     if not has_ip_adapter(ctx.pipe):
-        raise InputError(f"method 'ip-refs' needs an IP-Adapter: give --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
+        example = ctx.family.ip_adapter_example
+        raise InputError(f"method 'ip-refs' needs an IP-Adapter: give --ip-adapter, e.g. {example}")
     panels = scene_references(run_references(ctx), ctx.scripts[i])[: ctx.family.ip_images]  # SD3.5's reads one
     imgs = [im for im, _ in panels] or [Image.new('RGB', (ctx.config.width, ctx.config.height))]
     ctx.pipe.set_ip_adapter_scale(scale if panels else 0.0)

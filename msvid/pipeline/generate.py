@@ -200,11 +200,12 @@ def generate(
 def check_weights(cfg: RunConfig) -> RunConfig:
     "Refuse at once what a command-line run would only fail on later: a CLIP spec, `ip-refs` with no adapter named."
     from msvid.models.encoders import check_clip_spec
-    from msvid.methods.references import IP_ADAPTER_EXAMPLE
+    from msvid.models.families.base import Family
 
     check_clip_spec(cfg.clip)
     if cfg.method == 'ip-refs' and not cfg.ip_adapter:  # a library caller may hand `generate` a pipe with one loaded
-        raise InputError(f"method 'ip-refs': give the IP-Adapter with --ip-adapter, e.g. {IP_ADAPTER_EXAMPLE}")
+        example = (family_of_model(cfg.model) or Family).ip_adapter_example  # one for the model's family
+        raise InputError(f"method 'ip-refs': give the IP-Adapter with --ip-adapter, e.g. {example}")
     return cfg
 
 # %% ../../nbs/75_pipeline/75_generate.ipynb #d1b576d2

@@ -30,6 +30,7 @@ class Family:
     unet_ip_adapters: bool = True  # takes the UNet IP-Adapters msvid loads (h94/IP-Adapter's layout)
     ip_adapters: bool = True  # takes an IP-Adapter for `ip-refs` (`load_ip_adapter`)
     ip_images: int | None = None  # reference images its IP-Adapter reads per prompt (None: any number)
+    ip_adapter_example: str = 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'  # a public one, for messages
     single_step_scheduler: str = 'DDIMScheduler'  # the scheduler to suggest where a method needs a single-step one
 
     def __init__(self, pipe):

@@ -27,6 +27,7 @@ class Flux(FlowFamily):
     cuts_rows = False
     ip_adapters = True  # XLabs' layout (e.g. XLabs-AI/flux-ip-adapter:ip_adapter.safetensors), read by diffusers
     ip_image_encoder = 'openai/clip-vit-large-patch14'  # the CLIP vision model XLabs' FLUX IP-Adapters read
+    ip_adapter_example = 'XLabs-AI/flux-ip-adapter:ip_adapter.safetensors'
 
     def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
         "Shape (tokens, 4C) of one packed starting latent for an image of `height` x `width`."

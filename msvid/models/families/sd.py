@@ -29,6 +29,7 @@ class StableDiffusionXL(Family):
 
     pipelines = ('StableDiffusionXLPipeline', 'StableDiffusionXLImg2ImgPipeline')
     row_tensors = ('prompt_embeds', 'add_text_embeds', 'add_time_ids')
+    ip_adapter_example = 'h94/IP-Adapter:sdxl_models/ip-adapter_sdxl.safetensors'
 
 # %% ../../../nbs/20_models/27_sd_families.ipynb #7313189f
 @register_family
@@ -51,6 +52,7 @@ class StableDiffusion3(FlowFamily):
     ip_adapters = True  # SD3.5 Large's (InstantX's, in diffusers' layout), read by diffusers' SD3IPAdapterMixin
     ip_images = 1  # it reads one image per prompt
     ip_image_encoder = 'google/siglip-so400m-patch14-384'  # the SigLIP vision model it reads
+    ip_adapter_example = 'guiyrt/InstantX-SD3.5-Large-IP-Adapter-diffusers:ip-adapter.safetensors'  # safetensors
 
 # %% ../../../nbs/20_models/27_sd_families.ipynb #59bf47aa
 def siglip_image_encoder(
