@@ -814,6 +814,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                    'msvid/models/loading.py'),
                                       'msvid.models.loading.quoted': ('20_models/loading.html#quoted', 'msvid/models/loading.py'),
                                       'msvid.models.loading.read_header': ('20_models/loading.html#read_header', 'msvid/models/loading.py'),
+                                      'msvid.models.loading.strictly_loaded': ( '20_models/loading.html#strictly_loaded',
+                                                                                'msvid/models/loading.py'),
                                       'msvid.models.loading.why_not_loaded': ( '20_models/loading.html#why_not_loaded',
                                                                                'msvid/models/loading.py')},
             'msvid.models.memory': { 'msvid.models.memory.MemorySettings': ( '20_models/memory.html#memorysettings',

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..core.records import InputError
-from .loading import LOAD_ERRORS, loaded_fully, loading, quiet_transformers
+from .loading import loading, strictly_loaded
 
 # %% auto #0
 __all__ = ['ClipEncoder', 'safetensors_checkpoint', 'open_clip_encoder', 'hf_clip_encoder', 'check_clip_spec', 'load_clip']
@@ -106,10 +106,9 @@ def hf_clip_encoder(
     from transformers import CLIPModel, CLIPProcessor
 
     what = f"CLIP {model_id!r}"
-    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
-        loaded = CLIPModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
-                                           output_loading_info=True)  # fmt: skip
-    model = loaded_fully(loaded, what).to(device).eval()
+    load = lambda: CLIPModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
+                                             output_loading_info=True)  # fmt: skip
+    model = strictly_loaded(load, what).to(device).eval()
     with loading(what):
         proc = CLIPProcessor.from_pretrained(model_id, trust_remote_code=False)
 

@@ -16,7 +16,7 @@ from ..io.report import cut_words
 # %% auto #0
 __all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'FLOAT_DTYPES', 'hub_host',
            'quoted', 'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
-           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully', 'loaded_weights']
+           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully', 'strictly_loaded', 'loaded_weights']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -289,6 +289,16 @@ def loaded_fully(
         raise InputError(f"{what}: its weights lack {len(bad)} tensor{'s' * (len(bad) > 1)} of its config "
                          f"({_names(bad)}); msvid does not run a model with random weights")  # fmt: skip
     return model
+
+
+def strictly_loaded(
+    load: Callable[[], tuple],  # a transformers `from_pretrained(..., output_loading_info=True)` call
+    what: str,  # the start of the error line, e.g. "CLIP '/m'"
+):
+    "The model `load()` reads, transformers kept quiet, a failure one line naming `what`, every weight present."
+    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
+        loaded = load()
+    return loaded_fully(loaded, what)
 
 # %% ../../nbs/20_models/25_loading.ipynb #7b65bb20
 FLOAT_DTYPES = {'float16', 'bfloat16', 'float32', 'float64'}

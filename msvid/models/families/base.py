@@ -380,13 +380,12 @@ def ip_image_encoder(
 ):
     "The CLIP vision model an IP-Adapter reads, from safetensors, every weight present, no folder code."
     from transformers import CLIPVisionModelWithProjection
-    from msvid.models.loading import LOAD_ERRORS, loaded_fully, loading, quiet_transformers
+    from msvid.models.loading import strictly_loaded
 
-    what = f"ip_image_encoder {model_id!r}"
-    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
-        loaded = CLIPVisionModelWithProjection.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
-                                                               output_loading_info=True)  # fmt: skip
-    return loaded_fully(loaded, what).to(pipe.device, pipe.dtype).eval()
+    load = lambda: CLIPVisionModelWithProjection.from_pretrained(
+        model_id, use_safetensors=True, trust_remote_code=False, output_loading_info=True
+    )
+    return strictly_loaded(load, f"ip_image_encoder {model_id!r}").to(pipe.device, pipe.dtype).eval()
 
 
 @patch

@@ -61,14 +61,15 @@ def siglip_image_encoder(
 ) -> tuple:
     "The SigLIP vision model and image processor an SD3.5 IP-Adapter reads, as `ip_image_encoder` loads CLIP's."
     from transformers import SiglipImageProcessor, SiglipVisionModel
-    from msvid.models.loading import LOAD_ERRORS, loaded_fully, quiet_transformers
+    from msvid.models.loading import strictly_loaded
 
     what = f"ip_image_encoder {model_id!r}"
-    with loading(what, LOAD_ERRORS + (RuntimeError,)), quiet_transformers():
-        loaded = SiglipVisionModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
-                                                   output_loading_info=True)  # fmt: skip
+    load = lambda: SiglipVisionModel.from_pretrained(model_id, use_safetensors=True, trust_remote_code=False,
+                                                     output_loading_info=True)  # fmt: skip
+    encoder = strictly_loaded(load, what)
+    with loading(what):
         processor = SiglipImageProcessor.from_pretrained(model_id, trust_remote_code=False)
-    return loaded_fully(loaded, what).to(pipe.device, pipe.dtype).eval(), processor
+    return encoder.to(pipe.device, pipe.dtype).eval(), processor
 
 
 @patch
