@@ -19,6 +19,10 @@ with 95% bootstrap intervals over tasks, and the paired difference regularised -
 
     python benchmarks/state_adapter.py --tasks 40 --seed 66666 --noreg /tmp/toy-ip-adapter-noreg
     python benchmarks/state_adapter.py --tasks 40 --seed 55555 --noreg /tmp/toy-ip-adapter-noreg --noise scene
+    python benchmarks/state_adapter.py --tasks 40 --seed 13579 --preset toy-flow
+
+`--preset toy-flow` measures the toy flow model with its own shipped adapter (`msvid:toy-flow-ip-adapter`, SD3's
+layout); without `--noreg` only the shipped adapter is drawn through.
 """
 
 import argparse, os, platform, time
@@ -30,9 +34,11 @@ from msvid.core.config import RunConfig
 from msvid.core.seeds import derive_seed, seeded_noise
 from msvid.eval.bench import bootstrap_ci, interval_text, probe_scores, toy_suite
 from msvid.eval.probe import load_probe, predict_attributes
-from msvid.methods.director import DIRECTOR_NOISES, load_state_adapter, state_conditioning, state_embeds
+from msvid.methods.director import DIRECTOR_NOISES
+from msvid.methods.state_adapter import load_state_adapter, state_conditioning, state_embeds
 from msvid.models.encoders import load_clip
-from msvid.models.pipelines import load_pipeline
+from msvid.models.pipelines import pipeline_for
+from msvid.models.presets import resolve_config
 from msvid.models.families.registry import family_of
 from msvid.script.director import direct, load_director
 from msvid.toy.render import render
@@ -42,11 +48,11 @@ from msvid.toy.vocab import UNSTATED
 
 def draw(pipe, captions: list[str], seeds: list[int], states=None, steps: int = 25, guidance: float = 5.0):
     "One keyframe per caption from its seeded noise, with `states[i]` through the loaded adapter when given."
-    shape, out = family_of(pipe).latent_shape(64, 64), []
+    fam, out = family_of(pipe), []
     for i, (cap, s) in enumerate(zip(captions, seeds)):
-        kw = dict(ip_adapter_image_embeds=state_embeds(states[i], pipe, guidance)) if states is not None else {}
-        lat = seeded_noise(shape, [s])
-        out += pipe(cap, latents=lat, num_inference_steps=steps, guidance_scale=guidance, **kw).images
+        embeds = state_embeds(states[i], pipe, guidance, fam.state_adapter) if states is not None else None
+        kw = dict(ip_adapter_image_embeds=embeds) if embeds is not None else {}
+        out += fam.text_to_image([cap], seeded_noise(fam.latent_shape(64, 64), [s]), steps, guidance, 64, 64, **kw)
     return out
 
 
@@ -58,18 +64,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tasks', type=int, default=40)
     ap.add_argument('--seed', type=int, default=55555, help='toy suite seed (fresh: not used in training or tuning)')
-    ap.add_argument('--noreg', required=True, help='folder of the adapter trained without eq. 8')
-    ap.add_argument('--reg', default='toy', help="the adapter trained with eq. 8 (default: the shipped 'toy')")
+    ap.add_argument('--preset', default='toy', choices=('toy', 'toy-flow'), help='toy model and its shipped adapter')
+    ap.add_argument('--noreg', help='folder of the adapter trained without eq. 8 (default: none drawn)')
+    ap.add_argument('--reg', help="the adapter trained with eq. 8 (default: the preset's shipped one)")
     ap.add_argument('--scale', type=float, default=RunConfig().state_scale, help="adapter scale (default: msvid's)")
+    ap.add_argument('--min-noise', type=float, help="the adapter acts above this noise level (default: its own)")
     ap.add_argument('--noise', default=RunConfig().director_noise, choices=DIRECTOR_NOISES, help="starting noise")
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    pipe = load_pipeline('msvid:toy-sd', 'cpu', 'float32', quiet=True)
-    pipe.set_progress_bar_config(disable=True)
+    cfg = resolve_config(a.preset, 'cpu', quiet=True)
+    pipe = pipeline_for(cfg)
+    fam = family_of(pipe)
     clip, probe, d = load_clip('toy'), load_probe(), load_director('toy')
-    adapters = {'with eq. 8': load_state_adapter(a.reg)[0], 'without': load_state_adapter(a.noreg)[0]}
+    load = lambda spec: load_state_adapter(spec, fam.denoiser, fam.state_adapter)
+    adapters = {'with eq. 8': load(a.reg or cfg.state_adapter)} | ({'without': load(a.noreg)} if a.noreg else {})
     rows = {}  # variant -> per-task dicts
     for k, task in enumerate(toy_suite(a.tasks, seed=a.seed)):
         gt = task.meta['toyworld']['steps']
@@ -85,14 +95,17 @@ def main():
             if name is None:
                 keys = draw(pipe, caps, seeds)
             else:
-                with state_conditioning(pipe, adapters[name], a.scale):
+                weights, info = adapters[name]
+                floor = info['min_noise'] if a.min_noise is None else a.min_noise
+                with state_conditioning(pipe, weights, a.scale, floor):
                     keys = draw(pipe, caps, seeds, states)
             cos = (clip.images(keys) * truth).sum(-1)
             read = predict_attributes(probe, keys)
             unstated = {u: float(np.mean([r[u] == g['attributes'][u] for r, g in zip(read, gt)])) for u in UNSTATED}
             rows.setdefault(v, []).append(dict(cos=float(cos.mean()), **unstated, **probe_scores(task, keys, probe)))
-    print(f'{a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, guidance 5, '
-          f"adapter scale {a.scale}, {a.noise} noise; "
+    print(f'{a.preset} preset, {a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, '
+          'guidance 5, '
+          f"adapter scale {a.scale}, min noise {a.min_noise}, {a.noise} noise; "
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load '
           f'{os.getloadavg()[0]:.1f}, torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
     print('| keyframe drawn from | cos to the true render | adherence | dependency consistency | '
@@ -102,8 +115,13 @@ def main():
         cells = [ci(r[k] for r in rs) for k in ('cos', 'adherence', 'dep_all')]
         cells += [f'{np.mean([r[u] for r in rs]):.2f}' for u in UNSTATED]
         print(f"| {v} | {' | '.join(cells)} |")
-    print('\nPaired, per task: with eq. 8 - without')
+    print('\nPaired, per task: with eq. 8 - without' if a.noreg else '\nPaired, per task: adapter - text only')
     for states in ('predicted states', 'true states'):
+        if not a.noreg:
+            w, t = rows[f'with eq. 8, {states}'], rows['text only']
+            print(f"- {states}: cos {ci(x['cos'] - y['cos'] for x, y in zip(w, t))}, "
+                  f"consistency {ci(x['dep_all'] - y['dep_all'] for x, y in zip(w, t))}")
+            continue
         w, wo = rows[f'with eq. 8, {states}'], rows[f'without, {states}']
         diff = lambda k: ci(x[k] - y[k] for x, y in zip(w, wo))
         print(f"- {states}: cos {diff('cos')}, adherence {diff('adherence')}, consistency {diff('dep_all')}")

@@ -121,11 +121,38 @@ def test_rolling_on_flux_asks_for_an_inpainting_filler(flux, tmp_path):
         generate(TASK, tmp_path / 'r', cfg, pipe=flux)
 
 
-def test_director_refuses_flow_families(sd3, tmp_path):
-    "The director conditions through a UNet IP-Adapter: it stops in one line on a flow-matching transformer."
-    cfg = resolve_config('toy', 'cpu', method='director', quiet=True, **SIZE)
-    with pytest.raises(InputError, match='on StableDiffusion3: '):
-        generate(TASK, tmp_path / 'director', cfg, pipe=sd3)
+def test_director_on_sd3_reads_an_sd3_state_adapter(tmp_path):
+    "An SD3 state adapter for its transformer conditions each keyframe on the director's state; a UNet's is refused."
+    from msvid.methods.state_adapter import load_state_adapter, state_conditioning
+    from msvid.methods.references import has_ip_adapter
+    from msvid.train.adapter import new_sd3_ip_adapter, save_ip_adapter
+
+    pipe = _quiet(tiny_sd3_pipeline(seed=0))
+    weights = new_sd3_ip_adapter(pipe.transformer, 512, seed=1)
+    weights['ip_adapter'] = {k: torch.randn_like(v) for k, v in weights['ip_adapter'].items()}  # values not zero
+    with state_conditioning(pipe, weights):
+        save_ip_adapter(pipe.transformer, tmp_path / 'adapter', 'toy')
+    info = load_state_adapter(str(tmp_path / 'adapter'), pipe.transformer, 'sd3')[1]
+    assert info == {'clip': 'toy', 'image_dim': 512, 'min_noise': 0.0}
+    runs = {}
+    for scale in (0.0, 1.0):
+        cfg = resolve_config('toy', 'cpu', method='director', quiet=True, state_adapter=str(tmp_path / 'adapter'),
+                             state_scale=scale, **SIZE)  # fmt: skip
+        runs[scale] = generate(TASK, tmp_path / f'director{scale}', cfg, pipe=pipe)
+    keyframes = lambda run: [(run.path / run.scene(i).keyframe).read_bytes() for i in range(3)]
+    assert all(a != b for a, b in zip(keyframes(runs[0.0]), keyframes(runs[1.0])))  # the state reached every one
+    assert not has_ip_adapter(pipe)  # the adapter is taken out after each scene
+    cfg = resolve_config('toy', 'cpu', method='director', quiet=True, **SIZE)  # the toy preset's: a UNet's adapter
+    with pytest.raises(InputError, match="holds a UNet's plain IP-Adapter, but this model reads an SD3 transformer's"):
+        generate(TASK, tmp_path / 'unet-adapter', cfg, pipe=pipe)
+
+
+def test_director_is_refused_on_flux(tmp_path):
+    "FLUX has no state-adapter layout msvid reads: one line, before any scene."
+    cfg = resolve_config('toy', 'cpu', method='director', quiet=True, guidance_scale=0.0, **SIZE)
+    with pytest.raises(InputError, match="method 'director' on Flux: no state-adapter layout") as e:
+        generate(TASK, tmp_path / 'director', cfg, pipe=_quiet(tiny_flux_pipeline(seed=0)))
+    assert '\n' not in str(e.value)
 
 
 def test_ip_refs_on_sd3_without_an_adapter_says_which_flag(sd3, tmp_path):

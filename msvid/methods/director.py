@@ -5,8 +5,7 @@ predicts its visual state, and the keyframe is drawn conditioned on that state t
 
 # %% ../../nbs/60_methods/67_director.ipynb #2de9ad25
 from __future__ import annotations
-import json, math
-from contextlib import contextmanager
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -19,18 +18,16 @@ from fastcore.basics import patch
 
 from ..core.config import ADAPTER_SCALE, Settings, register_part
 from ..core.records import Candidate, InputError
-from ..io.assets import shipped
-from ..models.loading import check_tensors, load_strict, loading, read_header
+from ..models.loading import check_tensors, loading
 from ..scene.context import RunContext, SceneOutput, SceneState, register_method, unit_vector
 from ..script.director import load_director, predict
-from .references import IP_ADAPTER_EXAMPLE, has_ip_adapter, parse_ip_adapter
+from .references import IP_ADAPTER_EXAMPLE, parse_ip_adapter
+from .state_adapter import SHIPPED_STATE_ADAPTERS, load_state_adapter, state_conditioning, state_embeds
 
 # %% auto #0
-__all__ = ['DIRECTOR_METHODS', 'DIRECTOR_CAPTIONS', 'DIRECTOR_NOISES', 'DIRECTOR_HISTORIES', 'ADAPTER_WEIGHTS', 'MAX_IMAGE_DIM',
-           'MAX_ADAPTER_LAYERS', 'IP_TOKENS', 'FLOATS', 'UNET_STATE_ADAPTER', 'DirectorSettings', 'adapter_expected',
-           'load_state_adapter', 'attach_state_adapter', 'state_conditioning', 'state_embeds', 'run_director',
-           'run_state_adapter', 'DirectorState', 'director_history', 'load_state_encoder', 'state_encoder',
-           'director_scene', 'director', 'director_rolling']
+__all__ = ['DIRECTOR_METHODS', 'DIRECTOR_CAPTIONS', 'DIRECTOR_NOISES', 'DIRECTOR_HISTORIES', 'STATE_ADAPTER', 'DirectorSettings',
+           'run_director', 'run_state_adapter', 'DirectorState', 'director_history', 'load_state_encoder',
+           'state_encoder', 'director_scene', 'director', 'director_rolling']
 
 # %% ../../nbs/60_methods/67_director.ipynb #1d2cd0ba
 DIRECTOR_METHODS = ('director', 'director-rolling')
@@ -45,7 +42,7 @@ class DirectorSettings(Settings):
     "VideoAuteur's director, the IP-Adapter that reads its visual states, and how the keyframes use them."
 
     director: str = ''  # director methods: a trained director folder, or 'toy' ('' = the preset's)
-    state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', folder or REPO:SUB/W.safetensors
+    state_adapter: str = ''  # director methods: IP-Adapter reading its states: 'toy', 'toy-flow', folder or REPO:SUB/W
     state_scale: float = 0.5  # director methods: how strongly the predicted visual state conditions a keyframe
     director_caption: str = 'script'  # director methods: whose caption prompts a keyframe, 'script' or 'director'
     director_noise: str = 'task'  # director: starting noise, 'task' (the task seed's, as fixed-seed) or 'scene'
@@ -62,8 +59,9 @@ class DirectorSettings(Settings):
 @patch
 def check(self: DirectorSettings, config):
     "A director method names both models; a hub adapter is safetensors; director-rolling fills with its own pipeline."
-    if self.state_adapter and self.state_adapter != 'toy' and not Path(self.state_adapter).is_dir():
-        parse_ip_adapter(self.state_adapter, 'state_adapter')
+    adapter = self.state_adapter
+    if adapter and adapter not in SHIPPED_STATE_ADAPTERS and not Path(adapter).is_dir():
+        parse_ip_adapter(adapter, 'state_adapter')
     if config.method not in DIRECTOR_METHODS:
         return
     if not (self.director and self.state_adapter):
@@ -71,170 +69,6 @@ def check(self: DirectorSettings, config):
         raise InputError(f"method {config.method!r}: give {missing} (the toy preset ships both)")
     if config.method == 'director-rolling' and config.fill_model:
         raise InputError("method 'director-rolling' conditions the run's own pipeline: leave fill_model empty")
-
-# %% ../../nbs/60_methods/67_director.ipynb #94200fdd
-ADAPTER_WEIGHTS = 'ip-adapter.safetensors'  # in a state-adapter folder, beside adapter.json
-
-
-def _split_parts(flat: dict[str, torch.Tensor], spec: str) -> dict[str, dict[str, torch.Tensor]]:
-    "`image_proj.*` / `ip_adapter.*` keys of an IP-Adapter file as the two dicts `load_ip_adapter` takes."
-    parts = {'image_proj': {}, 'ip_adapter': {}}
-    for k, v in flat.items():
-        part, _, rest = k.partition('.')
-        if part in parts:
-            parts[part][rest] = v
-    if 'proj.weight' not in parts['image_proj'] or not parts['ip_adapter']:
-        raise InputError(
-            f"state_adapter {spec!r}: expected a plain IP-Adapter (image_proj.proj.weight and ip_adapter.* weights); "
-            "'plus' and face adapters read patch features, not the one embedding a director predicts"
-        )
-    return parts
-
-# %% ../../nbs/60_methods/67_director.ipynb #f2a9c4e1
-MAX_IMAGE_DIM = 16_384  # widest image embedding a state adapter may read
-MAX_ADAPTER_LAYERS = 256  # most cross-attention layers a state adapter may hold
-IP_TOKENS = 4  # image tokens a plain IP-Adapter's projection makes (what diffusers loads it as)
-FLOATS = ('float32', 'float16', 'bfloat16')
-
-
-def _cross_widths(unet) -> list[int] | None:
-    "The width of each cross-attention layer of `unet`, in the order diffusers numbers an IP-Adapter's (1, 3, 5, ...)."
-    chans, out = list(getattr(unet.config, 'block_out_channels', None) or []), []
-    if not chans or type(getattr(unet.config, 'cross_attention_dim', None)) is not int:
-        return None
-    for name in unet.attn_processors:
-        if name.endswith('attn1.processor') or 'motion_modules' in name:
-            continue
-        if name.startswith('mid_block'):
-            out.append(chans[-1])
-        elif name.startswith('up_blocks'):
-            out.append(chans[::-1][int(name[len('up_blocks.')])])
-        else:
-            out.append(chans[int(name[len('down_blocks.')])])
-    return out
-
-
-def adapter_expected(
-    header: dict,  # `read_header` of the adapter's file
-    spec: str,  # the adapter as the user named it
-    image_dim: int | None = None,  # the embedding width adapter.json names (None: the file's own)
-    unet=None,  # the UNet it is for (None: the layers the file numbers)
-) -> dict:
-    "`{name: (shape, dtype)}` a plain IP-Adapter must hold: the image projection and two weights per cross-attention."
-    what = f"state_adapter {spec!r}"
-    proj, ids = header.get('image_proj.proj.weight'), {k.split('.')[1] for k in header if k.startswith('ip_adapter.')}
-    if proj is None or not ids:
-        _split_parts({}, spec)  # refuses, saying what a plain adapter holds
-    if len(proj[0]) != 2:
-        raise InputError(f"{what}: image_proj.proj.weight is {list(proj[0])}, expected 2 dimensions")
-    dtype, dim = proj[1] if proj[1] in FLOATS else 'float32', image_dim or proj[0][1]
-    if type(dim) is not int or not 1 <= dim <= MAX_IMAGE_DIM:
-        raise InputError(f"{what}: image_dim {str(dim)[:40]} is not a whole number from 1 to {MAX_IMAGE_DIM:,}")
-    widths = _cross_widths(unet) if unet is not None else None
-    if widths is not None:
-        cross = unet.config.cross_attention_dim
-    else:
-        if len(ids) > MAX_ADAPTER_LAYERS or proj[0][0] % IP_TOKENS or not proj[0][0]:
-            raise InputError(f"{what}: not a plain IP-Adapter ({len(ids)} layers, a {proj[0][0]}-wide projection)")
-        cross = proj[0][0] // IP_TOKENS
-        kv = lambda n, x: header.get(f'ip_adapter.{n}.to_{x}_ip.weight')
-        shape = lambda n: (kv(n, 'k') or kv(n, 'v') or ((1,),))[0]
-        widths = [(shape(2 * n + 1) or (1,))[0] for n in range(len(ids))]
-    exp = {'image_proj.proj.weight': ((IP_TOKENS * cross, dim), dtype),
-           'image_proj.proj.bias': ((IP_TOKENS * cross,), dtype),
-           'image_proj.norm.weight': ((cross,), dtype), 'image_proj.norm.bias': ((cross,), dtype)}  # fmt: skip
-    for n, w in enumerate(widths):
-        for kv in 'kv':
-            exp[f'ip_adapter.{2 * n + 1}.to_{kv}_ip.weight'] = ((w, cross), dtype)
-    return exp
-
-
-def _adapter_info(folder: Path, spec: str) -> dict:
-    "adapter.json: `{'clip': str, 'image_dim': int}`, bounded."
-    p, what = folder / 'adapter.json', f"state_adapter {spec!r}"
-    info = json.loads(p.read_bytes()) if p.stat().st_size <= 100_000 else None
-    if not isinstance(info, dict) or not isinstance(info.get('clip'), str) or len(info['clip']) > 1000:
-        raise InputError(f"{what}: adapter.json is not an object naming its 'clip' and 'image_dim'")
-    if type(info.get('image_dim')) is not int or not 1 <= info['image_dim'] <= MAX_IMAGE_DIM:
-        raise InputError(f"{what}: adapter.json image_dim is not a whole number from 1 to {MAX_IMAGE_DIM:,}")
-    return info
-
-
-# %% ../../nbs/60_methods/67_director.ipynb #cc55f02c
-def load_state_adapter(
-    spec: str = 'toy',  # 'toy', a folder (ip-adapter.safetensors, adapter.json) or REPO:SUBFOLDER/WEIGHT.safetensors
-    unet=None,  # the UNet it is for: its cross-attention layers are what the file must hold (None: the file's own)
-) -> tuple[dict, dict]:
-    "(weights for `load_ip_adapter`, `{'clip': the CLIP its states come from, 'image_dim': their width}`), all checked."
-    what, info = f"state_adapter {spec!r}", None
-    if spec == 'toy' or Path(spec).is_dir():
-        folder = shipped('toy-ip-adapter') if spec == 'toy' else Path(spec)
-        if not (folder / ADAPTER_WEIGHTS).is_file() or not (folder / 'adapter.json').is_file():
-            raise InputError(f"state_adapter {spec!r}: expected {ADAPTER_WEIGHTS} and adapter.json in {folder}")
-        try:
-            info = _adapter_info(folder, spec)
-        except (UnicodeDecodeError, ValueError) as e:
-            raise e if isinstance(e, InputError) else InputError(f"{what}: adapter.json is not JSON") from None
-        path = folder / ADAPTER_WEIGHTS
-    else:
-        repo, sub, weight = parse_ip_adapter(spec, 'state_adapter')
-        with loading(what):
-            if Path(repo).is_dir():
-                path = Path(repo, sub or '', weight)
-            else:
-                from huggingface_hub import hf_hub_download
-
-                path = hf_hub_download(repo, weight, subfolder=sub)
-    expected = adapter_expected(read_header(path, what), spec, info and info['image_dim'], unet)
-    parts = _split_parts(load_strict(path, expected, what), spec)
-    if info is None:
-        clip = f"{repo}:{f'{sub}/' if sub else ''}image_encoder"
-        info = dict(clip=clip, image_dim=int(parts['image_proj']['proj.weight'].shape[1]))
-    return parts, info
-
-
-# %% ../../nbs/60_methods/67_director.ipynb #8b95198b
-def attach_state_adapter(
-    pipe,  # an SD-family pipeline
-    weights: dict,  # `{'image_proj': ..., 'ip_adapter': ...}` (from `load_state_adapter` or `new_ip_adapter`)
-):
-    "Load the adapter `weights` into `pipe` with no image encoder: its states are given as embeddings."
-    from diffusers.utils import logging as dlog
-
-    level = dlog.get_verbosity()
-    dlog.set_verbosity_error()  # not "image_encoder is not loaded": no image encoder is wanted
-    try:
-        pipe.load_ip_adapter(weights, subfolder='', weight_name='', image_encoder_folder=None)
-    finally:
-        dlog.set_verbosity(level)
-    return pipe
-
-# %% ../../nbs/60_methods/67_director.ipynb #cd456bc4
-@contextmanager
-def state_conditioning(
-    pipe,  # an SD-family pipeline without an IP-Adapter loaded
-    weights: dict,  # from `load_state_adapter`
-    scale: float = 1.0,  # adapter strength
-):
-    "Inside the block `pipe` reads image states through the adapter `weights`; afterwards it is as it was."
-    if has_ip_adapter(pipe):
-        raise InputError("the director methods load their own state adapter: this pipeline already has an IP-Adapter")
-    attach_state_adapter(pipe, weights)
-    pipe.set_ip_adapter_scale(scale)
-    try:
-        yield pipe
-    finally:
-        pipe.unload_ip_adapter()
-
-# %% ../../nbs/60_methods/67_director.ipynb #ff8e4c27
-def state_embeds(
-    z: torch.Tensor,  # (D,) a visual state
-    pipe,  # the pipeline it is for (device, dtype)
-    guidance_scale: float,  # > 1: classifier-free guidance, so a zero state is the unconditional branch
-) -> list[torch.Tensor]:
-    "`ip_adapter_image_embeds` for one image conditioned on `z`."
-    z = z.reshape(1, 1, -1).to(pipe.device, pipe.dtype)
-    return [torch.cat([torch.zeros_like(z), z]) if guidance_scale > 1 else z]
 
 # %% ../../nbs/60_methods/67_director.ipynb #b7b6be92
 def run_director(ctx: RunContext):
@@ -245,8 +79,8 @@ def run_director(ctx: RunContext):
 # %% ../../nbs/60_methods/67_director.ipynb #3ad69fd1
 def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
     "The run's state adapter (`config.state_adapter`), read once."
-    spec = ctx.config.state_adapter
-    return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec, getattr(ctx.pipe, 'unet', None)))
+    spec, f = ctx.config.state_adapter, ctx.family
+    return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec, f.denoiser, f.state_adapter))
 
 # %% ../../nbs/60_methods/67_director.ipynb #e43e07ce
 @dataclass
@@ -350,8 +184,8 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     caption, z = predict(d, director_history(ctx, i, d.cfg.clip_dim), ctx.task.steps[i].text)
     if c.director_caption == 'director':
         ctx = replace(ctx, scripts=[*ctx.scripts[:i], replace(ctx.scripts[i], caption=caption), *ctx.scripts[i + 1 :]])
-    embeds = state_embeds(z, ctx.pipe, c.guidance_scale)
-    with state_conditioning(ctx.pipe, weights, c.state_scale):
+    embeds = state_embeds(z, ctx.pipe, c.guidance_scale, ctx.family.state_adapter)
+    with state_conditioning(ctx.pipe, weights, c.state_scale, info['min_noise']):
         if rolling:
             out = rolling_scene(ctx, i, 'deps', pipe_kwargs=dict(ip_adapter_image_embeds=embeds))
         else:
@@ -369,16 +203,16 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     return out
 
 # %% ../../nbs/60_methods/67_director.ipynb #13f41bd8
-UNET_STATE_ADAPTER = ('unet_ip_adapters', 'its state adapter is a UNet IP-Adapter')
+STATE_ADAPTER = ('state_adapter', 'no state-adapter layout msvid reads fits it (a UNet or SD3 IP-Adapter)')
 
 
-@register_method('director', needs=UNET_STATE_ADAPTER)
+@register_method('director', needs=STATE_ADAPTER)
 def director(ctx: RunContext, i: int) -> SceneOutput:
     "VideoAuteur: the keyframe conditioned on the director's predicted visual state, from `director_noise`."
     return director_scene(ctx, i)
 
 
-@register_method('director-rolling', needs=UNET_STATE_ADAPTER)
+@register_method('director-rolling', needs=STATE_ADAPTER)
 def director_rolling(ctx: RunContext, i: int) -> SceneOutput:
     "VideoAuteur's rolling-context canvas of the depended-on scenes, conditioned on the predicted state."
     return director_scene(ctx, i, rolling=True)

@@ -62,12 +62,13 @@ PRESETS = {
     p.name: p
     for p in [
         _TOY,
-        replace(  # the toy preset with the toy flow-matching model: the two differ only in the model
+        replace(  # the toy preset with the toy flow-matching model and the state adapter trained on it
             _TOY,
             name='toy-flow',
             model='msvid:toy-flow',
             description="a tiny SD3 flow-matching transformer trained on the toy world (toy-sd's autoencoder); CPU",
             max_sequence_length=4,  # the zero tokens SD3 appends in place of T5, as it was trained
+            state_adapter='toy-flow',  # the director's states through an SD3 IP-Adapter trained on it
         ),
         Preset(
             'sd15',

@@ -13,13 +13,14 @@ import numpy as np
 import torch
 
 from .loop import checkpoint_meta, hardware, train_loop, work_folder
-from ..methods.director import ADAPTER_WEIGHTS, attach_state_adapter
+from ..methods.state_adapter import ADAPTER_WEIGHTS, attach_state_adapter, sd3_attention_layers
 from ..models.components import cross_attention_layers
 from .toy_sd import encode_images, tokenize
 
 # %% auto #0
 __all__ = ['new_ip_adapter', 'adapter_parameters', 'ip_adapter_weights', 'noisy_states', 'adapter_data', 'high_noise_weights',
-           'train_ip_adapter', 'save_ip_adapter', 'AdapterRecipe', 'train_toy_ip_adapter']
+           'train_ip_adapter', 'new_sd3_ip_adapter', 'sd3_ip_adapter_weights', 'AdapterRecipe', 'train_flow_ip_adapter',
+           'save_ip_adapter', 'train_toy_ip_adapter']
 
 # %% ../../nbs/90_train/97_adapter.ipynb #18b12178
 def new_ip_adapter(
@@ -45,9 +46,10 @@ def new_ip_adapter(
     return {'image_proj': proj, 'ip_adapter': ip}
 
 # %% ../../nbs/90_train/97_adapter.ipynb #d701456e
-def adapter_parameters(unet) -> list[torch.nn.Parameter]:
-    "The parameters of the IP-Adapter loaded into `unet` (its projection and image keys/values)."
-    return [p for n, p in unet.named_parameters() if n.startswith('encoder_hid_proj.') or '_ip.' in n]
+def adapter_parameters(denoiser) -> list[torch.nn.Parameter]:
+    "The parameters of the IP-Adapter loaded into a UNet or SD3 transformer (its projection, image keys/values, norms)."
+    projection = ('encoder_hid_proj.', 'image_proj.')  # a UNet's, an SD3 transformer's
+    return [p for n, p in denoiser.named_parameters() if n.startswith(projection) or '_ip.' in n]
 
 # %% ../../nbs/90_train/97_adapter.ipynb #f3da093a
 def ip_adapter_weights(unet) -> dict[str, dict[str, torch.Tensor]]:
@@ -165,25 +167,37 @@ def train_ip_adapter(
     kw = dict(weight_decay=0.01, clip_grad=1.0, seed=seed, ckpt=ckpt, ckpt_every=ckpt_every, quiet=quiet)
     return train_loop({'unet': unet}, batch, loss, steps, lr, params, desc='adapter', **kw)
 
-# %% ../../nbs/90_train/97_adapter.ipynb #d7faad8a
-def save_ip_adapter(
-    unet,  # a UNet with a trained IP-Adapter loaded
-    folder: str | Path,
-    clip: str,  # the CLIP whose image embeddings it reads ('toy' or a hub id)
-    record: dict | None = None,  # written as history.json (recipe, time, hardware, results)
-) -> Path:
-    "Write `ip-adapter.safetensors` (published layout), `adapter.json` and the record."
-    from msvid.io.writes import atomic_save_tensors, atomic_write_bytes
+# %% ../../nbs/90_train/97_adapter.ipynb #a18e4ac4
+def new_sd3_ip_adapter(
+    transformer,  # the `SD3Transformer2DModel` it is for
+    image_dim: int,  # width of the image embeddings it reads
+    seed: int = 0,
+    hidden: int = 64,  # the resampler's width (a multiple of 64: diffusers reads its heads as width // 64)
+    queries: int = 4,  # image tokens it makes
+) -> dict[str, dict[str, torch.Tensor]]:
+    "An untrained SD3 IP-Adapter as `{'image_proj': ..., 'ip_adapter': ...}`, its image values zero."
+    from diffusers.models.attention_processor import SD3IPAdapterJointAttnProcessor2_0
+    from diffusers.models.embeddings import IPAdapterTimeImageProjection
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    w = ip_adapter_weights(unet)
-    atomic_save_tensors(folder / ADAPTER_WEIGHTS, {f'{part}.{k}': v for part in w for k, v in w[part].items()}, {})
-    info = dict(clip=clip, image_dim=int(w['image_proj']['proj.weight'].shape[1]))
-    atomic_write_bytes(folder / 'adapter.json', (json.dumps(info, indent=1) + '\n').encode())
-    if record is not None:
-        atomic_write_bytes(folder / 'history.json', (json.dumps(record, indent=1) + '\n').encode())
-    return folder
+    c = transformer.config
+    width = c.num_attention_heads * c.attention_head_dim
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        proj = IPAdapterTimeImageProjection(embed_dim=image_dim, output_dim=width, hidden_dim=hidden,
+                                            heads=hidden // 64, num_queries=queries, timestep_in_dim=hidden)  # fmt: skip
+        procs = [SD3IPAdapterJointAttnProcessor2_0(width, width, c.attention_head_dim, timesteps_emb_dim=hidden)
+                 for _ in sd3_attention_layers(transformer)]  # fmt: skip
+    ip = {f'{n}.{k}': v.detach().clone() for n, p in enumerate(procs) for k, v in p.state_dict().items()}
+    ip |= {k: torch.zeros_like(v) for k, v in ip.items() if k.endswith('to_v_ip.weight')}
+    return {'image_proj': {k: v.detach().clone() for k, v in proj.state_dict().items()}, 'ip_adapter': ip}
+
+# %% ../../nbs/90_train/97_adapter.ipynb #214d5b61
+def sd3_ip_adapter_weights(transformer) -> dict[str, dict[str, torch.Tensor]]:
+    "The loaded SD3 IP-Adapter's weights, back in the layout `new_sd3_ip_adapter` writes."
+    clean = lambda d: {k: v.detach().cpu().contiguous() for k, v in d.items()}
+    procs = [transformer.attn_processors[name] for name in sd3_attention_layers(transformer)]
+    ip = {f'{n}.{k}': v for n, p in enumerate(procs) for k, v in p.state_dict().items()}
+    return {'image_proj': clean(transformer.image_proj.state_dict()), 'ip_adapter': clean(ip)}
 
 # %% ../../nbs/90_train/97_adapter.ipynb #a7f9d382
 @dataclass
@@ -197,36 +211,107 @@ class AdapterRecipe:
     regularise: bool = True  # eq. 8's noisy states (False: the ablation)
     p_drop: float = 0.05
     weight_cap: float = 5.0  # `high_noise_weights` (0: the plain epsilon loss of the first toy adapter)
+    min_noise: float = 0.0  # flow models: train at noise levels from this up, where the state will act (`state_until`)
     seed: int = 0
     ckpt_every: int = 250
+
+# %% ../../nbs/90_train/97_adapter.ipynb #fced8b55
+def train_flow_ip_adapter(
+    pipe,  # a `StableDiffusion3Pipeline` with its IP-Adapter loaded (see `new_sd3_ip_adapter`); only the adapter trains
+    data: dict,  # from `adapter_data`
+    r: AdapterRecipe,  # steps, batch, learning rate, eq. 8, drops, seed (`weight_cap` is the epsilon loss's: unused)
+    ckpt: str | Path | None = None,  # checkpoint file: resumed from if it exists
+    quiet: bool = False,
+):
+    "Train the loaded adapter on the flow-matching objective (velocity, SD3's noise density above `min_noise`): History."
+    from msvid.train.toy_flow import ToyFlowConfig, flow_sigmas, sd3_text_embeds
+
+    tf, sf = pipe.transformer, pipe.vae.config.scaling_factor
+    means, stds = encode_images(pipe.vae, data['images'])
+    ids, empty = tokenize(pipe.tokenizer, data['captions']), tokenize(pipe.tokenizer, [''])
+    z_all, std, joint = data['z'], data['z'].std(0), tf.config.joint_attention_dim
+    tf.requires_grad_(False)
+    pipe.set_ip_adapter_scale(1.0)  # as a UNet adapter trains: `state_scale` 1 is the strength it learned
+    params = adapter_parameters(tf)
+    [p.requires_grad_(True) for p in params]
+
+    def batch(s):
+        idx, bs = torch.randint(0, len(means), (r.batch_size,), generator=s.g), r.batch_size
+        x0 = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=s.g)) * sf
+        noise, sigma = torch.randn(x0.shape, generator=s.g), r.min_noise + (1 - r.min_noise) * flow_sigmas(bs, s.g)
+        no_text, no_image = _drop(bs, s.g, r.p_drop)
+        z = noisy_states(z_all[idx], s.g, std) if r.regularise else z_all[idx]
+        z[no_image] = 0
+        with torch.no_grad():
+            text = torch.where(no_text[:, None], empty, ids[idx])
+            emb, pooled = sd3_text_embeds(pipe.text_encoder, pipe.text_encoder_2, text, ToyFlowConfig.t5_tokens, joint)
+        xs = (1 - sigma[:, None, None, None]) * x0 + sigma[:, None, None, None] * noise
+        return dict(xs=xs, t=sigma * 1000, emb=emb, pooled=pooled, z=z, target=noise - x0)
+
+    def loss(s, b):
+        kw = {'ip_adapter_image_embeds': b['z'][:, None]}  # a fresh dict: the transformer pops from it
+        v = s.models['transformer'](b['xs'], encoder_hidden_states=b['emb'], pooled_projections=b['pooled'],
+                                    timestep=b['t'], joint_attention_kwargs=kw).sample  # fmt: skip
+        return ((v - b['target']) ** 2).mean()
+
+    kw = dict(weight_decay=0.01, clip_grad=1.0, seed=r.seed, ckpt=ckpt, ckpt_every=r.ckpt_every, quiet=quiet)
+    return train_loop({'transformer': tf}, batch, loss, r.steps, r.lr, params, desc='adapter', **kw)
+
+# %% ../../nbs/90_train/97_adapter.ipynb #d7faad8a
+def save_ip_adapter(
+    denoiser,  # a UNet or SD3 transformer with a trained IP-Adapter loaded
+    folder: str | Path,
+    clip: str,  # the CLIP whose image embeddings it reads ('toy' or a hub id)
+    record: dict | None = None,  # written as history.json (recipe, time, hardware, results)
+    min_noise: float = 0.0,  # the noise level it was trained above: `state_conditioning` turns it off below
+) -> Path:
+    "Write `ip-adapter.safetensors` (published layout), `adapter.json` and the record."
+    from msvid.io.writes import atomic_save_tensors, atomic_write_bytes
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sd3 = getattr(denoiser, 'image_proj', None) is not None  # diffusers puts an SD3 adapter's resampler there
+    w = sd3_ip_adapter_weights(denoiser) if sd3 else ip_adapter_weights(denoiser)
+    atomic_save_tensors(folder / ADAPTER_WEIGHTS, {f'{part}.{k}': v for part in w for k, v in w[part].items()}, {})
+    width = w['image_proj']['proj_in.weight' if sd3 else 'proj.weight'].shape[1]
+    info = dict(clip=clip, image_dim=int(width), min_noise=min_noise)
+    atomic_write_bytes(folder / 'adapter.json', (json.dumps(info, indent=1) + '\n').encode())
+    if record is not None:
+        atomic_write_bytes(folder / 'history.json', (json.dumps(record, indent=1) + '\n').encode())
+    return folder
 
 # %% ../../nbs/90_train/97_adapter.ipynb #1f53ebff
 def train_toy_ip_adapter(
     out: str | Path,  # destination folder (e.g. `msvid/assets/toy-ip-adapter`)
     r: AdapterRecipe | None = None,  # the recipe (default: the shipped adapter's)
     work: str | Path | None = None,  # checkpoint folder (default: `out` + '.work')
-    model: str = 'msvid:toy-sd',  # the text-to-image model it is trained for
+    model: str = 'msvid:toy-sd',  # the text-to-image model it is trained for: a UNet or SD3 family ('msvid:toy-flow')
     quiet: bool = False,
 ) -> dict:
-    "Train an IP-Adapter for the toy model on toy CLIP states (resumable) and save it: the record."
+    "Train an IP-Adapter for a toy model on toy CLIP states (resumable) and save it: the record."
     from msvid.models.pipelines import load_pipeline
+    from msvid.models.families.registry import family_of
 
     r = r or AdapterRecipe()
     work = work_folder(out, work)
     pipe = load_pipeline(model, 'cpu', 'float32', quiet=True)
-    data = adapter_data(range(r.n_tasks))
-    sd = new_ip_adapter(pipe.unet, data['z'].shape[1], r.seed)
-    attach_state_adapter(pipe, sd)
-    kw = dict(seed=r.seed, ckpt=work / 'adapter.safetensors', ckpt_every=r.ckpt_every, quiet=quiet)
-    hist = train_ip_adapter(pipe, data, r.steps, r.batch_size, r.lr, r.regularise, r.p_drop, r.weight_cap, **kw)
+    data, family, ckpt = adapter_data(range(r.n_tasks)), family_of(pipe), work / 'adapter.safetensors'
+    dim, denoiser = data['z'].shape[1], family.denoiser
+    if family.state_adapter == 'sd3':
+        attach_state_adapter(pipe, new_sd3_ip_adapter(denoiser, dim, r.seed))
+        hist = train_flow_ip_adapter(pipe, data, r, ckpt, quiet)
+    else:
+        attach_state_adapter(pipe, new_ip_adapter(denoiser, dim, r.seed))
+        kw = dict(seed=r.seed, ckpt=ckpt, ckpt_every=r.ckpt_every, quiet=quiet)
+        hist = train_ip_adapter(pipe, data, r.steps, r.batch_size, r.lr, r.regularise, r.p_drop, r.weight_cap, **kw)
     record = dict(
         recipe=asdict(r),
         model=model,
         images=len(data['images']),
-        parameters=sum(p.numel() for p in adapter_parameters(pipe.unet)),
+        parameters=sum(p.numel() for p in adapter_parameters(denoiser)),
         train_seconds=round(checkpoint_meta(work / 'adapter.safetensors')['seconds'], 1),
         hardware=hardware(),
         final_loss=round(float(np.mean(hist.losses[-100:])), 4),
     )
-    save_ip_adapter(pipe.unet, out, 'toy', record)
+    save_ip_adapter(denoiser, out, 'toy', record, r.min_noise)
     return record

@@ -27,7 +27,7 @@ class Family:
     frame_axis: int | None = None  # video latents: where the frame axis is (1: (B, F, C, h, w), 2: (B, C, F, h, w))
     spatial: bool = True  # latents are grids (C, h, w) a canvas can be cut from (False: packed tokens, as FLUX's)
     cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
-    unet_ip_adapters: bool = True  # takes the UNet IP-Adapters msvid loads (h94/IP-Adapter's layout)
+    state_adapter: str | None = 'unet'  # the IP-Adapter layout its director state adapter has ('unet', 'sd3'; None)
     ip_adapters: bool = True  # takes an IP-Adapter for `ip-refs` (`load_ip_adapter`)
     ip_images: int | None = None  # reference images its IP-Adapter reads per prompt (None: any number)
     ip_adapter_example: str = 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'  # a public one, for messages
@@ -421,7 +421,7 @@ def register_family(cls: type[Family]) -> type[Family]:
 class FlowFamily(Family):
     "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
 
-    unet_ip_adapters = False  # their IP-Adapters (FLUX's, SD3.5 Large's) have other layouts and image encoders
+    state_adapter = None  # no state-adapter layout msvid trains (SD3 sets its own)
     ip_adapters = False  # FLUX's and SD3.5's are loaded by their families; Sana has none
     single_step_scheduler = 'FlowMatchEulerDiscreteScheduler'
 

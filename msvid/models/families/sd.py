@@ -53,6 +53,7 @@ class StableDiffusion3(FlowFamily):
     ip_images = 1  # it reads one image per prompt
     ip_image_encoder = 'google/siglip-so400m-patch14-384'  # the SigLIP vision model it reads
     ip_adapter_example = 'guiyrt/InstantX-SD3.5-Large-IP-Adapter-diffusers:ip-adapter.safetensors'  # safetensors
+    state_adapter = 'sd3'  # director states: diffusers' SD3 IP-Adapter layout (a timestep-aware resampler)
 
 # %% ../../../nbs/20_models/27_sd_families.ipynb #59bf47aa
 def siglip_image_encoder(
