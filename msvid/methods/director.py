@@ -65,8 +65,9 @@ def check(self: DirectorSettings, config):
     if config.method not in DIRECTOR_METHODS:
         return
     if not (self.director and self.state_adapter):
-        missing = '--director FOLDER' if not self.director else f'--state-adapter, e.g. {IP_ADAPTER_EXAMPLE}'
-        raise InputError(f"method {config.method!r}: give {missing} (the toy preset ships both)")
+        missing = '--director FOLDER' if not self.director else (
+            f'--state-adapter, e.g. {IP_ADAPTER_EXAMPLE} (SD3: a folder msvid.train.adapter wrote)')
+        raise InputError(f"method {config.method!r}: give {missing}; the toy presets ship both")
     if config.method == 'director-rolling' and config.fill_model:
         raise InputError("method 'director-rolling' conditions the run's own pipeline: leave fill_model empty")
 

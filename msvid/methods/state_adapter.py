@@ -191,7 +191,7 @@ def _adapter_file(spec: str) -> tuple[Path, dict]:
 
 
 def load_state_adapter(
-    spec: str = 'toy',  # a shipped name ('toy', 'toy-flow'), a folder (ip-adapter.safetensors, adapter.json) or REPO:SUB/W
+    spec: str = 'toy',  # shipped ('toy', 'toy-flow'), a folder (ip-adapter.safetensors, adapter.json) or REPO:SUB/W
     denoiser=None,  # the UNet or SD3 transformer it is for (a UNet may be None: the layers the file numbers)
     layout: str = 'unet',  # the layout the model reads (`Family.state_adapter`): 'unet' or 'sd3'
 ) -> tuple[dict, dict]:
@@ -202,7 +202,8 @@ def load_state_adapter(
     if (found := adapter_layout(header, spec)) != layout:
         raise InputError(f"{what}: holds {LAYOUT_NAMES[found]}, but this model reads {LAYOUT_NAMES[layout]} "
                          "(shipped: 'toy' for the toy preset, 'toy-flow' for toy-flow)")  # fmt: skip
-    expected = (adapter_expected if layout == 'unet' else sd3_adapter_expected)(header, spec, info['image_dim'], denoiser)
+    expect = adapter_expected if layout == 'unet' else sd3_adapter_expected
+    expected = expect(header, spec, info['image_dim'], denoiser)
     parts = _split_parts(load_strict(path, expected, what), spec)
     width = parts['image_proj']['proj.weight' if layout == 'unet' else 'proj_in.weight'].shape[1]
     return parts, dict(info, image_dim=int(width))
@@ -247,7 +248,9 @@ def state_conditioning(
     attach_state_adapter(pipe, weights)
     pipe.set_ip_adapter_scale(scale)
     denoiser = getattr(pipe, 'unet', None) or pipe.transformer
-    gate = denoiser.register_forward_pre_hook(_noise_gate(pipe, scale, min_noise), with_kwargs=True) if min_noise else None
+    gate = None
+    if min_noise:
+        gate = denoiser.register_forward_pre_hook(_noise_gate(pipe, scale, min_noise), with_kwargs=True)
     try:
         yield pipe
     finally:

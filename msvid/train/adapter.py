@@ -18,9 +18,9 @@ from ..models.components import cross_attention_layers
 from .toy_sd import encode_images, tokenize
 
 # %% auto #0
-__all__ = ['new_ip_adapter', 'adapter_parameters', 'ip_adapter_weights', 'noisy_states', 'adapter_data', 'high_noise_weights',
-           'train_ip_adapter', 'new_sd3_ip_adapter', 'sd3_ip_adapter_weights', 'AdapterRecipe', 'train_flow_ip_adapter',
-           'save_ip_adapter', 'train_toy_ip_adapter']
+__all__ = ['SD3_TRAIN_SCALE', 'new_ip_adapter', 'adapter_parameters', 'ip_adapter_weights', 'noisy_states', 'adapter_data',
+           'high_noise_weights', 'train_ip_adapter', 'new_sd3_ip_adapter', 'sd3_ip_adapter_weights', 'AdapterRecipe',
+           'train_flow_ip_adapter', 'save_ip_adapter', 'train_toy_ip_adapter']
 
 # %% ../../nbs/90_train/97_adapter.ipynb #18b12178
 def new_ip_adapter(
@@ -184,7 +184,7 @@ def new_sd3_ip_adapter(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         proj = IPAdapterTimeImageProjection(embed_dim=image_dim, output_dim=width, hidden_dim=hidden,
-                                            heads=hidden // 64, num_queries=queries, timestep_in_dim=hidden)  # fmt: skip
+                                            heads=hidden // 64, num_queries=queries, timestep_in_dim=hidden)
         procs = [SD3IPAdapterJointAttnProcessor2_0(width, width, c.attention_head_dim, timesteps_emb_dim=hidden)
                  for _ in sd3_attention_layers(transformer)]  # fmt: skip
     ip = {f'{n}.{k}': v.detach().clone() for n, p in enumerate(procs) for k, v in p.state_dict().items()}
@@ -216,6 +216,9 @@ class AdapterRecipe:
     ckpt_every: int = 250
 
 # %% ../../nbs/90_train/97_adapter.ipynb #fced8b55
+SD3_TRAIN_SCALE = 0.5  # the SD3 adapter trains at diffusers' default scale: at 1 the frozen model never recovers
+
+
 def train_flow_ip_adapter(
     pipe,  # a `StableDiffusion3Pipeline` with its IP-Adapter loaded (see `new_sd3_ip_adapter`); only the adapter trains
     data: dict,  # from `adapter_data`
@@ -223,7 +226,7 @@ def train_flow_ip_adapter(
     ckpt: str | Path | None = None,  # checkpoint file: resumed from if it exists
     quiet: bool = False,
 ):
-    "Train the loaded adapter on the flow-matching objective (velocity, SD3's noise density above `min_noise`): History."
+    "Train the loaded adapter on the flow-matching velocity, at SD3's noise density above `min_noise`: the `History`."
     from msvid.train.toy_flow import ToyFlowConfig, flow_sigmas, sd3_text_embeds
 
     tf, sf = pipe.transformer, pipe.vae.config.scaling_factor
@@ -231,7 +234,7 @@ def train_flow_ip_adapter(
     ids, empty = tokenize(pipe.tokenizer, data['captions']), tokenize(pipe.tokenizer, [''])
     z_all, std, joint = data['z'], data['z'].std(0), tf.config.joint_attention_dim
     tf.requires_grad_(False)
-    pipe.set_ip_adapter_scale(1.0)  # as a UNet adapter trains: `state_scale` 1 is the strength it learned
+    pipe.set_ip_adapter_scale(SD3_TRAIN_SCALE)
     params = adapter_parameters(tf)
     [p.requires_grad_(True) for p in params]
 
