@@ -19,7 +19,7 @@ with 95% bootstrap intervals over tasks, and the paired difference regularised -
 
     python benchmarks/state_adapter.py --tasks 40 --seed 66666 --noreg /tmp/toy-ip-adapter-noreg
     python benchmarks/state_adapter.py --tasks 40 --seed 55555 --noreg /tmp/toy-ip-adapter-noreg --noise scene
-    python benchmarks/state_adapter.py --tasks 40 --seed 13579 --preset toy-flow
+    python benchmarks/state_adapter.py --tasks 40 --seed 24680 --preset toy-flow
 
 `--preset toy-flow` measures the toy flow model with its own shipped adapter (`msvid:toy-flow-ip-adapter`, SD3's
 layout); without `--noreg` only the shipped adapter is drawn through.
@@ -105,7 +105,7 @@ def main():
             rows.setdefault(v, []).append(dict(cos=float(cos.mean()), **unstated, **probe_scores(task, keys, probe)))
     print(f'{a.preset} preset, {a.tasks} held-out toy tasks (suite seed {a.seed}), ground-truth captions, 25 steps, '
           'guidance 5, '
-          f"adapter scale {a.scale}, min noise {a.min_noise}, {a.noise} noise; "
+          f"adapter scale {a.scale}, min noise {'its own' if a.min_noise is None else a.min_noise}, {a.noise} noise; "
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load '
           f'{os.getloadavg()[0]:.1f}, torch threads {a.threads}; {time.perf_counter() - t0:.0f} s in all\n')  # fmt: skip
     print('| keyframe drawn from | cos to the true render | adherence | dependency consistency | '

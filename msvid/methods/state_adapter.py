@@ -28,7 +28,7 @@ SHIPPED_STATE_ADAPTERS = {'toy': 'toy-ip-adapter', 'toy-flow': 'toy-flow-ip-adap
 ADAPTER_WEIGHTS = 'ip-adapter.safetensors'  # in a state-adapter folder, beside adapter.json
 
 
-def _split_parts(flat: dict[str, torch.Tensor], spec: str) -> dict[str, dict[str, torch.Tensor]]:
+def _split_parts(flat: dict[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
     "`image_proj.*` / `ip_adapter.*` keys of an IP-Adapter file as the two dicts `load_ip_adapter` takes."
     parts = {'image_proj': {}, 'ip_adapter': {}}
     for k, v in flat.items():
@@ -169,7 +169,7 @@ def sd3_adapter_expected(
 
 # %% ../../nbs/60_methods/66_state_adapter.ipynb #cc55f02c
 def _adapter_file(spec: str) -> tuple[Path, dict]:
-    "The adapter's weight file and `{'clip', 'image_dim'}`: a folder's adapter.json, or a hub file's image_encoder."
+    "The adapter's weight file and `{'clip', 'image_dim', 'min_noise'}`: a folder's adapter.json, or a hub file's."
     what = f"state_adapter {spec!r}"
     if spec in SHIPPED_STATE_ADAPTERS or Path(spec).is_dir():
         folder = shipped(SHIPPED_STATE_ADAPTERS[spec]) if spec in SHIPPED_STATE_ADAPTERS else Path(spec)
@@ -204,7 +204,7 @@ def load_state_adapter(
                          "(shipped: 'toy' for the toy preset, 'toy-flow' for toy-flow)")  # fmt: skip
     expect = adapter_expected if layout == 'unet' else sd3_adapter_expected
     expected = expect(header, spec, info['image_dim'], denoiser)
-    parts = _split_parts(load_strict(path, expected, what), spec)
+    parts = _split_parts(load_strict(path, expected, what))
     width = parts['image_proj']['proj.weight' if layout == 'unet' else 'proj_in.weight'].shape[1]
     return parts, dict(info, image_dim=int(width))
 
