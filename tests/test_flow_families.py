@@ -155,6 +155,20 @@ def test_director_is_refused_on_flux(tmp_path):
     assert '\n' not in str(e.value)
 
 
+def test_director_on_flux_is_refused_before_any_weights_load(capsys, tmp_path, monkeypatch):
+    "The family comes from model_index.json alone: a real model's gigabytes would not be downloaded first."
+    import msvid.pipeline.generate as gen
+    from conftest import refused
+    from msvid.testing import tiny_flux_pipeline
+
+    tiny_flux_pipeline(seed=0).save_pretrained(tmp_path / 'flux')
+    capsys.readouterr()  # the save's progress bar is not the command's output
+    monkeypatch.setattr(gen, 'pipeline_for', lambda cfg: pytest.fail('the pipeline was loaded'))
+    err = refused(capsys, 'generate', 'example:toy-kitchen', '--model', tmp_path / 'flux', '--method', 'director',
+                  '--out', tmp_path / 'r', '--quiet', message="method 'director' on Flux: ")  # fmt: skip
+    assert 'no state-adapter layout' in err and not (tmp_path / 'r').exists()
+
+
 def test_ip_refs_on_sd3_without_an_adapter_says_which_flag(sd3, tmp_path):
     "The line names an adapter for SD3.5 (not a UNet's), here and from the command line before any weights load."
     from msvid.pipeline.generate import check_weights

@@ -44,16 +44,3 @@ def test_every_method_runs_on_toy_flow_or_is_refused_in_one_line(flow, tmp_path,
         return
     run = generate(TASK, tmp_path / method, cfg, pipe=flow)
     assert all(run.scene(i).unet_evals > 0 for i in range(3)) and (tmp_path / method / 'video.mp4').exists()
-
-
-def test_a_method_the_family_cannot_run_is_refused_before_any_weights_load(capsys, tmp_path, monkeypatch):
-    "The family comes from model_index.json alone: a real model's gigabytes would not be downloaded first."
-    import msvid.pipeline.generate as gen
-    from conftest import refused
-    from msvid.testing import tiny_flux_pipeline
-
-    tiny_flux_pipeline(seed=0).save_pretrained(tmp_path / 'flux')
-    monkeypatch.setattr(gen, 'pipeline_for', lambda cfg: pytest.fail('the pipeline was loaded'))
-    err = refused(capsys, 'generate', 'example:toy-kitchen', '--model', tmp_path / 'flux', '--method', 'director',
-                  '--out', tmp_path / 'r', '--quiet', message="method 'director' on Flux: ")  # fmt: skip
-    assert 'no state-adapter layout' in err and not (tmp_path / 'r').exists()

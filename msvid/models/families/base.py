@@ -421,7 +421,7 @@ def register_family(cls: type[Family]) -> type[Family]:
 class FlowFamily(Family):
     "A flow-matching family: straight-path latents, a velocity model, an Euler scheduler that returns no x0."
 
-    state_adapter = None  # no state-adapter layout msvid trains (SD3 sets its own)
+    state_adapter = None  # no state-adapter layout msvid reads (SD3 sets its own)
     ip_adapters = False  # FLUX's and SD3.5's are loaded by their families; Sana has none
     single_step_scheduler = 'FlowMatchEulerDiscreteScheduler'
 
