@@ -10,28 +10,14 @@ latent-pixel evaluations relative to `independent` in the same folder. Prints ma
 """
 
 from __future__ import annotations
-import argparse, csv, math
+import argparse, math
 from pathlib import Path
 
+from flow_methods import by_method  # benchmarks/ is the script's folder
 from msvid.eval.bench import bootstrap_ci, interval_text
 
 COLUMNS = {'adherence': 'adherence (%)', 'dep_all': 'dependency consistency (%)',
            'dep_unstated': 'unstated attributes (%)'}  # fmt: skip
-
-
-def by_method(folder: Path) -> dict[str, dict[int, dict]]:
-    "method -> task -> row of `folder/results.csv`, numbers as floats."
-    out = {}
-    for r in csv.DictReader((folder / 'results.csv').open()):
-        out.setdefault(r['method'], {})[int(r['task'])] = {k: _num(v) for k, v in r.items()}
-    return out
-
-
-def _num(v: str):
-    try:
-        return float(v)
-    except ValueError:
-        return v
 
 
 def interval(xs: list[float]) -> str:

@@ -1436,6 +1436,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                   'msvid/train/toy_clip.py')},
             'msvid.train.toy_flow': { 'msvid.train.toy_flow.ToyFlowConfig': ( '90_train/toy_flow.html#toyflowconfig',
                                                                               'msvid/train/toy_flow.py'),
+                                      'msvid.train.toy_flow.flow_noised': ('90_train/toy_flow.html#flow_noised', 'msvid/train/toy_flow.py'),
                                       'msvid.train.toy_flow.flow_sigmas': ('90_train/toy_flow.html#flow_sigmas', 'msvid/train/toy_flow.py'),
                                       'msvid.train.toy_flow.save_toy_flow': ( '90_train/toy_flow.html#save_toy_flow',
                                                                               'msvid/train/toy_flow.py'),

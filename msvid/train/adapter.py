@@ -211,7 +211,7 @@ class AdapterRecipe:
     regularise: bool = True  # eq. 8's noisy states (False: the ablation)
     p_drop: float = 0.05
     weight_cap: float = 5.0  # `high_noise_weights` (0: the plain epsilon loss of the first toy adapter)
-    min_noise: float = 0.0  # flow models: train at noise levels from this up, where the state will act (`state_until`)
+    min_noise: float = 0.0  # flow models: trained at noise levels from this up, and acts only there (adapter.json)
     seed: int = 0
     ckpt_every: int = 250
 
@@ -227,7 +227,7 @@ def train_flow_ip_adapter(
     quiet: bool = False,
 ):
     "Train the loaded adapter on the flow-matching velocity, at SD3's noise density above `min_noise`: the `History`."
-    from msvid.train.toy_flow import ToyFlowConfig, flow_sigmas, sd3_text_embeds
+    from msvid.train.toy_flow import ToyFlowConfig, flow_noised, sd3_text_embeds
 
     tf, sf = pipe.transformer, pipe.vae.config.scaling_factor
     means, stds = encode_images(pipe.vae, data['images'])
@@ -241,20 +241,19 @@ def train_flow_ip_adapter(
     def batch(s):
         idx, bs = torch.randint(0, len(means), (r.batch_size,), generator=s.g), r.batch_size
         x0 = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=s.g)) * sf
-        noise, sigma = torch.randn(x0.shape, generator=s.g), r.min_noise + (1 - r.min_noise) * flow_sigmas(bs, s.g)
+        xs, t, target = flow_noised(x0, s.g, r.min_noise)
         no_text, no_image = _drop(bs, s.g, r.p_drop)
         z = noisy_states(z_all[idx], s.g, std) if r.regularise else z_all[idx]
         z[no_image] = 0
         with torch.no_grad():
             text = torch.where(no_text[:, None], empty, ids[idx])
             emb, pooled = sd3_text_embeds(pipe.text_encoder, pipe.text_encoder_2, text, ToyFlowConfig.t5_tokens, joint)
-        xs = (1 - sigma[:, None, None, None]) * x0 + sigma[:, None, None, None] * noise
-        return dict(xs=xs, t=sigma * 1000, emb=emb, pooled=pooled, z=z, target=noise - x0)
+        return dict(xs=xs, t=t, emb=emb, pooled=pooled, z=z, target=target)
 
     def loss(s, b):
-        kw = {'ip_adapter_image_embeds': b['z'][:, None]}  # a fresh dict: the transformer pops from it
+        state = {'ip_adapter_image_embeds': b['z'][:, None]}
         v = s.models['transformer'](b['xs'], encoder_hidden_states=b['emb'], pooled_projections=b['pooled'],
-                                    timestep=b['t'], joint_attention_kwargs=kw).sample  # fmt: skip
+                                    timestep=b['t'], joint_attention_kwargs=state).sample  # fmt: skip
         return ((v - b['target']) ** 2).mean()
 
     kw = dict(weight_decay=0.01, clip_grad=1.0, seed=r.seed, ckpt=ckpt, ckpt_every=r.ckpt_every, quiet=quiet)

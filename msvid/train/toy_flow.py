@@ -18,8 +18,8 @@ from .loop import train_loop, work_folder
 from .toy_sd import batch_source, encode_images, save_pipeline_folder, tokenize, toy_canvas_pairs, toy_pairs
 
 # %% auto #0
-__all__ = ['ToyFlowConfig', 'toy_flow_components', 'sd3_text_embeds', 'flow_sigmas', 'train_flow_denoiser', 'save_toy_flow',
-           'train_toy_flow']
+__all__ = ['ToyFlowConfig', 'toy_flow_components', 'sd3_text_embeds', 'flow_sigmas', 'flow_noised', 'train_flow_denoiser',
+           'save_toy_flow', 'train_toy_flow']
 
 # %% ../../nbs/90_train/98_toy_flow.ipynb #c15860d8
 @dataclass
@@ -93,6 +93,17 @@ def flow_sigmas(n: int, g: torch.Generator) -> torch.Tensor:
     "`n` noise levels from SD3's logit-normal training density (mean 0, std 1)."
     return torch.sigmoid(torch.randn(n, generator=g))
 
+# %% ../../nbs/90_train/98_toy_flow.ipynb #30d4814d
+def flow_noised(
+    x0: torch.Tensor,  # (B, C, h, w) clean latents
+    g: torch.Generator,  # this step's generator (noise drawn first, then the noise levels)
+    min_noise: float = 0.0,  # noise levels from this up (the density rescaled onto [min_noise, 1])
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "`(x_s, timesteps, velocity target)`: `x0` noised on the straight path x_s = (1-s) x0 + s noise, t = 1000 s."
+    noise, sigma = torch.randn(x0.shape, generator=g), min_noise + (1 - min_noise) * flow_sigmas(len(x0), g)
+    s = sigma[:, None, None, None]
+    return (1 - s) * x0 + s * noise, sigma * 1000, noise - x0
+
 # %% ../../nbs/90_train/98_toy_flow.ipynb #b2fbb697
 def train_flow_denoiser(
     components: dict,  # from `toy_flow_components`: transformer and both text encoders trained in place
@@ -117,9 +128,8 @@ def train_flow_denoiser(
         x0 = (mu[idx] + sd[idx] * torch.randn(mu[idx].shape, generator=s.g)) * sf
         ids = ids_all[idx].clone()
         ids[torch.rand(bs, generator=s.g) < cfg.p_uncond] = empty
-        noise, sigma = torch.randn(x0.shape, generator=s.g), flow_sigmas(bs, s.g)
-        xs = (1 - sigma[:, None, None, None]) * x0 + sigma[:, None, None, None] * noise
-        return dict(xs=xs, t=sigma * 1000, ids=ids, target=noise - x0)
+        xs, t, target = flow_noised(x0, s.g)
+        return dict(xs=xs, t=t, ids=ids, target=target)
 
     def loss(s, b):
         m = s.models
