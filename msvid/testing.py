@@ -11,7 +11,8 @@ from .models.components import clip_text_config, offline_clip_tokenizer, tiny_sd
 
 # %% auto #0
 __all__ = ['tiny_sd_pipeline', 'tiny_vae', 'tiny_sdxl_pipeline', 'tiny_sd3_pipeline', 'tiny_flux_pipeline', 'tiny_sana_pipeline',
-           'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline', 'tiny_wan_pipeline', 'tiny_ltx_pipeline']
+           'tiny_qwen_image_pipeline', 'svd_euler', 'tiny_svd_pipeline', 'tiny_animatediff_pipeline',
+           'tiny_wan_pipeline', 'tiny_ltx_pipeline']
 
 # %% ../nbs/95_testing/95_testing.ipynb #0dbb0287
 def tiny_sd_pipeline(**kwargs):
@@ -165,6 +166,35 @@ def tiny_sana_pipeline(
     pipe = SanaPipeline(tokenizer=offline_clip_tokenizer(), text_encoder=text_encoder, vae=vae,
                         transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler())  # fmt: skip
     set_call_defaults(pipe, use_resolution_binning=False, complex_human_instruction=[], max_sequence_length=16)
+    return pipe
+
+# %% ../nbs/95_testing/95_testing.ipynb #d80d8025
+def tiny_qwen_image_pipeline(
+    seed: int = 0,  # seeds each model's random init
+):
+    "A random-weight `QwenImagePipeline` (Qwen2.5-VL reading CLIP's tokens, a 4x one-frame video VAE); 32 px images."
+    from diffusers import AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImagePipeline
+    from diffusers import QwenImageTransformer2DModel
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    torch.manual_seed(seed)
+    transformer = QwenImageTransformer2DModel(patch_size=2, in_channels=16, out_channels=4, num_layers=1,
+                                              attention_head_dim=16, num_attention_heads=2, joint_attention_dim=16,
+                                              axes_dims_rope=(8, 4, 4))  # fmt: skip
+    vae = AutoencoderKLQwenImage(base_dim=24, z_dim=4, dim_mult=[1, 2, 4], num_res_blocks=1,
+                                 temperal_downsample=[False, True], latents_mean=[0.1, -0.2, 0.0, 0.3],
+                                 latents_std=[1.5, 0.8, 1.0, 2.0])  # fmt: skip
+    ids = dict(vocab_size=49408, bos_token_id=49406, eos_token_id=49407)
+    rope = {'mrope_section': [1, 1, 2], 'rope_type': 'default', 'type': 'default'}
+    text = dict(hidden_size=16, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2,
+                num_key_value_heads=2, rope_scaling=rope, rope_theta=1e6, **ids)  # fmt: skip
+    vision = dict(depth=1, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16)
+    config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, hidden_size=16, **ids)
+    tok = offline_clip_tokenizer()
+    pipe = QwenImagePipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, tokenizer=tok,
+                             transformer=transformer, text_encoder=Qwen2_5_VLForConditionalGeneration(config).eval())
+    opening = pipe.prompt_template_encode.split('{}')[0]
+    pipe.prompt_template_encode_start_idx = 1 + len(tok(opening, add_special_tokens=False).input_ids)  # BOS, opening
     return pipe
 
 # %% ../nbs/95_testing/95_testing.ipynb #b2a8492a

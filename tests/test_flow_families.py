@@ -115,10 +115,13 @@ def test_rolling_on_flux_fills_with_flux_fill(flux, tmp_path):
     assert [e['context'] for e in extra] == [[], [0], [1]] and extra[1]['layout'] == '1x2 panels of 16x16'
 
 
-def test_rolling_on_flux_asks_for_an_inpainting_filler(flux, tmp_path):
+def test_rolling_on_flux_paints_with_its_own_inpainting_pipeline(flux, tmp_path):
+    "Without `--fill-model`, FLUX paints the canvas with FluxInpaintPipeline on its own weights, counted as its work."
     cfg = resolve_config('toy', 'cpu', method='rolling', quiet=True, guidance_scale=0.0, **SIZE)
-    with pytest.raises(InputError, match='rolling on Flux: RePaint needs latents a canvas can be cut from'):
-        generate(TASK, tmp_path / 'r', cfg, pipe=flux)
+    run = generate(TASK, tmp_path / 'r', cfg, pipe=flux)
+    scenes = [run.scene(i) for i in range(3)]
+    assert [s.extra['filler'] for s in scenes] == ['FluxInpaintPipeline'] * 3
+    assert all(s.unet_evals > 0 and 'fill_unet_evals' not in s.extra for s in scenes)  # the run's own transformer
 
 
 def test_director_on_sd3_reads_an_sd3_state_adapter(tmp_path):

@@ -14,6 +14,7 @@ from PIL import Image
 
 from ..core.records import Candidate, InputError, SceneScript
 from ..core.config import RunConfig, Settings, register_part
+from ..models.families.base import set_call_defaults
 from ..models.families.registry import family_of
 from ..models.pipelines import EvalCounter, load_pipeline
 from ..scene.context import RunContext, SceneOutput, SceneState, register_method, stored_tensor
@@ -21,8 +22,8 @@ from ..scene.context import RunContext, SceneOutput, SceneState, register_method
 # %% auto #0
 __all__ = ['CANVAS_SHAPES', 'CONTEXT_MODES', 'CANVAS_PROMPTS', 'ROLLING_STARTS', 'CanvasLayout', 'canvas_layout', 'Canvas',
            'tiled_caption', 'context_scenes', 'encode_image', 'KnownPanels', 'canvas_latents', 'repaint_fill',
-           'load_filler', 'inpaint_fill', 'fill', 'RollingSettings', 'RollingState', 'keyframe_of', 'run_filler',
-           'rolling_canvas', 'rolling_scene', 'rolling', 'rolling_deps', 'register_rolling_variant']
+           'load_filler', 'own_inpainting', 'inpaint_fill', 'fill', 'RollingSettings', 'RollingState', 'keyframe_of',
+           'run_filler', 'rolling_canvas', 'rolling_scene', 'rolling', 'rolling_deps', 'register_rolling_variant']
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #a249326f
 CANVAS_SHAPES = ('row', 'grid')
@@ -223,6 +224,21 @@ def load_filler(
     "Load an inpainting pipeline (safetensors only, no remote code)."
     return load_pipeline(model, device, dtype, quiet=True, task='inpainting')
 
+
+def own_inpainting(pipe):
+    "diffusers' inpainting pipeline on `pipe`'s own weights (e.g. FluxInpaintPipeline, QwenImageInpaintPipeline)."
+    from diffusers import AutoPipelineForInpainting
+
+    try:
+        filler = AutoPipelineForInpainting.from_pipe(pipe)
+    except ValueError:  # no inpainting class of this family in diffusers' auto-pipeline tables
+        raise InputError(f"rolling on {family_of(pipe).name}: RePaint needs latents a canvas can be cut from, and "
+                         f"diffusers has no inpainting pipeline for {type(pipe).__name__}; give --fill-model, an "
+                         "inpainting pipeline (e.g. black-forest-labs/FLUX.1-Fill-dev)") from None  # fmt: skip
+    filler.set_progress_bar_config(**getattr(pipe, '_progress_bar_config', {}))
+    set_call_defaults(filler, **getattr(pipe, 'msvid_call_defaults', {}))
+    return filler
+
 # %% ../../nbs/60_methods/64_rolling.ipynb #79e3c3c5
 def inpaint_fill(pipe, canvas: Canvas, prompt: str, config: RunConfig, seed: int = 0, **pipe_kwargs) -> Image.Image:
     "Fill the empty panels of `canvas` with an inpainting pipeline."
@@ -260,7 +276,7 @@ class RollingSettings(Settings):
     canvas: str = 'row'  # rolling: canvas shape, 'row' or 'grid'
     canvas_prompt: str = 'tiled'  # rolling: 'tiled' caption (VideoAuteur) or 'target' (the scene caption only)
     rolling_start: str = 'context'  # rolling: new panel's noise, 'context' (the latest context scene's) or 'fresh'
-    fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = RePaint in the run's pipeline
+    fill_model: str = ''  # rolling: inpainting pipeline (e.g. FLUX.1 Fill); '' = the run's own (RePaint or inpainting)
 
     choices: ClassVar[dict] = {
         'canvas': CANVAS_SHAPES,
@@ -290,10 +306,13 @@ def keyframe_of(ctx: RunContext, j: int) -> Image.Image:
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #1aa4054b
 def run_filler(ctx: RunContext, model: str = ''):
-    "The inpainting pipeline `model` (loaded once per run), or the run's own pipeline when `model` is ''."
-    if not model:
+    """The inpainting pipeline `model` (loaded once per run); for '' the run's own pipeline (RePaint), or where no
+    canvas can be cut from its latents (packed tokens), diffusers' inpainting pipeline on the same weights."""
+    if model:
+        return ctx.shared(f'filler:{model}', lambda: load_filler(model, ctx.config.device, ctx.config.dtype))
+    if family_of(ctx.pipe).spatial:
         return ctx.pipe
-    return ctx.shared(f'filler:{model}', lambda: load_filler(model, ctx.config.device, ctx.config.dtype))
+    return ctx.shared('filler:own', lambda: own_inpainting(ctx.pipe))
 
 # %% ../../nbs/60_methods/64_rolling.ipynb #d7cb044f
 def rolling_canvas(
@@ -337,7 +356,8 @@ def rolling_scene(
     start = ctx.noise([seed])[0] if start is None else start
     prompt = tiled_caption(canvas) if s.canvas_prompt == 'tiled' else ctx.scripts[i].caption
     filler = run_filler(ctx, s.fill_model)
-    counter = EvalCounter(family_of(filler).denoiser) if filler is not ctx.pipe else None
+    apart = family_of(filler).denoiser is not family_of(ctx.pipe).denoiser  # a filler's work the run does not count
+    counter = EvalCounter(family_of(filler).denoiser) if apart else None
     try:
         image, z = fill(filler, canvas, c, start, seed, prompt, **(pipe_kwargs or {}))
     finally:

@@ -16,7 +16,8 @@ from ..io.report import cut_words
 # %% auto #0
 __all__ = ['HUB_ERRORS', 'LOAD_ERRORS', 'SAFETENSORS_DTYPES', 'MAX_HEADER_BYTES', 'MAX_TENSORS', 'FLOAT_DTYPES', 'hub_host',
            'quoted', 'looks_local', 'hub_name', 'hub_offline', 'why_not_loaded', 'first_line', 'loading', 'read_header',
-           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully', 'strictly_loaded', 'loaded_weights']
+           'load_strict', 'check_tensors', 'quiet_transformers', 'loaded_fully', 'strictly_loaded', 'loaded_weights',
+           'checkpoint_names']
 
 # %% ../../nbs/20_models/25_loading.ipynb #38257db0
 HUB_ERRORS = {'GatedRepoError', 'RepositoryNotFoundError', 'LocalEntryNotFoundError', 'OfflineModeIsEnabled',
@@ -328,9 +329,10 @@ def loaded_weights(
         files = _weight_files(folder / name) if folder is not None and (folder / name).is_dir() else []
         if not files:
             continue
-        saved = {}
+        saved, as_module_name = {}, checkpoint_names(module)
         for f in files:
             for k, (_, dtype) in read_header(f, f"{what}: {name}").items():
+                k = as_module_name(k)
                 if k in weights and weights[k].is_floating_point() and dtype not in FLOAT_DTYPES:
                     raise InputError(f"{what}: {name}/{f.name} tensor {k} is {dtype}, expected a float")
                 saved[k] = f
@@ -339,6 +341,24 @@ def loaded_weights(
                              f"({_names(unsaved)}); msvid does not run a model with random weights")  # fmt: skip
         _check_finite(weights, lambda why: InputError(f"{what}: its {name} {why}"))
     return pipe
+
+
+def checkpoint_names(module):
+    "A function from a checkpoint's tensor name to `module`'s name for it (as transformers renames a legacy layout)."
+    if getattr(module, 'base_model_prefix', None) is None:  # a diffusers model: names as saved
+        return lambda k: k
+    from transformers.conversion_mapping import get_model_conversion_mapping
+    from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
+
+    mapping, names = get_model_conversion_mapping(module), module.state_dict()
+    renamings = [m for m in mapping if isinstance(m, WeightRenaming)]
+    converters = [m for m in mapping if isinstance(m, WeightConverter)]
+
+    def module_name(key: str) -> str:
+        renamed = rename_source_key(key, renamings, converters, module.base_model_prefix, names)[0]
+        return renamed if renamed in names or key not in names else key  # transformers' own fallback
+
+    return module_name
 
 
 def _unsaved(module, saved: set[str]) -> list[str]:

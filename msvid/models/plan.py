@@ -13,9 +13,9 @@ GIB = 2**30
 
 # %% auto #0
 __all__ = ['GIB', 'GPUS', 'CUDA_CONTEXT_GIB', 'BASE_RAM_GIB', 'QUANTIZE', 'KEEP_FP32', 'ALWAYS_FP32', 'VIDEO_DTYPES',
-           'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'DECODE_CACHE', 'TILES', 'OPTIONS',
-           'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'run_shape', 'denoise_gib', 'decode_gib', 'StagePlan', 'stage_plan',
-           'gpu_class', 'fits', 'run_dtype', 'plan_run', 'plan_table']
+           'GUIDED_APART', 'VIDEO_SIZES', 'GEOMETRY', 'ACT_TENSORS', 'DECODE_TENSORS', 'DECODE_CACHE', 'TILES',
+           'OPTIONS', 'SCRIPT_LM_ACT_GIB', 'GPU', 'RunShape', 'run_shape', 'denoise_gib', 'decode_gib', 'StagePlan',
+           'stage_plan', 'gpu_class', 'fits', 'run_dtype', 'plan_run', 'plan_table']
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #7f79a70e
 @dataclass(frozen=True)
@@ -46,19 +46,22 @@ KEEP_FP32 = {  # components that stay in float32 where bfloat16 is missing (floa
 ALWAYS_FP32 = {'wan2.1-i2v': ('vae',), 'wan2.1-flf2v': ('vae',), 'wan2.2-ti2v': ('vae',)}  # Wan's docs: VAE in float32
 VIDEO_DTYPES = {'svd': 'float16', 'cogvideox-i2v': 'bfloat16', 'wan2.1-i2v': 'bfloat16', 'wan2.1-flf2v': 'bfloat16',
                 'wan2.2-ti2v': 'bfloat16', 'ltx-video': 'bfloat16'}  # fmt: skip
+GUIDED_APART = {'qwen-image'}  # true CFG: the negative prompt's pass is a second call, so guidance doubles no batch
 VIDEO_SIZES = {'cogvideox-i2v': (480, 720)}  # the one size a model takes (CogVideoX-5B-I2V: learned positions)
 GEOMETRY = {  # key: (pixels per latent side, latent cells per token side, video frames per latent frame,
     #              frames the autoencoder decodes at once)
     'sd15': (8, 1, 1, 1), 'sd21': (8, 1, 1, 1), 'sdxl': (8, 1, 1, 1), 'sd35-medium': (8, 2, 1, 1),
-    'sd35-large': (8, 2, 1, 1), 'flux-schnell': (8, 2, 1, 1), 'sana': (32, 1, 1, 1), 'svd': (8, 1, 1, 2),
+    'sd35-large': (8, 2, 1, 1), 'flux-schnell': (8, 2, 1, 1), 'qwen-image': (8, 2, 1, 1), 'sana': (32, 1, 1, 1),
+    'svd': (8, 1, 1, 2),
     'cogvideox-i2v': (8, 2, 4, 8), 'wan2.1-i2v': (8, 2, 4, 4), 'wan2.1-flf2v': (8, 2, 4, 4),
     'wan2.2-ti2v': (16, 2, 4, 4), 'ltx-video': (32, 1, 8, 9),
 }  # fmt: skip
 ACT_TENSORS = 12  # live (tokens x width) tensors at a denoiser's peak: hidden, q, k, v, the 4x MLP, residuals
 DECODE_TENSORS = {  # live (pixels x channels) tensors at the autoencoder's full-resolution block, per frame decoded at
     # once: measured by benchmarks/dry_run.py (float32, CPU; 512 px keyframes, 256 px x 9-frame shots), rounded up
-    'sd15': 8.5, 'sd21': 8.5, 'sdxl': 8.5, 'sd35-medium': 8.5, 'sd35-large': 8.5, 'flux-schnell': 8.5, 'sana': 6.5,
-    'svd': 9.5, 'cogvideox-i2v': 17.5, 'wan2.1-i2v': 16.0, 'wan2.1-flf2v': 16.0, 'wan2.2-ti2v': 10.5, 'ltx-video': 1.0,
+    'sd15': 8.5, 'sd21': 8.5, 'sdxl': 8.5, 'sd35-medium': 8.5, 'sd35-large': 8.5, 'flux-schnell': 8.5,
+    'qwen-image': 24.0, 'sana': 6.5, 'svd': 9.5, 'cogvideox-i2v': 17.5, 'wan2.1-i2v': 16.0, 'wan2.1-flf2v': 16.0,
+    'wan2.2-ti2v': 10.5, 'ltx-video': 1.0,
 }  # fmt: skip
 DECODE_CACHE = {  # more live (pixels x channels) tensors when a decode runs in more than one batch of frames: the
     # causal convolutions' cache of the frames before. CogVideoX decodes 3 latent frames (9 video frames), then 2 at a
@@ -68,8 +71,9 @@ DECODE_CACHE = {  # more live (pixels x channels) tensors when a decode runs in 
 TILES = {  # (height, width) px of the tile an autoencoder decodes at a time once tiling is on (diffusers' defaults);
     # SVD's temporal decoder has none: it decodes a few frames at a time instead
     'sd15': (512, 512), 'sd21': (512, 512), 'sdxl': (1024, 1024), 'sd35-medium': (1024, 1024),
-    'sd35-large': (1024, 1024), 'flux-schnell': (1024, 1024), 'sana': (512, 512), 'cogvideox-i2v': (240, 360),
-    'wan2.1-i2v': (256, 256), 'wan2.1-flf2v': (256, 256), 'wan2.2-ti2v': (256, 256), 'ltx-video': (512, 512),
+    'sd35-large': (1024, 1024), 'flux-schnell': (1024, 1024), 'qwen-image': (256, 256), 'sana': (512, 512),
+    'cogvideox-i2v': (240, 360), 'wan2.1-i2v': (256, 256), 'wan2.1-flf2v': (256, 256), 'wan2.2-ti2v': (256, 256),
+    'ltx-video': (512, 512),
 }  # fmt: skip
 
 # %% ../../nbs/20_models/26_memory_plan.ipynb #9506951f
@@ -88,7 +92,7 @@ class RunShape:
 # %% ../../nbs/20_models/26_memory_plan.ipynb #457cbfcf
 def run_shape(config) -> RunShape:
     "The `RunShape` of a run's `RunConfig`: its keyframe size, the latents denoised together, its shots."
-    guided = 2 if config.guidance_scale > 1 else 1
+    guided = 2 if config.guidance_scale > 1 and config.preset not in GUIDED_APART else 1
     together = min(config.max_batch, config.max_candidates or config.max_batch)
     shot = VIDEO_SIZES.get(config.video_model, (config.height, config.width))
     return RunShape(config.height, config.width, together * guided, *shot, config.shot_frames)

@@ -158,6 +158,20 @@ PRESETS = {
             max_sequence_length=256,  # the model card's
         ),
         Preset(
+            'qwen-image',
+            'Qwen/Qwen-Image',  # Apache-2.0, public
+            'open_clip:ViT-B-32:laion2b_s34b_b79k',
+            '',
+            1328,
+            1328,
+            50,
+            4.0,  # the model card's steps and true CFG scale (against the negative prompt ' ')
+            'Qwen-Image (flow matching, 20B, true CFG; Apache-2.0) + open_clip ViT-B-32; GPU >= 24 GB (4-bit)',
+            caption_backend='llm',
+            caption_model=SCRIPT_LLM,
+            cuda_dtype='bfloat16',
+        ),
+        Preset(
             'sana',
             'Efficient-Large-Model/Sana_1600M_1024px_BF16_diffusers',  # NVIDIA's licence: non-commercial
             'open_clip:ViT-B-32:laion2b_s34b_b79k',

@@ -14,20 +14,15 @@ from .base import FlowFamily, ip_image_encoder, register_family
 from ..loading import loading
 
 # %% auto #0
-__all__ = ['Flux']
+__all__ = ['PackedFlowFamily', 'Flux']
 
 # %% ../../../nbs/20_models/27_flux_families.ipynb #59a94620
-@register_family
-class Flux(FlowFamily):
-    "FLUX.1: flow matching on packed latents (B, h/2 * w/2, 4C); the batch is fixed before the first step."
+class PackedFlowFamily(FlowFamily):
+    "Flow matching on latents packed into tokens (B, h/2 * w/2, 4C) by the pipeline; the batch is fixed before step 1."
 
-    pipelines = ('FluxPipeline', 'FluxImg2ImgPipeline')
     row_tensors = ()
     spatial = False
     cuts_rows = False
-    ip_adapters = True  # XLabs' layout (e.g. XLabs-AI/flux-ip-adapter:ip_adapter.safetensors), read by diffusers
-    ip_image_encoder = 'openai/clip-vit-large-patch14'  # the CLIP vision model XLabs' FLUX IP-Adapters read
-    ip_adapter_example = 'XLabs-AI/flux-ip-adapter:ip_adapter.safetensors'
 
     def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
         "Shape (tokens, 4C) of one packed starting latent for an image of `height` x `width`."
@@ -35,7 +30,7 @@ class Flux(FlowFamily):
         return ((height // f) * (width // f), self.denoiser.config.in_channels)
 
     def img2img_input(self, latents: torch.Tensor) -> torch.Tensor:
-        "Images in [0, 1] for FLUX's img2img, whatever the VAE's channel count (it packs and noises them itself)."
+        "Images in [0, 1] for the family's img2img, whatever the VAE's channel count (it packs and noises them itself)."
         return (self.decode(latents).clamp(-1, 1) + 1) / 2
 
     def unpacked(self, latents: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -43,8 +38,18 @@ class Flux(FlowFamily):
         return self.pipe._unpack_latents(latents, height, width, self.pipe.vae_scale_factor)
 
     def rest_of_schedule(self, steps: int, done: int) -> dict:
-        "Call arguments that run the steps after the first `done` of FluxPipeline's `steps`-step schedule."
+        "Call arguments that run the steps after the first `done` of the pipeline's `steps`-step schedule."
         return {'sigmas': np.linspace(1.0, 1 / steps, steps)[done:].tolist()}  # unshifted, as FluxPipeline makes them
+
+
+@register_family
+class Flux(PackedFlowFamily):
+    "FLUX.1: flow matching on packed latents (B, h/2 * w/2, 4C); the batch is fixed before the first step."
+
+    pipelines = ('FluxPipeline', 'FluxImg2ImgPipeline', 'FluxInpaintPipeline')
+    ip_adapters = True  # XLabs' layout (e.g. XLabs-AI/flux-ip-adapter:ip_adapter.safetensors), read by diffusers
+    ip_image_encoder = 'openai/clip-vit-large-patch14'  # the CLIP vision model XLabs' FLUX IP-Adapters read
+    ip_adapter_example = 'XLabs-AI/flux-ip-adapter:ip_adapter.safetensors'
 
 # %% ../../../nbs/20_models/27_flux_families.ipynb #ee458185
 @patch

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ...core.records import InputError
 from .base import FAMILIES, Family
-import msvid.models.families.flux, msvid.models.families.sana, msvid.models.families.sd  # noqa: F401  (registers them)
+import msvid.models.families.flux, msvid.models.families.qwen  # noqa: F401  (registers them)
+import msvid.models.families.sana, msvid.models.families.sd  # noqa: F401
 import msvid.models.families.video  # noqa: F401
 
 # %% auto #0
