@@ -150,25 +150,63 @@ def test_director_on_sd3_reads_an_sd3_state_adapter(tmp_path):
         generate(TASK, tmp_path / 'unet-adapter', cfg, pipe=pipe)
 
 
-def test_director_is_refused_on_flux(tmp_path):
-    "FLUX has no state-adapter layout msvid reads: one line, before any scene."
-    cfg = resolve_config('toy', 'cpu', method='director', quiet=True, guidance_scale=0.0, **SIZE)
-    with pytest.raises(InputError, match="method 'director' on Flux: no state-adapter layout") as e:
-        generate(TASK, tmp_path / 'director', cfg, pipe=_quiet(tiny_flux_pipeline(seed=0)))
-    assert '\n' not in str(e.value)
+def _xlabs_state_adapter(transformer, folder, min_noise: float = 0.0) -> str:
+    "A random FLUX state adapter in XLabs' layout reading the toy director's 512-wide states; its folder."
+    from safetensors.torch import save_file
+    from msvid.methods.state_adapter import LAYOUT_KEYS, flux_adapter_expected
+
+    shapes = flux_adapter_expected({LAYOUT_KEYS['flux']: ((1, 1), 'float32')}, 'x', 512, transformer)
+    torch.manual_seed(1)
+    folder.mkdir()
+    save_file({k: torch.randn(s) * 0.1 for k, (s, _) in shapes.items()}, folder / 'ip-adapter.safetensors')
+    (folder / 'adapter.json').write_text(json.dumps({'clip': 'toy', 'image_dim': 512, 'min_noise': min_noise}))
+    return str(folder)
 
 
-def test_director_on_flux_is_refused_before_any_weights_load(capsys, tmp_path, monkeypatch):
-    "The family comes from model_index.json alone: a real model's gigabytes would not be downloaded first."
+@pytest.mark.parametrize('method', ['director', 'director-rolling'])
+def test_director_on_flux_reads_an_xlabs_state_adapter(tmp_path, method):
+    "FLUX's director states go through an adapter in XLabs' layout: the state reaches every keyframe, then it is gone."
+    from msvid.methods.references import has_ip_adapter
+
+    pipe = _quiet(tiny_flux_pipeline(seed=0))
+    adapter, runs = _xlabs_state_adapter(pipe.transformer, tmp_path / 'adapter'), {}
+    for scale in (0.0, 1.0):
+        cfg = resolve_config('toy', 'cpu', method=method, quiet=True, guidance_scale=0.0, state_adapter=adapter,
+                             state_scale=scale, **SIZE)  # fmt: skip
+        runs[scale] = generate(TASK, tmp_path / f'director{scale}', cfg, pipe=pipe)
+    keyframes = lambda run: [(run.path / run.scene(i).keyframe).read_bytes() for i in range(3)]
+    assert all(a != b for a, b in zip(keyframes(runs[0.0]), keyframes(runs[1.0])))  # the state reached every one
+    assert not has_ip_adapter(pipe)
+
+
+def test_a_flux_state_adapter_is_gated_in_flux_timesteps(tmp_path):
+    "FLUX calls its transformer with sigma, not sigma x 1000: an adapter trained above noise 0.5 acts on the early steps."
+    from msvid.methods.state_adapter import load_state_adapter, state_conditioning, state_kwargs
+
+    pipe = _quiet(tiny_flux_pipeline(seed=0))
+    weights, info = load_state_adapter(_xlabs_state_adapter(pipe.transformer, tmp_path / 'a', 0.5), pipe.transformer,
+                                       'flux')  # fmt: skip
+    seen = []
+    with state_conditioning(pipe, weights, 0.8, info['min_noise']):
+        proc = next(p for p in pipe.transformer.attn_processors.values() if hasattr(p, 'scale'))
+        probe = pipe.transformer.register_forward_pre_hook(lambda m, a: seen.append(proc.scale[0]))  # after the gate
+        pipe('a red pan', num_inference_steps=6, height=16, width=16, guidance_scale=0.0, output_type='latent',
+             **state_kwargs(torch.ones(512), pipe, 0.0, 'flux'))  # fmt: skip
+        probe.remove()
+    assert seen[0] == 0.8 and seen[-1] == 0.0 and seen == sorted(seen, reverse=True), seen
+
+
+def test_director_is_refused_before_any_weights_load(capsys, tmp_path, monkeypatch):
+    "Qwen-Image has no state-adapter layout: its family comes from model_index.json alone, before any weights load."
     import msvid.pipeline.generate as gen
     from conftest import refused
-    from msvid.testing import tiny_flux_pipeline
+    from msvid.testing import tiny_qwen_image_pipeline
 
-    tiny_flux_pipeline(seed=0).save_pretrained(tmp_path / 'flux')
+    tiny_qwen_image_pipeline(seed=0).save_pretrained(tmp_path / 'qwen')
     capsys.readouterr()  # the save's progress bar is not the command's output
     monkeypatch.setattr(gen, 'pipeline_for', lambda cfg: pytest.fail('the pipeline was loaded'))
-    err = refused(capsys, 'generate', 'example:toy-kitchen', '--model', tmp_path / 'flux', '--method', 'director',
-                  '--out', tmp_path / 'r', '--quiet', message="method 'director' on Flux: ")  # fmt: skip
+    err = refused(capsys, 'generate', 'example:toy-kitchen', '--model', tmp_path / 'qwen', '--method', 'director',
+                  '--out', tmp_path / 'r', '--quiet', message="method 'director' on QwenImage: ")  # fmt: skip
     assert 'no state-adapter layout' in err and not (tmp_path / 'r').exists()
 
 

@@ -22,7 +22,7 @@ from ..models.loading import check_tensors, loading
 from ..scene.context import RunContext, SceneOutput, SceneState, register_method, unit_vector
 from ..script.director import load_director, predict
 from .references import IP_ADAPTER_EXAMPLE, parse_ip_adapter
-from .state_adapter import SHIPPED_STATE_ADAPTERS, load_state_adapter, state_conditioning, state_embeds
+from .state_adapter import SHIPPED_STATE_ADAPTERS, load_state_adapter, state_conditioning, state_kwargs
 
 # %% auto #0
 __all__ = ['DIRECTOR_METHODS', 'DIRECTOR_CAPTIONS', 'DIRECTOR_NOISES', 'DIRECTOR_HISTORIES', 'STATE_ADAPTER', 'DirectorSettings',
@@ -81,7 +81,8 @@ def run_director(ctx: RunContext):
 def run_state_adapter(ctx: RunContext) -> tuple[dict, dict]:
     "The run's state adapter (`config.state_adapter`), read once."
     spec, f = ctx.config.state_adapter, ctx.family
-    return ctx.shared(f'state-adapter:{spec}', lambda: load_state_adapter(spec, f.denoiser, f.state_adapter))
+    load = lambda: load_state_adapter(spec, f.denoiser, f.state_adapter, f.ip_image_encoder)
+    return ctx.shared(f'state-adapter:{spec}', load)
 
 # %% ../../nbs/60_methods/67_director.ipynb #e43e07ce
 @dataclass
@@ -185,13 +186,13 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     caption, z = predict(d, director_history(ctx, i, d.cfg.clip_dim), ctx.task.steps[i].text)
     if c.director_caption == 'director':
         ctx = replace(ctx, scripts=[*ctx.scripts[:i], replace(ctx.scripts[i], caption=caption), *ctx.scripts[i + 1 :]])
-    embeds = state_embeds(z, ctx.pipe, c.guidance_scale, ctx.family.state_adapter)
+    conditioned = state_kwargs(z, ctx.pipe, c.guidance_scale, ctx.family.state_adapter)
     with state_conditioning(ctx.pipe, weights, c.state_scale, info['min_noise']):
         if rolling:
-            out = rolling_scene(ctx, i, 'deps', pipe_kwargs=dict(ip_adapter_image_embeds=embeds))
+            out = rolling_scene(ctx, i, 'deps', pipe_kwargs=conditioned)
         else:
             seed = ctx.scene_seed(0 if c.director_noise == 'task' else i)
-            image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]), ip_adapter_image_embeds=embeds)[0]
+            image = ctx.render([ctx.scripts[i].caption], ctx.noise([seed]), **conditioned)[0]
             out = SceneOutput(image, [Candidate(seed=seed)])
     drawn = state_encoder(ctx, info['clip'])([out.image])[0]
     out.tensors.update(DirectorState(z, drawn).to_tensors())
@@ -204,7 +205,7 @@ def director_scene(ctx: RunContext, i: int, rolling: bool = False) -> SceneOutpu
     return out
 
 # %% ../../nbs/60_methods/67_director.ipynb #13f41bd8
-STATE_ADAPTER = ('state_adapter', 'no state-adapter layout msvid reads fits it (a UNet or SD3 IP-Adapter)')
+STATE_ADAPTER = ('state_adapter', 'no state-adapter layout msvid reads fits it (a UNet, SD3 or FLUX IP-Adapter)')
 
 
 @register_method('director', needs=STATE_ADAPTER)

@@ -32,6 +32,8 @@ class Family:
     ip_images: int | None = None  # reference images its IP-Adapter reads per prompt (None: any number)
     ip_adapter_example: str = 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'  # a public one, for messages
     single_step_scheduler: str = 'DDIMScheduler'  # the scheduler to suggest where a method needs a single-step one
+    noise_timestep: float = 1000.0  # the timestep its denoiser is called with at pure noise (FLUX's, Qwen-Image's: 1)
+    ip_image_encoder: str = ''  # the CLIP vision model its IP-Adapters read where none is beside them ('' = beside)
 
     def __init__(self, pipe):
         self.pipe = pipe

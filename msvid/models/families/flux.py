@@ -23,6 +23,7 @@ class PackedFlowFamily(FlowFamily):
     row_tensors = ()
     spatial = False
     cuts_rows = False
+    noise_timestep = 1.0  # the pipeline calls the transformer with sigma (timestep / 1000)
 
     def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
         "Shape (tokens, 4C) of one packed starting latent for an image of `height` x `width`."
@@ -48,6 +49,7 @@ class Flux(PackedFlowFamily):
 
     pipelines = ('FluxPipeline', 'FluxImg2ImgPipeline', 'FluxInpaintPipeline')
     ip_adapters = True  # XLabs' layout (e.g. XLabs-AI/flux-ip-adapter:ip_adapter.safetensors), read by diffusers
+    state_adapter = 'flux'  # director states through an adapter in the same layout, in its image encoder's space
     ip_image_encoder = 'openai/clip-vit-large-patch14'  # the CLIP vision model XLabs' FLUX IP-Adapters read
     ip_adapter_example = 'XLabs-AI/flux-ip-adapter:ip_adapter.safetensors'
 
