@@ -347,9 +347,12 @@ def checkpoint_names(module):
     "A function from a checkpoint's tensor name to `module`'s name for it (as transformers renames a legacy layout)."
     if getattr(module, 'base_model_prefix', None) is None:  # a diffusers model: names as saved
         return lambda k: k
-    from transformers.conversion_mapping import get_model_conversion_mapping
-    from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
-
+    try:
+        from transformers.conversion_mapping import get_model_conversion_mapping
+        from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
+    except ImportError:  # transformers 4: the class's own table, the first pattern that matches
+        table = getattr(module, '_checkpoint_conversion_mapping', None) or {}
+        return lambda k: next((re.sub(p, r, k) for p, r in table.items() if re.search(p, k)), k)
     mapping, names = get_model_conversion_mapping(module), module.state_dict()
     renamings = [m for m in mapping if isinstance(m, WeightRenaming)]
     converters = [m for m in mapping if isinstance(m, WeightConverter)]
