@@ -35,7 +35,7 @@ from msvid.core.seeds import derive_seed, seeded_noise
 from msvid.eval.bench import bootstrap_ci, interval_text, probe_scores, toy_suite
 from msvid.eval.probe import load_probe, predict_attributes
 from msvid.methods.director import DIRECTOR_NOISES
-from msvid.methods.state_adapter import load_state_adapter, state_conditioning, state_embeds
+from msvid.methods.state_adapter import load_state_adapter, state_conditioning, state_kwargs
 from msvid.models.encoders import load_clip
 from msvid.models.pipelines import pipeline_for
 from msvid.models.presets import resolve_config
@@ -50,8 +50,7 @@ def draw(pipe, captions: list[str], seeds: list[int], states=None, steps: int = 
     "One keyframe per caption from its seeded noise, with `states[i]` through the loaded adapter when given."
     fam, out = family_of(pipe), []
     for i, (cap, s) in enumerate(zip(captions, seeds)):
-        embeds = state_embeds(states[i], pipe, guidance, fam.state_adapter) if states is not None else None
-        kw = dict(ip_adapter_image_embeds=embeds) if embeds is not None else {}
+        kw = state_kwargs(states[i], pipe, guidance, fam.state_adapter) if states is not None else {}
         out += fam.text_to_image([cap], seeded_noise(fam.latent_shape(64, 64), [s]), steps, guidance, 64, 64, **kw)
     return out
 

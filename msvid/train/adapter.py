@@ -108,6 +108,24 @@ def _drop(b: int, g: torch.Generator, p: float) -> tuple[torch.Tensor, torch.Ten
     u = torch.rand(b, generator=g)
     return u < 2 * p, (u >= p) & (u < 3 * p)
 
+
+def _batch_states(
+    z_all: torch.Tensor, idx: torch.Tensor, g: torch.Generator, std: torch.Tensor, regularise: bool, p_drop: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    "`(states, rows without a caption)` of a batch: eq. 8's noisy states (or the clean ones), zero where dropped."
+    no_text, no_image = _drop(len(idx), g, p_drop)
+    z = noisy_states(z_all[idx], g, std) if regularise else z_all[idx]
+    z[no_image] = 0
+    return z, no_text
+
+
+def _only_adapter_trains(denoiser) -> list[torch.nn.Parameter]:
+    "Freeze `denoiser` but its loaded IP-Adapter; the adapter's parameters."
+    denoiser.requires_grad_(False)
+    params = adapter_parameters(denoiser)
+    [p.requires_grad_(True) for p in params]
+    return params
+
 # %% ../../nbs/90_train/97_adapter.ipynb #627123ff
 def high_noise_weights(
     scheduler,  # the training noise scheduler (`alphas_cumprod`)
@@ -144,17 +162,13 @@ def train_ip_adapter(
     ids, empty = tokenize(pipe.tokenizer, data['captions']), tokenize(pipe.tokenizer, [''])
     z_all, std = data['z'], data['z'].std(0)
     w_t = high_noise_weights(sched, weight_cap)
-    unet.requires_grad_(False)
-    params = adapter_parameters(unet)
-    [p.requires_grad_(True) for p in params]
+    params = _only_adapter_trains(unet)
 
     def batch(s):
         idx = torch.randint(0, len(means), (batch_size,), generator=s.g)
         z0 = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=s.g)) * sf
         noise, t = torch.randn(z0.shape, generator=s.g), torch.randint(0, T, (batch_size,), generator=s.g)
-        no_text, no_image = _drop(batch_size, s.g, p_drop)
-        z = noisy_states(z_all[idx], s.g, std) if regularise else z_all[idx]
-        z[no_image] = 0
+        z, no_text = _batch_states(z_all, idx, s.g, std, regularise, p_drop)
         with torch.no_grad():
             text = pipe.text_encoder(torch.where(no_text[:, None], empty, ids[idx]))[0]
         return dict(zt=sched.add_noise(z0, noise, t), t=t, text=text, z=z, noise=noise)
@@ -233,18 +247,14 @@ def train_flow_ip_adapter(
     means, stds = encode_images(pipe.vae, data['images'])
     ids, empty = tokenize(pipe.tokenizer, data['captions']), tokenize(pipe.tokenizer, [''])
     z_all, std, joint = data['z'], data['z'].std(0), tf.config.joint_attention_dim
-    tf.requires_grad_(False)
     pipe.set_ip_adapter_scale(SD3_TRAIN_SCALE)
-    params = adapter_parameters(tf)
-    [p.requires_grad_(True) for p in params]
+    params = _only_adapter_trains(tf)
 
     def batch(s):
-        idx, bs = torch.randint(0, len(means), (r.batch_size,), generator=s.g), r.batch_size
+        idx = torch.randint(0, len(means), (r.batch_size,), generator=s.g)
         x0 = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=s.g)) * sf
         xs, t, target = flow_noised(x0, s.g, r.min_noise)
-        no_text, no_image = _drop(bs, s.g, r.p_drop)
-        z = noisy_states(z_all[idx], s.g, std) if r.regularise else z_all[idx]
-        z[no_image] = 0
+        z, no_text = _batch_states(z_all, idx, s.g, std, r.regularise, r.p_drop)
         with torch.no_grad():
             text = torch.where(no_text[:, None], empty, ids[idx])
             emb, pooled = sd3_text_embeds(pipe.text_encoder, pipe.text_encoder_2, text, ToyFlowConfig.t5_tokens, joint)
