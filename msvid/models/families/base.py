@@ -27,7 +27,7 @@ class Family:
     frame_axis: int | None = None  # video latents: where the frame axis is (1: (B, F, C, h, w), 2: (B, C, F, h, w))
     spatial: bool = True  # latents are grids (C, h, w) a canvas can be cut from (False: packed tokens, as FLUX's)
     cuts_rows: bool = True  # a step callback may drop or add rows (False: the loop fixes per-row state before step 1)
-    state_adapter: str | None = 'unet'  # the IP-Adapter layout its director state adapter has ('unet', 'sd3'; None)
+    state_adapter: str | None = 'unet'  # its director state adapter's IP-Adapter layout ('unet', 'sd3', 'flux'; None)
     ip_adapters: bool = True  # takes an IP-Adapter for `ip-refs` (`load_ip_adapter`)
     ip_images: int | None = None  # reference images its IP-Adapter reads per prompt (None: any number)
     ip_adapter_example: str = 'h94/IP-Adapter:models/ip-adapter_sd15.safetensors'  # a public one, for messages
