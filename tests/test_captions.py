@@ -163,3 +163,59 @@ def test_shipped_seq2seq_decoder_through_cli(capsys, tmp_path):
         hits += sum(s['depends_on'] == d for s, d in zip(out, t.depends_on))
         steps += len(t.steps)
     assert hits / steps > 0.6, (hits, steps)
+
+
+def _chat_server(reply: str):
+    "A local OpenAI-compatible chat endpoint that answers every request with `reply`; `(server, base URL)`."
+    import http.server, threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.server.sent.append(json.loads(self.rfile.read(int(self.headers['Content-Length']))))
+            body = json.dumps({'choices': [{'message': {'content': reply}}]}).encode()
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    srv.sent = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f'http://127.0.0.1:{srv.server_port}/v1'
+
+
+def test_llm_endpoint_through_cli(capsys, tmp_path):
+    "`msvid script --captions llm --caption-model URL#MODEL` asks the endpoint and prints the script it wrote."
+    from msvid.cli import main
+
+    scenes = [
+        {'caption': 'a red pan of oil on a stove', 'entities': ['red pan'], 'background': 'stove', 'depends_on': []},
+        {'caption': 'an egg fried in the red pan', 'entities': ['red pan', 'egg'], 'background': 'stove',
+         'camera': {'direction': 'up', 'speed': 'fast'}, 'depends_on': [0]},
+    ]  # fmt: skip
+    srv, url = _chat_server(json.dumps({'scenes': scenes}))
+    p = tmp_path / 't.json'
+    p.write_text(json.dumps({'title': 'Egg', 'steps': ['Heat oil in a red pan.', 'Fry an egg in it.']}))
+    try:
+        assert main(['script', str(p), '--captions', 'llm', '--caption-model', f'{url}#chef', '--json']) == 0
+    finally:
+        srv.shutdown()
+    out = json.loads(capsys.readouterr().out)
+    assert [s['caption'] for s in out] == [s['caption'] for s in scenes]
+    assert out[1]['depends_on'] == [0] and srv.sent[0]['model'] == 'chef'
+    assert 'Fry an egg in it.' in srv.sent[0]['messages'][-1]['content']
+
+
+def test_llm_endpoint_unreachable_is_one_line_exit_2(capsys, tmp_path):
+    from msvid.cli import main
+
+    srv, url = _chat_server('')
+    srv.shutdown()
+    srv.server_close()  # nothing listens on the port now
+    p = tmp_path / 't.json'
+    p.write_text(json.dumps({'title': 'Egg', 'steps': ['Fry an egg.']}))
+    assert main(['script', str(p), '--captions', 'llm', '--caption-model', f'{url}#chef']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f'error: chat endpoint {url}/chat/completions:'), err

@@ -175,6 +175,12 @@ def _check_combinations(c):
             f"caption_model {show_value(c.caption_model)}: expected caption_backend 'llm' or 'seq2seq' "
             f"(got {c.caption_backend!r}, which uses no model)"
         )
+    endpoint, _, name = c.caption_model.partition('#')
+    if endpoint.startswith(('http://', 'https://')) and (c.caption_backend != 'llm' or not name):
+        raise InputError(
+            f"caption_model {show_value(c.caption_model)}: a chat endpoint is URL#MODEL (the model's name after '#') "
+            f"and needs caption_backend 'llm'"
+        )
 
 # %% ../../nbs/00_core/01_config.ipynb #cb52a262
 def renamed_settings() -> dict[str, str]:
@@ -213,7 +219,7 @@ class RunConfig(Settings):
     clip: str = ''  # CLIP for selection/metrics: 'toy', 'open_clip:NAME[:PRETRAINED]' or HF id
     method: str = 'cosed'  # keyframe method: cosed, independent, fixed-seed, linear, clip-only, random, rolling, ...
     caption_backend: str = 'offline'  # scene scripts: offline (entity tracker), llm, seq2seq, identity (step text)
-    caption_model: str = ''  # chat LM (llm) or trained decoder (seq2seq; '' = the shipped one): hub id or folder
+    caption_model: str = ''  # chat LM (llm: hub id, folder or endpoint URL#MODEL) or trained decoder (seq2seq)
     seed: int = 0  # run seed: every scene's noise derives from it
     num_inference_steps: int = 25  # denoising steps
     guidance_scale: float = 5.0  # classifier-free guidance scale

@@ -89,7 +89,7 @@ def identity_scripts(task: Task) -> list[SceneScript]:
 def decode(
     task: Task,  # the task
     backend: str = 'offline',  # 'offline', 'llm', 'seq2seq' or 'identity'
-    model=None,  # 'llm' and 'seq2seq': hub id, folder or model object (None or '': the backend's default)
+    model=None,  # hub id, folder or model object; 'llm' also a chat endpoint 'URL#MODEL' (None, '': the default)
     **kw,  # passed to the backend
 ) -> list[SceneScript]:
     "Scene scripts for `task` from the chosen caption backend."
