@@ -25,7 +25,7 @@ import numpy as np
 
 from msvid.io.taskfile import load_task
 from msvid.script.llm import build_messages, llm_scripts
-from msvid.script.offline import offline_scripts
+from msvid.script.offline import caption_defects, offline_scripts
 from label_agreement import counts, paired_gap, row  # benchmarks/ is the script's folder
 from script_accuracy import HELD_OUT, STYLES_HELD_OUT
 
@@ -56,13 +56,22 @@ def write_prompts(files: list[Path], out: Path, hints: bool):
     print(f'{len(files)} prompts in {out}')
 
 
-def replayed(task_file: Path, replies: Path) -> tuple[list[list[int]], bool]:
-    "The backend's arrows for `task_file` answered with its stored reply, and whether the reply passed the check."
+def replayed(task_file: Path, replies: Path) -> tuple[list, bool, int]:
+    "The backend's scripts for `task_file` answered with its stored reply, whether it passed the check, captions cut."
     reply = (replies / f'{task_file.stem}.txt').read_text()
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         scripts = llm_scripts(load_task(task_file), generate=lambda msgs: reply, max_tries=1)
-    return [s.depends_on for s in scripts], not any('no valid reply' in str(w.message) for w in ws)
+    said = [str(w.message) for w in ws]
+    return scripts, not any('no valid reply' in w for w in said), sum('CLIP tokens' in w for w in said)
+
+
+def caption_checks(got: list) -> str:
+    "Two of the caption checks `script_accuracy.py` runs, over the replayed scripts `got`."
+    caps = [s for scripts, _, _ in got for s in scripts]
+    defects = sum(len(caption_defects(s.caption)) for s in caps)
+    return (f"captions ({len(caps)}): {defects} doubled determiners or 'a' before a plural, "
+            f"{sum(cut for *_, cut in got)} cut to the CLIP budget")  # fmt: skip
 
 
 def tracker(task_file: Path) -> list[list[int]]:
@@ -76,9 +85,10 @@ def score(files: list[Path], replies: Path, against: Path | None = None):
     files = [f for f in files if all((d / f'{f.stem}.txt').exists() for d in folders)]
     gold = [json.loads(f.read_text())['meta']['depends_on'] for f in files]
     got = {d: [replayed(f, d) for f in files] for d in folders}
-    arrows = {f'llm backend, replies in {d}': [counts(a, g) for (a, _), g in zip(got[d], gold)] for d in folders}
+    arrows = {f'llm backend, replies in {d}': [counts([s.depends_on for s in sc], g) for (sc, *_), g in zip(got[d], gold)]
+              for d in folders}  # fmt: skip
     arrows['offline tracker'] = [counts(tracker(f), g) for f, g in zip(files, gold)]
-    valid = ', '.join(f'{sum(ok for _, ok in got[d])} of {len(files)} in {d}' for d in folders)
+    valid = ', '.join(f'{sum(ok for _, ok, _ in got[d])} of {len(files)} in {d}' for d in folders)
     print(f'{len(files)} tasks ({sum(map(len, gold))} steps) with a reply in every folder; '
           f'replies that passed the schema check: {valid}\n')  # fmt: skip
     print('| decoder | arrow precision | arrow recall | arrow F1 |\n|---|---|---|---|')
@@ -86,8 +96,8 @@ def score(files: list[Path], replies: Path, against: Path | None = None):
     first, *rest = arrows.values()
     for name, other in zip(list(arrows)[1:], rest):
         print(f'\nfirst row - {name}, paired by task: ' + '{:+.3f} [{:+.3f}, {:+.3f}]'.format(*paired_gap(first, other)))
-    exact = np.mean([sorted(x) == sorted(y) for (a, _), g in zip(got[replies], gold) for x, y in zip(a, g)])
-    print(f'\nexact depends_on, first row: {exact:.1%} of steps')
+    exact = np.mean([sorted(s.depends_on) == sorted(y) for (sc, *_), g in zip(got[replies], gold) for s, y in zip(sc, g)])
+    print(f'\nfirst row: exact depends_on on {exact:.1%} of steps; {caption_checks(got[replies])}')
 
 
 def main():
