@@ -2,6 +2,7 @@
 
     python benchmarks/toy_flow.py [--n-captions 96] [--threads 1]          # held-out: both toy presets as shipped
     python benchmarks/toy_flow.py --tune --guidance 3,5,7 --steps 25,50 --n-captions 48  # tuning prompts: settings
+    python benchmarks/toy_flow.py --tune --model FOLDER --n-captions 192    # a retrained toy-flow on them
 
 Both models draw the same captions from the same starting noise, through msvid's own path (`resolve_config`,
 `pipeline_for`, the family's `text_to_image`), so each preset's settings (steps, guidance, `max_sequence_length`)
@@ -52,15 +53,16 @@ def per_attribute(probe, ims: np.ndarray, attrs: list[dict]) -> str:
     return ', '.join(f'{k} {np.mean([p[k] == a[k] for p, a in zip(pred, attrs)]):.0%}' for k in PROBED)
 
 
-def tune(probe, caps: list[str], attrs: list[dict], guidances: list[float], steps: list[int]):
-    "The tuning table: toy-flow at each (steps, guidance), paired with the toy UNet preset on the same captions."
+def tune(probe, caps: list[str], attrs: list[dict], guidances: list[float], steps: list[int], model: str = ''):
+    "The tuning table: toy-flow (or `model`) at each (steps, guidance), paired with the toy UNet on the same captions."
     toy = agreement(probe, images(resolve_config('toy', 'cpu', quiet=True), caps)[0], attrs)
     print(f'toy UNet preset as shipped: {interval_text(*bootstrap_ci(list(toy)), 100, 1)}\n')
     print('| toy-flow steps | guidance | probe agreement (%) | - toy (paired) | per attribute | s / image |')
     print('|---|---|---|---|---|---|')
     for n in steps:
         for g in guidances:
-            ims, spi = images(resolve_config('toy-flow', 'cpu', num_inference_steps=n, guidance_scale=g, quiet=True), caps)
+            c = resolve_config('toy-flow', 'cpu', model=model or None, num_inference_steps=n, guidance_scale=g, quiet=True)
+            ims, spi = images(c, caps)
             ag = agreement(probe, ims, attrs)
             print(f'| {n} | {g:g} | {interval_text(*bootstrap_ci(list(ag)), 100, 1)} | '
                   f'{interval_text(*bootstrap_ci(list(ag - toy)), 100, 1)} | {per_attribute(probe, ims, attrs)} | {spi:.3f} |')  # fmt: skip
@@ -72,6 +74,7 @@ def main():
     ap.add_argument('--tune', action='store_true', help='the tuning captions, toy-flow at each --guidance')
     ap.add_argument('--guidance', default='5', help='comma-separated guidance scales for --tune')
     ap.add_argument('--steps', default='25', help='comma-separated step counts for --tune')
+    ap.add_argument('--model', default='', help="--tune: a trained toy-flow folder in place of the shipped one")
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -80,7 +83,7 @@ def main():
     print(f'{a.n_captions} {"tuning" if a.tune else "held-out"} captions; {a.threads} torch thread(s), '
           f'{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n')  # fmt: skip
     if a.tune:
-        tune(probe, caps, attrs, [float(x) for x in a.guidance.split(',')], [int(x) for x in a.steps.split(',')])
+        tune(probe, caps, attrs, [float(x) for x in a.guidance.split(',')], [int(x) for x in a.steps.split(',')], a.model)
         return
     runs = {}
     print('| preset | sampler | probe agreement (%) | per attribute | s / image |\n|---|---|---|---|---|')
