@@ -54,18 +54,23 @@ def per_attribute(probe, ims: np.ndarray, attrs: list[dict]) -> str:
 
 
 def tune(probe, caps: list[str], attrs: list[dict], guidances: list[float], steps: list[int], model: str = ''):
-    "The tuning table: toy-flow (or `model`) at each (steps, guidance), paired with the toy UNet on the same captions."
+    """The tuning table: toy-flow at each (steps, guidance), paired with the toy UNet preset on the same captions;
+    with `model` (a retrained toy-flow folder), that model, also paired with the shipped toy-flow."""
     toy = agreement(probe, images(resolve_config('toy', 'cpu', quiet=True), caps)[0], attrs)
     print(f'toy UNet preset as shipped: {interval_text(*bootstrap_ci(list(toy)), 100, 1)}\n')
-    print('| toy-flow steps | guidance | probe agreement (%) | - toy (paired) | per attribute | s / image |')
-    print('|---|---|---|---|---|---|')
+    extra = ' - shipped toy-flow (paired) |' if model else ''
+    print(f'| toy-flow steps | guidance | probe agreement (%) | - toy (paired) |{extra} per attribute | s / image |')
+    print('|---|---|---|---|' + '---|' * bool(model) + '---|---|')
     for n in steps:
         for g in guidances:
-            c = resolve_config('toy-flow', 'cpu', model=model or None, num_inference_steps=n, guidance_scale=g, quiet=True)
-            ims, spi = images(c, caps)
+            run = lambda m: images(resolve_config('toy-flow', 'cpu', model=m, num_inference_steps=n, guidance_scale=g,
+                                                  quiet=True), caps)  # fmt: skip
+            ims, spi = run(model or None)
             ag = agreement(probe, ims, attrs)
+            vs = f' {interval_text(*bootstrap_ci(list(ag - agreement(probe, run(None)[0], attrs))), 100, 1)} |'
             print(f'| {n} | {g:g} | {interval_text(*bootstrap_ci(list(ag)), 100, 1)} | '
-                  f'{interval_text(*bootstrap_ci(list(ag - toy)), 100, 1)} | {per_attribute(probe, ims, attrs)} | {spi:.3f} |')  # fmt: skip
+                  f'{interval_text(*bootstrap_ci(list(ag - toy)), 100, 1)} |{vs if model else ""} '
+                  f'{per_attribute(probe, ims, attrs)} | {spi:.3f} |')  # fmt: skip
 
 
 def main():
