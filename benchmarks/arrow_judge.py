@@ -15,7 +15,6 @@ import argparse, json, math, warnings
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from msvid.io.taskfile import load_task

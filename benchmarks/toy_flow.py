@@ -67,16 +67,19 @@ def tune(probe, caps: list[str], attrs: list[dict], guidances: list[float], step
                                                   quiet=True), caps)  # fmt: skip
             ims, spi = run(model or None)
             ag = agreement(probe, ims, attrs)
-            vs = f' {interval_text(*bootstrap_ci(list(ag - agreement(probe, run(None)[0], attrs))), 100, 1)} |'
+            vs = ''
+            if model:
+                shipped = agreement(probe, run(None)[0], attrs)
+                vs = f' {interval_text(*bootstrap_ci(list(ag - shipped)), 100, 1)} |'
             print(f'| {n} | {g:g} | {interval_text(*bootstrap_ci(list(ag)), 100, 1)} | '
-                  f'{interval_text(*bootstrap_ci(list(ag - toy)), 100, 1)} |{vs if model else ""} '
+                  f'{interval_text(*bootstrap_ci(list(ag - toy)), 100, 1)} |{vs} '
                   f'{per_attribute(probe, ims, attrs)} | {spi:.3f} |')  # fmt: skip
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n-captions', type=int, default=96)
-    ap.add_argument('--tune', action='store_true', help='the tuning captions, toy-flow at each --guidance')
+    ap.add_argument('--tune', action='store_true', help='the tuning captions, toy-flow at each --steps and --guidance')
     ap.add_argument('--guidance', default='5', help='comma-separated guidance scales for --tune')
     ap.add_argument('--steps', default='25', help='comma-separated step counts for --tune')
     ap.add_argument('--model', default='', help="--tune: a trained toy-flow folder in place of the shipped one")
