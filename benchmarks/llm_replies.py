@@ -25,8 +25,8 @@ import numpy as np
 
 from msvid.io.taskfile import load_task
 from msvid.script.llm import build_messages, llm_scripts
-from msvid.script.offline import caption_defects, offline_scripts
-from label_agreement import counts, paired_gap, row  # benchmarks/ is the script's folder
+from msvid.script.offline import caption_defects
+from label_agreement import counts, paired_gap, row, tracker_arrows  # benchmarks/ is the script's folder
 from script_accuracy import HELD_OUT, STYLES_HELD_OUT
 
 HERE = Path(__file__).parent
@@ -74,12 +74,6 @@ def caption_checks(got: list) -> str:
             f"{sum(cut for *_, cut in got)} cut to the CLIP budget")  # fmt: skip
 
 
-def tracker(task_file: Path) -> list[list[int]]:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return [s.depends_on for s in offline_scripts(load_task(task_file))]
-
-
 def score(files: list[Path], replies: Path, against: Path | None = None):
     folders = [replies] + ([against] if against else [])
     files = [f for f in files if all((d / f'{f.stem}.txt').exists() for d in folders)]
@@ -87,7 +81,7 @@ def score(files: list[Path], replies: Path, against: Path | None = None):
     got = {d: [replayed(f, d) for f in files] for d in folders}
     arrows = {f'llm backend, replies in {d}': [counts([s.depends_on for s in sc], g) for (sc, *_), g in zip(got[d], gold)]
               for d in folders}  # fmt: skip
-    arrows['offline tracker'] = [counts(tracker(f), g) for f, g in zip(files, gold)]
+    arrows['offline tracker'] = [counts(tracker_arrows(f), g) for f, g in zip(files, gold)]
     valid = ', '.join(f'{sum(ok for _, ok, _ in got[d])} of {len(files)} in {d}' for d in folders)
     print(f'{len(files)} tasks ({sum(map(len, gold))} steps) with a reply in every folder; '
           f'replies that passed the schema check: {valid}\n')  # fmt: skip

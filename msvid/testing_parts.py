@@ -5,7 +5,7 @@ Hugging Face CLIP and a chat LM, each the real class with seeded random weights,
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #32334749
 from __future__ import annotations
-import json
+import http.server, json, threading
 from pathlib import Path
 
 import torch
@@ -15,7 +15,7 @@ from .script.llm import FEW_SHOT, SYSTEM_PROMPT
 
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'tiny_ip_adapter', 'tiny_flux_ip_adapter', 'tiny_sd3_ip_adapter', 'tiny_hf_clip', 'tiny_open_clip',
-           'tiny_chat_lm']
+           'tiny_chat_lm', 'chat_completion', 'local_chat_server', 'stop_server']
 
 # %% ../nbs/95_testing/96_testing_parts.ipynb #c2dddc66
 def _tiny_image_encoder(folder: Path, dim: int):
@@ -191,3 +191,40 @@ def tiny_chat_lm(
         bos_token_id=tk.bos_token_id,
     )
     return LlamaForCausalLM(cfg).eval(), tk
+
+# %% ../nbs/95_testing/96_testing_parts.ipynb #26215622
+class _ChatEndpoint(http.server.BaseHTTPRequestHandler):
+    "Answers every POST with the server's `answer` (status, body) and keeps `(path, headers, JSON body)` in `seen`."
+
+    def do_POST(self):
+        sent = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        self.server.seen.append((self.path, dict(self.headers), sent))
+        status, body = self.server.answer
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def chat_completion(text: str) -> bytes:
+    "An OpenAI chat-completions response body whose reply is `text`."
+    return json.dumps({'choices': [{'message': {'role': 'assistant', 'content': text}}]}).encode()
+
+
+def local_chat_server(
+    body: bytes,  # what every request gets back (`chat_completion(text)` for a reply)
+    status: int = 200,  # its HTTP status
+):
+    "A chat endpoint on a free local port, serving in a thread: `(server, base URL)`."
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _ChatEndpoint)
+    srv.answer, srv.seen = (status, body), []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f'http://127.0.0.1:{srv.server_port}/v1'
+
+
+def stop_server(srv):
+    "Stop `srv` and close its socket: nothing listens on its port any more."
+    srv.shutdown()
+    srv.server_close()

@@ -10,7 +10,7 @@ from msvid.script.tracker import find_mentions
 from msvid.script.offline import fit_caption
 from msvid.core.records import CameraMove, InputError, Step, Task
 from msvid.script.llm import first_json, llm_scripts, validate_script
-from msvid.testing_parts import tiny_chat_lm
+from msvid.testing_parts import chat_completion, local_chat_server, stop_server, tiny_chat_lm
 
 
 def _task(*steps, **kw):
@@ -165,27 +165,6 @@ def test_shipped_seq2seq_decoder_through_cli(capsys, tmp_path):
     assert hits / steps > 0.6, (hits, steps)
 
 
-def _chat_server(reply: str):
-    "A local OpenAI-compatible chat endpoint that answers every request with `reply`; `(server, base URL)`."
-    import http.server, threading
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.server.sent.append(json.loads(self.rfile.read(int(self.headers['Content-Length']))))
-            body = json.dumps({'choices': [{'message': {'content': reply}}]}).encode()
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-    srv.sent = []
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, f'http://127.0.0.1:{srv.server_port}/v1'
-
-
 def test_llm_endpoint_through_cli(capsys, tmp_path):
     "`msvid script --captions llm --caption-model URL#MODEL` asks the endpoint and prints the script it wrote."
     from msvid.cli import main
@@ -195,25 +174,24 @@ def test_llm_endpoint_through_cli(capsys, tmp_path):
         {'caption': 'an egg fried in the red pan', 'entities': ['red pan', 'egg'], 'background': 'stove',
          'camera': {'direction': 'up', 'speed': 'fast'}, 'depends_on': [0]},
     ]  # fmt: skip
-    srv, url = _chat_server(json.dumps({'scenes': scenes}))
+    srv, url = local_chat_server(chat_completion(json.dumps({'scenes': scenes})))
     p = tmp_path / 't.json'
     p.write_text(json.dumps({'title': 'Egg', 'steps': ['Heat oil in a red pan.', 'Fry an egg in it.']}))
     try:
         assert main(['script', str(p), '--captions', 'llm', '--caption-model', f'{url}#chef', '--json']) == 0
     finally:
-        srv.shutdown()
-    out = json.loads(capsys.readouterr().out)
+        stop_server(srv)
+    out, sent = json.loads(capsys.readouterr().out), srv.seen[0][2]
     assert [s['caption'] for s in out] == [s['caption'] for s in scenes]
-    assert out[1]['depends_on'] == [0] and srv.sent[0]['model'] == 'chef'
-    assert 'Fry an egg in it.' in srv.sent[0]['messages'][-1]['content']
+    assert out[1]['depends_on'] == [0] and sent['model'] == 'chef'
+    assert 'Fry an egg in it.' in sent['messages'][-1]['content']
 
 
 def test_llm_endpoint_unreachable_is_one_line_exit_2(capsys, tmp_path):
     from msvid.cli import main
 
-    srv, url = _chat_server('')
-    srv.shutdown()
-    srv.server_close()  # nothing listens on the port now
+    srv, url = local_chat_server(b'')
+    stop_server(srv)  # nothing listens on the port now
     p = tmp_path / 't.json'
     p.write_text(json.dumps({'title': 'Egg', 'steps': ['Fry an egg.']}))
     assert main(['script', str(p), '--captions', 'llm', '--caption-model', f'{url}#chef']) == 2

@@ -17,9 +17,9 @@ from ..models.loading import loading
 
 # %% auto #0
 __all__ = ['REPLY_SCHEMA', 'SYSTEM_PROMPT', 'FEW_SHOT', 'MAX_REPLY_CHARS', 'MAX_JSON_STARTS', 'MAX_ENTITIES', 'MAX_NAME_CHARS',
-           'MAX_CAPTION_CHARS', 'ENDPOINT_KEY_ENV', 'MAX_RESPONSE_BYTES', 'ENDPOINT_TIMEOUT_S', 'task_block',
-           'tracker_doubts', 'tracker_hints', 'build_messages', 'first_json', 'validate_script', 'chat_generator',
-           'endpoint_generator', 'llm_scripts']
+           'MAX_CAPTION_CHARS', 'ENDPOINT_KEY_ENV', 'ENDPOINT_SCHEMES', 'MAX_RESPONSE_BYTES', 'ENDPOINT_TIMEOUT_S',
+           'task_block', 'tracker_doubts', 'tracker_hints', 'build_messages', 'first_json', 'validate_script',
+           'chat_generator', 'endpoint_generator', 'llm_scripts']
 
 # %% ../../nbs/40_script/43_llm.ipynb #c25bacb7
 REPLY_SCHEMA = (
@@ -261,6 +261,7 @@ def chat_generator(
 
 # %% ../../nbs/40_script/43_llm.ipynb #4b5611ca
 ENDPOINT_KEY_ENV = 'MSVID_LLM_API_KEY'  # environment variable holding a chat endpoint's key (sent as a bearer token)
+ENDPOINT_SCHEMES = ('http://', 'https://')  # a caption model that starts so is a chat endpoint, 'URL#MODEL'
 MAX_RESPONSE_BYTES = 1 << 20  # longest endpoint response read
 ENDPOINT_TIMEOUT_S = 300  # seconds to wait for one reply
 
@@ -285,7 +286,7 @@ def endpoint_generator(
     import urllib.error, urllib.request
 
     base, _, name = ref.partition('#')
-    if not base.startswith(('http://', 'https://')) or not name:
+    if not base.startswith(ENDPOINT_SCHEMES) or not name:
         raise InputError(f"chat endpoint {ref[:200]!r}: expected URL#MODEL, e.g. 'http://localhost:8000/v1#my-model'")
     url, key = base.rstrip('/') + '/chat/completions', os.environ.get(ENDPOINT_KEY_ENV, '')
     headers = {'Content-Type': 'application/json'} | ({'Authorization': f'Bearer {key}'} if key else {})
@@ -323,7 +324,7 @@ def llm_scripts(
             "LLM script: no model given (--caption-model, e.g. Qwen/Qwen2.5-1.5B-Instruct); using the offline decoder"
         )
         return offline_scripts(task, max_tokens)
-    if generate is None and isinstance(model, str) and model.startswith(('http://', 'https://')):
+    if generate is None and isinstance(model, str) and model.startswith(ENDPOINT_SCHEMES):
         generate = endpoint_generator(model, max_new_tokens)
     generate = generate or chat_generator(model, tokenizer, max_new_tokens, device)
     msgs, err = build_messages(task), ''
