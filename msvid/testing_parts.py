@@ -192,7 +192,7 @@ def tiny_chat_lm(
     )
     return LlamaForCausalLM(cfg).eval(), tk
 
-# %% ../nbs/95_testing/96_testing_parts.ipynb #26215622
+# %% ../nbs/95_testing/96_testing_parts.ipynb #87fd78ba
 class _ChatEndpoint(http.server.BaseHTTPRequestHandler):
     "Answers every POST with the server's `answer` (status, body) and keeps `(path, headers, JSON body)` in `seen`."
 
