@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 # %% auto #0
-__all__ = ['selection_records', 'selection_counts', 'choice_accuracy']
+__all__ = ['PICK_KINDS', 'selection_records', 'selection_counts', 'pick_kinds', 'choice_accuracy']
 
 # %% ../../nbs/80_eval/82_selection.ipynb #efd9ee9a
 def _distance(i: int, c: dict):
@@ -48,14 +48,33 @@ def selection_counts(manifests: list[dict]) -> dict[str, dict]:
     }
 
 # %% ../../nbs/80_eval/82_selection.ipynb #45e18d4e
-def choice_accuracy(manifests: list[dict]) -> dict[str, float]:
-    "Share of picks from a true dependency (toy answer key) where the choice mattered, and a random pick's share."
-    picked, chance, n = 0, 0.0, 0
+PICK_KINDS = ('true dependency', 'other scene', 'task seed', 'fresh')  # what a candidate starts from, graded
+
+
+def _kind(c: dict, deps: set) -> str:
+    "What candidate `c` starts from, graded by the answer key's dependencies `deps` of its scene."
+    if c['source_step'] is not None:
+        return 'true dependency' if c['source_step'] in deps else 'other scene'
+    return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
+
+
+def pick_kinds(manifests: list[dict]) -> dict:
+    "Over the scenes where the choice mattered: each kind's share of the picks, and of a uniform pick's."
+    picked, uniform, n = dict.fromkeys(PICK_KINDS, 0.0), dict.fromkeys(PICK_KINDS, 0.0), 0
     for m in manifests:
         truth = m['task'].get('meta', {}).get('toyworld', {}).get('steps')
         for i, s in enumerate(m['scenes'] if truth else []):
-            deps = set(truth[i]['depends_on'])
-            hits = [c['source_step'] in deps for c in s['candidates']]
-            if any(hits) and not all(hits):
-                picked, chance, n = picked + hits[s['chosen']], chance + sum(hits) / len(hits), n + 1
-    return {'scenes': n, 'picked': picked / n if n else math.nan, 'random': chance / n if n else math.nan}
+            kinds = [_kind(c, set(truth[i]['depends_on'])) for c in s['candidates']]
+            if 0 < kinds.count('true dependency') < len(kinds):
+                picked[kinds[s['chosen']]] += 1
+                for k in kinds:
+                    uniform[k] += 1 / len(kinds)
+                n += 1
+    share = lambda d: {k: v / n if n else math.nan for k, v in d.items()}
+    return {'scenes': n, 'picked': share(picked), 'uniform': share(uniform)}
+
+
+def choice_accuracy(manifests: list[dict]) -> dict[str, float]:
+    "Share of picks from a true dependency (toy answer key) where the choice mattered, and a random pick's share."
+    k = pick_kinds(manifests)
+    return {'scenes': k['scenes'], 'picked': k['picked']['true dependency'], 'random': k['uniform']['true dependency']}
