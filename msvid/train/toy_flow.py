@@ -29,7 +29,7 @@ class ToyFlowConfig:
     seed: int = 0  # seeds data, init and every batch
     n_images: int = 6000  # training renders (the toy-sd recipe's, same seed)
     layers: int = 4  # joint transformer blocks
-    heads: int = 2  # attention heads
+    heads: int = 3  # attention heads
     head_dim: int = 32  # width of one head (the transformer is heads * head_dim wide)
     text_width_2: int = 8  # width of the second CLIP text encoder (the first is toy-sd's, warm-started)
     t5_tokens: int = 4  # the zero tokens SD3 appends in place of T5 (the preset's `max_sequence_length`)
