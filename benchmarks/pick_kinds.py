@@ -26,13 +26,7 @@ import numpy as np
 
 from flow_methods import by_method, paired  # benchmarks/ is the script's folder
 from msvid.eval.selection import PICK_KINDS, pick_kinds
-from msvid.io.rundir import read_manifest
-
-
-def manifests(folder: Path) -> dict[str, list[dict]]:
-    "method -> its runs' manifests, in task order, from a bench folder."
-    runs = sorted(p for p in (folder / 'runs').iterdir() if p.is_dir())
-    return {m.name: [read_manifest(r) for r in sorted(m.iterdir()) if r.is_dir()] for m in runs}
+from msvid.eval.widgets import manifests_by_method
 
 
 def gains(mans: list[dict]) -> np.ndarray:
@@ -54,7 +48,7 @@ def main():
     ap.add_argument('folders', nargs='+', type=Path, help='bench output folders')
     ap.add_argument('--pairs', default='', help='comma-separated A:B of rule names (folder/method) to compare')
     a = ap.parse_args()
-    rows = {f'{f.name}/{m}': mans for f in a.folders for m, mans in manifests(f).items()}
+    rows = {f'{f.name}/{m}': mans for f in a.folders for m, mans in manifests_by_method(f / 'runs').items()}
     print('Share of picks (%) and a uniform pick\'s among the same candidates, where the choice mattered:\n')
     print('| rule | scenes | ' + ' | '.join(f'{k}: picked (uniform)' for k in PICK_KINDS) + ' |')
     print('|---' * (2 + len(PICK_KINDS)) + '|')

@@ -159,6 +159,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'msvid.eval.probe.to_tensor': ('80_eval/probe.html#to_tensor', 'msvid/eval/probe.py')},
             'msvid.eval.selection': { 'msvid.eval.selection._distance': ('80_eval/selection.html#_distance', 'msvid/eval/selection.py'),
                                       'msvid.eval.selection._kind': ('80_eval/selection.html#_kind', 'msvid/eval/selection.py'),
+                                      'msvid.eval.selection._unsourced': ('80_eval/selection.html#_unsourced', 'msvid/eval/selection.py'),
                                       'msvid.eval.selection.choice_accuracy': ( '80_eval/selection.html#choice_accuracy',
                                                                                 'msvid/eval/selection.py'),
                                       'msvid.eval.selection.pick_kinds': ('80_eval/selection.html#pick_kinds', 'msvid/eval/selection.py'),

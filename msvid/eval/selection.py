@@ -10,11 +10,14 @@ import math
 __all__ = ['PICK_KINDS', 'selection_records', 'selection_counts', 'pick_kinds', 'choice_accuracy']
 
 # %% ../../nbs/80_eval/82_selection.ipynb #efd9ee9a
+def _unsourced(c: dict) -> str:
+    "What candidate `c`, which reuses no scene's latent, starts from: 'task seed' or 'fresh'."
+    return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
+
+
 def _distance(i: int, c: dict):
     "How far back scene `i`'s candidate `c` reaches: a number of steps, 'task seed' or 'fresh'."
-    if c['source_step'] is not None:
-        return i - c['source_step']
-    return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
+    return i - c['source_step'] if c['source_step'] is not None else _unsourced(c)
 
 # %% ../../nbs/80_eval/82_selection.ipynb #1e08c53b
 def selection_records(manifest: dict) -> list[dict]:
@@ -55,7 +58,7 @@ def _kind(c: dict, deps: set) -> str:
     "What candidate `c` starts from, graded by the answer key's dependencies `deps` of its scene."
     if c['source_step'] is not None:
         return 'true dependency' if c['source_step'] in deps else 'other scene'
-    return 'task seed' if c['mode'] == 'task-seed' else 'fresh'
+    return _unsourced(c)
 
 
 def pick_kinds(manifests: list[dict]) -> dict:
