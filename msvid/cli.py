@@ -147,7 +147,7 @@ def bench_fields() -> tuple[str, ...]:
     return tuple(n for n in generate_fields() if n not in ('method', 'seed'))
 
 
-SCRIPT_FIELDS = ('caption_backend', 'caption_model')
+SCRIPT_FIELDS = ('caption_backend', 'caption_model', 'dependencies')
 TRAIN_SELECTOR_FIELDS = ('clip',)
 
 # %% ../nbs/99_cli/98_cli.ipynb #be43ccb6
@@ -396,7 +396,7 @@ def cmd_script(a) -> int:
     cfg = RunConfig(**{k: v for k, v in config_overrides(a, SCRIPT_FIELDS).items() if v is not None})
     from msvid.script.decode import decode, script_table
 
-    scripts = decode(task, cfg.caption_backend, cfg.caption_model)
+    scripts = decode(task, cfg.caption_backend, cfg.caption_model, cfg.dependencies)
     print(json.dumps([s.to_dict() for s in scripts], indent=2) if a.json else script_table(scripts))
     return 0
 

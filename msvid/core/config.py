@@ -12,12 +12,14 @@ from typing import ClassVar
 from .records import InputError, Record
 
 # %% auto #0
-__all__ = ['CAPTION_BACKENDS', 'DTYPES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT', 'MAX_TEXT',
-           'ADAPTER_SCALE', 'PARTS', 'PLUGINS', 'is_finite', 'count_range', 'show_value', 'check_value', 'Settings',
-           'register_part', 'load_plugins', 'setting_owners', 'check_setting', 'renamed_settings', 'RunConfig']
+__all__ = ['CAPTION_BACKENDS', 'DEPENDENCIES', 'DTYPES', 'MAX_SIZE', 'MAX_SCENE_SECONDS', 'MAX_VIDEO_SECONDS', 'MAX_COUNT',
+           'MAX_TEXT', 'ADAPTER_SCALE', 'PARTS', 'PLUGINS', 'is_finite', 'count_range', 'show_value', 'check_value',
+           'Settings', 'register_part', 'load_plugins', 'setting_owners', 'check_setting', 'renamed_settings',
+           'RunConfig']
 
 # %% ../../nbs/00_core/01_config.ipynb #fe8fdf1f
 CAPTION_BACKENDS = ('offline', 'llm', 'seq2seq', 'identity')  # scene-script decoders
+DEPENDENCIES = ('tracker', 'judge')  # who decides offline scripts' depends_on: rules, or learned (script.arrows)
 DTYPES = ('float32', 'float16', 'bfloat16')  # model precisions
 
 # %% ../../nbs/00_core/01_config.ipynb #22307636
@@ -220,6 +222,7 @@ class RunConfig(Settings):
     method: str = 'cosed'  # keyframe method: cosed, independent, fixed-seed, linear, clip-only, random, rolling, ...
     caption_backend: str = 'offline'  # scene scripts: offline (entity tracker), llm, seq2seq, identity (step text)
     caption_model: str = ''  # chat LM (llm: hub id, folder or endpoint URL#MODEL) or trained decoder (seq2seq)
+    dependencies: str = 'tracker'  # offline scripts' depends_on: tracker (rules: the toy world) or judge (human text)
     seed: int = 0  # run seed: every scene's noise derives from it
     num_inference_steps: int = 25  # denoising steps
     guidance_scale: float = 5.0  # classifier-free guidance scale
@@ -238,7 +241,7 @@ class RunConfig(Settings):
     quiet: bool = False  # no progress bars
     verbose: bool = False  # also the inner progress bars (denoising steps, model loading)
 
-    choices: ClassVar[dict] = {'caption_backend': CAPTION_BACKENDS, 'dtype': DTYPES}
+    choices: ClassVar[dict] = {'caption_backend': CAPTION_BACKENDS, 'dependencies': DEPENDENCIES, 'dtype': DTYPES}
     ranges: ClassVar[dict] = {
         'seed': (lambda v: 0 <= v < 2**63, 'an integer >= 0 and < 2**63'),
         'num_inference_steps': count_range(1),

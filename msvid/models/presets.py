@@ -31,6 +31,7 @@ class Preset:
     scheduler: str = ''  # diffusers scheduler class to swap in ('' = the pipeline's own)
     caption_backend: str = 'offline'  # how scene scripts are written (msvid.script.decode)
     caption_model: str = ''  # the LLM that writes them, for caption_backend 'llm'
+    dependencies: str = 'judge'  # who decides offline scripts' depends_on (msvid.script.arrows): human text
     director: str = ''  # VideoAuteur's director for the director methods ('' = none shipped: train one)
     state_adapter: str = ''  # the IP-Adapter that reads the director's visual states (its CLIP image encoder beside it)
     cuda_dtype: str = 'float16'  # precision on a CUDA GPU (the toy presets run in float32 everywhere)
@@ -57,6 +58,7 @@ _TOY = Preset(
     'tiny models trained on the toy world, shipped in the package; CPU, offline (default)',
     director='toy',
     state_adapter='toy',
+    dependencies='tracker',  # toy-world text: the tracker's rules read it exactly
 )
 PRESETS = {
     p.name: p
@@ -238,6 +240,7 @@ def resolve_config(
         scheduler=p.scheduler,
         caption_backend=p.caption_backend,
         caption_model=p.caption_model if overrides.get('caption_backend') in (None, p.caption_backend) else '',
+        dependencies=p.dependencies,
         device=dev,
         dtype=p.cuda_dtype if dev.startswith('cuda') and not p.shipped else 'float32',
         max_sequence_length=p.max_sequence_length,

@@ -46,7 +46,7 @@ def run_scripts(task: Task, config: RunConfig) -> list[SceneScript]:
     from msvid.script.decode import decode
 
     on = {'device': config.device} if config.caption_backend == 'llm' else {}  # the LLM runs where the models do
-    return decode(task, config.caption_backend, config.caption_model, **on)
+    return decode(task, config.caption_backend, config.caption_model, config.dependencies, **on)
 
 # %% ../../nbs/50_scene/50_context.ipynb #03874b8d
 class SceneState:

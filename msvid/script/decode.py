@@ -5,7 +5,7 @@
 # %% ../../nbs/40_script/45_decode.ipynb #d1724898
 from __future__ import annotations
 
-from ..core.config import CAPTION_BACKENDS
+from ..core.config import CAPTION_BACKENDS, DEPENDENCIES
 from ..core.records import CameraMove, InputError, SceneScript, Task
 from .offline import offline_scripts
 
@@ -90,18 +90,24 @@ def decode(
     task: Task,  # the task
     backend: str = 'offline',  # 'offline', 'llm', 'seq2seq' or 'identity'
     model=None,  # hub id, folder or model object; 'llm' also a chat endpoint 'URL#MODEL' (None, '': the default)
+    dependencies: str = 'tracker',  # the offline scripts' (and the LLM's fallback's) depends_on: 'tracker' or 'judge'
     **kw,  # passed to the backend
 ) -> list[SceneScript]:
     "Scene scripts for `task` from the chosen caption backend."
+    if dependencies not in DEPENDENCIES:
+        raise InputError(f"dependencies {dependencies!r}: expected one of {', '.join(DEPENDENCIES)}")
+    offline = offline_scripts
+    if dependencies == 'judge':
+        from msvid.script.arrows import judged_scripts as offline
     if backend == 'offline':
-        return offline_scripts(task, **kw)
+        return offline(task, **kw)
     if backend == 'identity':
         return identity_scripts(task)
     model = None if isinstance(model, str) and not model else model
     if backend == 'llm':
         from msvid.script.llm import llm_scripts
 
-        return llm_scripts(task, model, **kw)
+        return llm_scripts(task, model, fallback=offline, **kw)
     if backend == 'seq2seq':
         from msvid.script.seq2seq import seq2seq_scripts
 

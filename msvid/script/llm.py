@@ -317,13 +317,14 @@ def llm_scripts(
     max_tokens: int = 77,  # caption budget in CLIP tokens (0: no limit)
     max_new_tokens: int = 1024,  # reply budget
     device: str = 'cpu',  # where a model given by name runs
+    fallback: Callable = offline_scripts,  # `(task, max_tokens=) -> scripts` when no valid reply comes
 ) -> list[SceneScript]:
     "Scene scripts written by an LLM, validated, with retries and a fallback to the offline decoder."
     if generate is None and model is None:
         warnings.warn(
             "LLM script: no model given (--caption-model, e.g. Qwen/Qwen2.5-1.5B-Instruct); using the offline decoder"
         )
-        return offline_scripts(task, max_tokens)
+        return fallback(task, max_tokens=max_tokens)
     if generate is None and isinstance(model, str) and model.startswith(ENDPOINT_SCHEMES):
         generate = endpoint_generator(model, max_new_tokens)
     generate = generate or chat_generator(model, tokenizer, max_new_tokens, device)
@@ -344,7 +345,7 @@ def llm_scripts(
             ]
     else:
         warnings.warn(f"LLM script: no valid reply in {max_tries} tries (last error: {err}); using the offline decoder")
-        return offline_scripts(task, max_tokens)
+        return fallback(task, max_tokens=max_tokens)
     for s, step in zip(scripts, task.steps):
         if step.caption:
             s.caption = step.caption
