@@ -13,7 +13,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..core.config import DEPENDENCIES
 from ..core.records import InputError, SceneScript, Task
 from ..io.assets import shipped
 from ..io.writes import atomic_save_tensors, atomic_write_json
