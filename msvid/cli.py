@@ -294,6 +294,7 @@ def build_parser(
     )
     _task_args(sc)
     sc.add_argument('--json', action='store_true', help='print the scripts as JSON instead of a table')
+    sc.add_argument('--preset', default='toy', help="whose script settings: toy (default) or a real preset's")
     if flags('script'):
         config_flags(sc, SCRIPT_FIELDS)
     for add, _ in SUBCOMMANDS.values():  # toy-tasks, examples, match-actions (msvid.commands)
@@ -393,7 +394,7 @@ def cmd_bench(a) -> int:
 def cmd_script(a) -> int:
     "Print the scene scripts of a task as a table or JSON."
     task = load_task(a.task, _limits(a))
-    cfg = RunConfig(**{k: v for k, v in config_overrides(a, SCRIPT_FIELDS).items() if v is not None})
+    cfg = resolve_config(a.preset, 'cpu', **config_overrides(a, SCRIPT_FIELDS))
     from msvid.script.decode import decode, script_table
 
     scripts = decode(task, cfg.caption_backend, cfg.caption_model, cfg.dependencies)

@@ -200,7 +200,7 @@ def test_llm_endpoint_unreachable_is_one_line_exit_2(capsys, tmp_path):
 
 
 def test_judged_dependencies_through_cli(capsys):
-    "`msvid script --dependencies judge`: the tracker's captions with the shipped judge's arrows; a bad value exits 2."
+    "`msvid script --dependencies judge` (a real preset's default): the tracker's captions, the judge's arrows."
     from msvid.cli import main
     from msvid.io.taskfile import load_task
     from msvid.script.arrows import shipped_judge, tracked_arrows
@@ -211,6 +211,10 @@ def test_judged_dependencies_through_cli(capsys):
     out = json.loads(capsys.readouterr().out)
     assert [s['depends_on'] for s in out] == shipped_judge().arrows(task.texts, tracked_arrows(task))
     assert [s['caption'] for s in out] == [s.caption for s in decode(task)]
+    assert main(['script', str(path), '--preset', 'sd21', '--captions', 'offline', '--json']) == 0  # the preset's
+    assert json.loads(capsys.readouterr().out) == out
+    assert main(['script', str(path), '--json']) == 0  # the toy preset's: the tracker
+    assert [s['depends_on'] for s in json.loads(capsys.readouterr().out)] == [sorted(a) for a in tracked_arrows(task)]
     assert main(['script', str(path), '--dependencies', 'guess']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'dependencies' in err[0] and 'tracker' in err[0], err
