@@ -98,7 +98,9 @@ def decode(
         raise InputError(f"dependencies {dependencies!r}: expected one of {', '.join(DEPENDENCIES)}")
     offline = offline_scripts
     if dependencies == 'judge':
-        from msvid.script.arrows import judged_scripts as offline
+        from msvid.script.arrows import judged_scripts
+
+        offline = judged_scripts
     if backend == 'offline':
         return offline(task, **kw)
     if backend == 'identity':
