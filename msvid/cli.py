@@ -289,9 +289,7 @@ def build_parser(
     v.add_argument('--json', action='store_true', help='print the task as normalised JSON')
     _add_train_selector(sub, flags('train-selector'))
     _add_bench(sub, flags('bench'))
-    sc = sub.add_parser(
-        'script', help='print the multi-scene script of a task (captions, entities, camera, dependencies)'
-    )
+    sc = sub.add_parser('script', help="print a task's multi-scene script (captions, entities, camera, dependencies)")
     _task_args(sc)
     sc.add_argument('--json', action='store_true', help='print the scripts as JSON instead of a table')
     sc.add_argument('--preset', default='toy', help="whose script settings: toy (default) or a real preset's")
