@@ -35,9 +35,8 @@ HELD_OUT_SETS = {
 def training_files() -> list[Path]:
     "The judge's training tasks: `real_tasks_train` and the tuning parts of `real_tasks` and `real_tasks_styles`."
     tuning = lambda folder, held: [p for p in sorted((HERE / folder).glob('*.json')) if p.name not in held]
-    return sorted((HERE / 'real_tasks_train').glob('*.json')) + tuning('real_tasks', HELD_OUT) + tuning(
-        'real_tasks_styles', STYLES_HELD_OUT
-    )
+    train = sorted((HERE / 'real_tasks_train').glob('*.json'))
+    return train + tuning('real_tasks', HELD_OUT) + tuning('real_tasks_styles', STYLES_HELD_OUT)
 
 
 def compare(judge, tasks: list[Task], gold: list[list]) -> tuple[list, list]:
