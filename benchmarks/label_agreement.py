@@ -9,14 +9,14 @@ paired (the same resampled tasks for both).
 """
 
 from __future__ import annotations
-import argparse, json, warnings
+import argparse, json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from msvid.io.taskfile import load_task
-from msvid.script.decode import decode
+from msvid.script.arrows import tracked_arrows
 from script_accuracy import STYLES_HELD_OUT, _f1, f1_interval  # benchmarks/ is the script's folder
 
 HERE = Path(__file__).parent
@@ -31,9 +31,7 @@ def counts(pred: list, ref: list) -> list[int]:
 
 def tracker_arrows(path: Path) -> list[list[int]]:
     "The offline tracker's `depends_on` for the task file at `path`."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return [s.depends_on for s in decode(load_task(path), 'offline')]
+    return [sorted(a) for a in tracked_arrows(load_task(path))]
 
 
 def set_arrows(folder: str) -> dict[str, list]:

@@ -228,21 +228,3 @@ def test_real_presets_judge_and_toy_presets_keep_the_tracker():
     assert resolve_config('sd21', device='cpu').dependencies == 'judge'
     assert resolve_config('sd21', device='cpu', dependencies='tracker').dependencies == 'tracker'
 
-
-def test_shipped_judge_is_above_the_tracker_on_held_out_text():
-    "Arrow F1 on the first set's held-out third, which the judge never trained on (measured: 0.847 against 0.811)."
-    from msvid.io.taskfile import load_task
-    from msvid.script.arrows import shipped_judge, tracked_arrows
-
-    root = Path(__file__).parent.parent / 'benchmarks' / 'real_tasks'
-    held_out = ('bathroom', 'bookcase', 'candle', 'clean-oven', 'leaky-tap', 'papier-mache', 'regrout', 'risotto',
-                'roast-veg', 'scones', 'sow-seeds')  # script_accuracy.HELD_OUT
-    f1 = {'tracker': [0, 0, 0], 'judge': [0, 0, 0]}
-    for name in held_out:
-        task = load_task(root / f'{name}.json')
-        tracked = tracked_arrows(task)
-        for who, arrows in (('tracker', tracked), ('judge', shipped_judge().arrows(task.texts, tracked))):
-            for a, g in zip(arrows, task.meta['depends_on']):
-                f1[who] = [f1[who][0] + len(set(a) & set(g)), f1[who][1] + len(set(a)), f1[who][2] + len(g)]
-    score = {who: 2 * tp / (n_pred + n_gold) for who, (tp, n_pred, n_gold) in f1.items()}
-    assert score['judge'] > score['tracker'] + 0.02, score
